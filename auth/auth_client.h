@@ -1,0 +1,103 @@
+// Globus Auth API calls for a native app (globus-api.md §4): the authorize
+// URL, code exchange, refresh, revoke, userinfo, identity lookup, token
+// introspection (with a templated confidential client) and the templated
+// client's creation. Responses are parsed into plain structs here; nothing
+// in this file logs, and no error message ever carries a token (the HTTP
+// core parses token-endpoint errors to their `error` code only).
+//
+// Thread-safety: stateless apart from the HttpClient, which is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "auth/http/http_client.h"
+#include "auth/token_store.h"
+
+namespace globusfs::auth {
+
+struct AuthorizeParams {
+  std::string redirect_uri;
+  std::string scopes;  // space-separated, dependent scopes in brackets
+  std::string state;
+  std::string code_challenge;
+  bool prompt_login = true;
+  std::vector<std::string> session_required_identities;
+  std::vector<std::string> session_required_single_domain;
+  std::vector<std::string> session_required_policies;
+  bool session_required_mfa = false;
+  std::string session_message;
+};
+
+struct TokenResponse {
+  std::vector<TokenRecord> tokens;  // one per resource server
+  std::string id_token;             // empty unless openid was granted
+};
+
+struct Identity {
+  std::string id;
+  std::string username;
+  std::string name;
+  std::string email;
+  std::string identity_provider;
+  std::string organization;
+  std::string status;
+};
+
+struct UserInfo {
+  std::string sub;
+  std::string preferred_username;
+  std::string name;
+  std::string email;
+  std::optional<std::vector<Identity>> identity_set;  // nullopt: not consented
+  nlohmann::json raw;
+};
+
+struct SessionAuthentication {
+  std::string identity_id;
+  int64_t auth_time = 0;
+  std::string idp;
+};
+
+class AuthClient {
+ public:
+  // `auth_base` ends with '/', e.g. "https://auth.globus.org/".
+  AuthClient(http::HttpClient& http, std::string auth_base, std::string client_id);
+
+  const std::string& client_id() const { return client_id_; }
+  const std::string& base() const { return base_; }
+  // The page that shows the code for copy-and-paste logins.
+  std::string AuthCodePageUrl() const { return base_ + "v2/web/auth-code"; }
+
+  std::string AuthorizeUrl(const AuthorizeParams& p) const;
+  http::Result<TokenResponse> ExchangeCode(const std::string& code, const std::string& verifier,
+                                           const std::string& redirect_uri, int64_t now) const;
+  // A refresh answers for one resource server; refresh_token is kept when
+  // Auth does not rotate it.
+  http::Result<TokenRecord> Refresh(const TokenRecord& record, int64_t now) const;
+  http::Result<void> Revoke(const std::string& token) const;
+  http::Result<UserInfo> GetUserInfo(const std::string& auth_access_token) const;
+  http::Result<std::vector<Identity>> GetIdentities(const std::string& auth_access_token,
+                                                    const std::vector<std::string>& ids,
+                                                    const std::vector<std::string>& usernames) const;
+  // POST /v2/api/clients with template_id = our client id (the CLI's way).
+  http::Result<ClientCredentials> CreateTemplatedClient(const std::string& name) const;
+  // Introspection with session_info; needs client credentials.
+  http::Result<std::vector<SessionAuthentication>> IntrospectSession(
+      const ClientCredentials& creds, const std::string& token) const;
+  // The JSON Web Key Set for id_token verification.
+  http::Result<nlohmann::json> GetJwks() const;
+
+  static TokenRecord ParseToken(const nlohmann::json& t, int64_t now);
+
+ private:
+  http::HttpClient& http_;
+  std::string base_;
+  std::string client_id_;
+};
+
+}  // namespace globusfs::auth

@@ -1,0 +1,39 @@
+// A collection's Transfer document (GET /v0.10/endpoint/{id}), reduced to
+// what globusfs needs: whether it is a data collection at all, whether it
+// needs a data_access consent (§5), and its HTTPS server (§6).
+// Stateless; thread-safe.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "auth/http/http_client.h"
+
+namespace globusfs::auth {
+
+struct CollectionInfo {
+  std::string id;
+  std::string display_name;
+  std::string entity_type;
+  bool high_assurance = false;
+  bool non_functional = false;
+  std::string https_server;       // empty when null (no HTTPS access)
+  std::string default_directory;  // empty when null
+
+  // A GCSv5 endpoint or a GCSv4 host is not a collection (CLI exit code 3).
+  bool IsCollection() const;
+  // data_access is needed only for non-HA GCSv5 mapped collections.
+  bool NeedsDataAccess() const;
+};
+
+http::Result<CollectionInfo> ParseCollectionInfo(const nlohmann::json& doc);
+
+// `transfer_base` ends with '/'. Errors as the HTTP core gives them (404
+// EndpointNotFound for a wrong id).
+http::Result<CollectionInfo> FetchCollectionInfo(http::HttpClient& http,
+                                                 const std::string& transfer_base,
+                                                 const std::string& id,
+                                                 http::Authorizer* transfer_authorizer);
+
+}  // namespace globusfs::auth

@@ -1,0 +1,488 @@
+#include "tools/auth_commands.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "auth/collection_info.h"
+#include "auth/guidance.h"
+#include "auth/id_token.h"
+#include "auth/login.h"
+#include "auth/scopes.h"
+
+namespace globusfs::tools {
+
+using auth::kAuthResourceServer;
+using auth::kTransferResourceServer;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kRegisterHelp =
+    "globusfs-auth needs the client id of a Globus native app.\n"
+    "Set GLOBUSFS_CLIENT_ID, or write {\"client_id\": \"<uuid>\"} to {CONFIG}/config.json.\n"
+    "\n"
+    "To register one: at https://app.globus.org/settings/developers add a project, then\n"
+    "\"Register a thick client or script that will be installed and run by users on their\n"
+    "devices\", allow the redirect URIs http://localhost and\n"
+    "https://auth.globus.org/v2/web/auth-code, and copy its Client UUID.\n"
+    "\n"
+    "To try globusfs without a Globus account, start the local emulator and\n"
+    "source its env file (see the README: tools/demo.sh).\n";
+
+int Fail(AuthToolContext& ctx, const http::Error& e) {
+  if (auth::ClassifyRequirement(e) != auth::Requirement::kNone) {
+    ctx.err << auth::RemedyText(e);
+  } else {
+    ctx.err << "Error: " << e.Summary() << "\n";
+  }
+  return auth::ExitCodeFor(e);
+}
+
+bool RequireClientId(AuthToolContext& ctx) {
+  if (!ctx.client_id.empty()) return true;
+  std::string text = kRegisterHelp;
+  text.replace(text.find("{CONFIG}"), 8, ctx.store->dir().string());
+  ctx.err << text;
+  return false;
+}
+
+bool LooksLikeUuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (s[i] == '-')) return false;
+    if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+http::Result<auth::LoginOutcome> DoLogin(AuthToolContext& ctx, const std::string& scopes,
+                                         auth::AuthorizeParams params, bool no_local_server) {
+  params.scopes = scopes;
+  params.prompt_login = true;
+  auth::LoginIo io{ctx.in, ctx.out, no_local_server, ctx.login_timeout};
+  return auth::RunLogin(*ctx.auth, *ctx.store, *ctx.clock, std::move(params), io);
+}
+
+std::string FormatLocalTime(int64_t epoch) {
+  time_t t = static_cast<time_t>(epoch);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M %Z", &tm);
+  return buf;
+}
+
+// A table as the Globus CLI prints one: "a | b" rows under a dashed rule.
+void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w(headers.size());
+  for (size_t i = 0; i < headers.size(); ++i) w[i] = headers[i].size();
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      s += cells[i];
+      if (i + 1 < cells.size()) s += std::string(w[i] - cells[i].size(), ' ') + " | ";
+    }
+    out << s << "\n";
+  };
+  line(headers);
+  std::vector<std::string> rule;
+  for (size_t x : w) rule.push_back(std::string(x, '-'));
+  line(rule);
+  for (const auto& r : rows) line(r);
+}
+
+http::Result<std::vector<auth::CollectionInfo>> LookUpCollections(AuthToolContext& ctx,
+                                                                  const std::vector<std::string>& ids) {
+  auto authorizer = ctx.tokens->AuthorizerFor(kTransferResourceServer);
+  std::vector<auth::CollectionInfo> out;
+  for (const auto& id : ids) {
+    auto info = auth::FetchCollectionInfo(*ctx.http, ctx.urls.transfer, id, authorizer.get());
+    if (!info) return info.error();
+    out.push_back(*info);
+  }
+  return out;
+}
+
+// The scopes for full access to these collections (§5): Transfer with the
+// data_access dependents they need, and each one's https (+ data_access).
+std::string ScopesFor(const std::vector<auth::CollectionInfo>& infos) {
+  std::vector<std::string> deps, extra;
+  for (const auto& c : infos) {
+    extra.push_back(auth::CollectionHttpsScope(c.id));
+    if (c.NeedsDataAccess()) {
+      deps.push_back(c.id);
+      extra.push_back(auth::CollectionDataAccessScope(c.id));
+    }
+  }
+  std::vector<std::string> all = {auth::AuthScopes(), auth::TransferScope(deps)};
+  all.insert(all.end(), extra.begin(), extra.end());
+  return auth::JoinScopes(all);
+}
+
+void PrintLoggedIn(std::ostream& out, bool already) {
+  out << (already ? "You are already logged in!\n\nYou may force a new login with\n  globusfs-auth login --force\n\n"
+                  : "You have successfully logged in to globusfs!\n\n")
+      << "You can check your primary identity with\n  globusfs-auth whoami\n\n"
+      << "For information on which of your identities are in session use\n  globusfs-auth session show\n\n"
+      << "Logout of globusfs with\n  globusfs-auth logout\n";
+}
+
+}  // namespace
+
+std::unique_ptr<AuthToolContext> MakeContext(std::istream& in, std::ostream& out, std::ostream& err) {
+  auto cfg = http::HttpConfigFromEnv();
+  if (!cfg) {
+    err << "globusfs-auth: " << cfg.error().message << "\n";
+    return nullptr;
+  }
+  if (!cfg->warning.empty()) err << "globusfs-auth: warning: " << cfg->warning << "\n";
+  auto urls = http::ServiceUrlsFromEnv();
+  if (!urls) {
+    err << "globusfs-auth: " << urls.error().message << "\n";
+    return nullptr;
+  }
+  auto ctx = std::unique_ptr<AuthToolContext>(new AuthToolContext{in, out, err, nullptr, nullptr, *urls});
+  ctx->clock = std::make_shared<http::RealClock>();
+  ctx->http = std::make_unique<http::HttpClient>(*cfg, ctx->clock);
+  ctx->store = std::make_unique<auth::TokenStore>(auth::DefaultConfigDir());
+  if (const char* id = std::getenv("GLOBUSFS_CLIENT_ID"); id && *id) {
+    ctx->client_id = id;
+  } else {
+    std::ifstream f(ctx->store->dir() / "config.json");
+    if (f) {
+      json j = json::parse(f, nullptr, false);
+      if (j.is_object() && j.value("client_id", "") != "") ctx->client_id = j["client_id"];
+    }
+  }
+  if (const char* t = std::getenv("GLOBUSFS_LOGIN_TIMEOUT"); t && std::atoi(t) > 0) {
+    ctx->login_timeout = std::chrono::seconds(std::atoi(t));
+  }
+  ctx->auth = std::make_unique<auth::AuthClient>(*ctx->http, ctx->urls.auth, ctx->client_id);
+  ctx->tokens = std::make_unique<auth::TokenSource>(*ctx->store, *ctx->auth, ctx->clock);
+  return ctx;
+}
+
+int Login(AuthToolContext& ctx, const ParsedArgs& args) {
+  if (!RequireClientId(ctx)) return kExitError;
+  auto collections = args.All("--collection");
+  bool force = args.Has("--force");
+  bool paste = args.Has("--no-local-server");
+  auto login = ctx.store->Load();
+  if (!login) return Fail(ctx, login.error());
+  // Logged in means the stored tokens still work (refreshing them if needed),
+  // as the Globus CLI validates its tokens before saying so.
+  bool logged_in = login->Find(kAuthResourceServer) && login->Find(kTransferResourceServer) &&
+                   ctx.tokens->Get(kAuthResourceServer) && ctx.tokens->Get(kTransferResourceServer);
+  std::vector<std::string> missing;
+  for (const auto& id : collections) {
+    if (!login->Find(id)) missing.push_back(id);
+  }
+  if (logged_in && !force && missing.empty()) {
+    PrintLoggedIn(ctx.out, true);
+    return kExitOk;
+  }
+
+  // With a working Transfer token the collection documents can be read
+  // first, and one login covers everything; otherwise a first login gets
+  // that token and a second one adds the collections.
+  std::vector<auth::CollectionInfo> infos;
+  bool looked_up = false;
+  if (!collections.empty() && logged_in) {
+    auto got = LookUpCollections(ctx, collections);
+    if (!got) return Fail(ctx, got.error());
+    infos = *got;
+    looked_up = true;
+  }
+  auto check_types = [&]() -> int {
+    for (const auto& c : infos) {
+      if (!c.IsCollection()) {
+        ctx.err << "WrongEntityTypeError: " << c.id << " (" << c.display_name << ") is a "
+                << c.entity_type << ", not a collection.\n"
+                << "Give the UUID of one of its collections instead.\n";
+        return kExitWrongType;
+      }
+    }
+    return kExitOk;
+  };
+  if (int rc = check_types(); rc != kExitOk) return rc;
+
+  if (!logged_in || force) {
+    auto r = DoLogin(ctx, looked_up ? ScopesFor(infos) : ScopesFor({}), {}, paste);
+    if (!r) return Fail(ctx, r.error());
+  }
+  if (!collections.empty() && (!looked_up || (logged_in && !force))) {
+    if (!looked_up) {
+      auto got = LookUpCollections(ctx, collections);
+      if (!got) return Fail(ctx, got.error());
+      infos = *got;
+      if (int rc = check_types(); rc != kExitOk) return rc;
+      ctx.out << "\nNow granting globusfs access to the collection" << (infos.size() > 1 ? "s" : "")
+              << ":\n\n";
+    }
+    auto r = DoLogin(ctx, ScopesFor(infos), {}, paste);
+    if (!r) return Fail(ctx, r.error());
+  }
+  PrintLoggedIn(ctx.out, false);
+  return kExitOk;
+}
+
+int Logout(AuthToolContext& ctx, const ParsedArgs& args) {
+  if (!args.Has("--yes")) {
+    ctx.out << "Are you sure you want to logout? [y/N]: " << std::flush;
+    std::string answer;
+    std::getline(ctx.in, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      ctx.err << "Aborted!\n";
+      return kExitError;
+    }
+  }
+  auto login = ctx.store->Load();
+  if (!login) {
+    if (!args.Has("--ignore-errors")) return Fail(ctx, login.error());
+    login = auth::StoredLogin{};
+  }
+  bool ignore = args.Has("--ignore-errors");
+  if (!login->empty() && !ctx.client_id.empty()) {
+    for (const auto& [rs, rec] : login->tokens) {
+      for (const std::string* token : {&rec.access_token, &rec.refresh_token}) {
+        if (token->empty()) continue;
+        auto r = ctx.auth->Revoke(*token);
+        if (r) continue;
+        const http::Error& e = r.error();
+        bool transient = e.kind != http::ErrorKind::kHttp || e.http_status >= 500;
+        if (transient && !ignore) {
+          ctx.err << "Error: could not revoke your tokens (" << e.Summary()
+                  << "); they were not removed.\nRun 'globusfs-auth logout --ignore-errors' to "
+                     "remove them anyway.\n";
+          return kExitError;
+        }
+        // A 4xx means the token is already unusable: nothing left to revoke.
+      }
+    }
+  }
+  auto removed = ctx.store->Remove();
+  if (!removed) return Fail(ctx, removed.error());
+  ctx.out << "You are now successfully logged out of globusfs"
+          << (login->username.empty() ? "" : " as " + login->username) << ".\n"
+          << "You may also want to logout of any browser session you may have with Globus:\n\n  "
+          << ctx.urls.auth << "v2/web/logout\n\n"
+          << "Before attempting any further globusfs commands, you will have to login again using\n\n"
+          << "  globusfs-auth login\n";
+  return kExitOk;
+}
+
+int WhoAmI(AuthToolContext& ctx, const ParsedArgs& args) {
+  auto token = ctx.tokens->Get(kAuthResourceServer);
+  if (!token) return Fail(ctx, token.error());
+  auto info = ctx.auth->GetUserInfo(*token);
+  if (!info) return Fail(ctx, info.error());
+  bool verbose = args.Has("--verbose");
+  if (args.Value("--format", "text") == "json") {
+    ctx.out << info->raw.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (args.Has("--linked-identities")) {
+    if (!info->identity_set) {
+      ctx.err << "Your current login does not have the consents required to view your full "
+                 "identity set. Please log in again to agree to the required consents:\n\n"
+                 "  globusfs-auth login --force\n";
+      return kExitError;
+    }
+    if (verbose) {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& i : *info->identity_set) rows.push_back({i.username, i.name, i.id, i.email});
+      PrintTable(ctx.out, {"Username", "Name", "ID", "Email"}, rows);
+    } else {
+      for (const auto& i : *info->identity_set) ctx.out << i.username << "\n";
+    }
+    return kExitOk;
+  }
+  if (verbose) {
+    ctx.out << "Username: " << info->preferred_username << "\nName:     " << info->name
+            << "\nID:       " << info->sub << "\nEmail:    " << info->email << "\n";
+  } else {
+    ctx.out << info->preferred_username << "\n";
+  }
+  return kExitOk;
+}
+
+int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
+  auto token = ctx.tokens->Get(kAuthResourceServer);
+  if (!token) return Fail(ctx, token.error());
+  auto login = ctx.store->Load();
+  if (!login) return Fail(ctx, login.error());
+
+  std::map<std::string, std::string> usernames;
+  if (auto info = ctx.auth->GetUserInfo(*token); info && info->identity_set) {
+    for (const auto& i : *info->identity_set) usernames[i.id] = i.username;
+  }
+
+  // Live session state needs introspection with client credentials (a
+  // templated client, as the Globus CLI makes); without them, fall back to
+  // the id_token's snapshot from the last login.
+  struct Row {
+    std::string id;
+    int64_t auth_time;
+  };
+  std::vector<Row> rows;
+  std::string source = "introspect";
+  auto creds = login->templated_client;
+  if (!creds) {
+    auto made = ctx.auth->CreateTemplatedClient("globusfs-auth session show");
+    if (made) {
+      creds = *made;
+      (void)ctx.store->Update([&](auth::StoredLogin& l) {
+        l.templated_client = creds;
+        return true;
+      });
+    }
+  }
+  bool introspected = false;
+  if (creds) {
+    auto session = ctx.auth->IntrospectSession(*creds, *token);
+    if (session) {
+      for (const auto& a : *session) rows.push_back({a.identity_id, a.auth_time});
+      introspected = true;
+    } else if (session.error().kind != http::ErrorKind::kHttp) {
+      return Fail(ctx, session.error());
+    }
+  }
+  if (!introspected) {
+    source = "id_token";
+    auto claims = auth::DecodeIdToken(login->id_token);
+    if (!claims) return Fail(ctx, claims.error());
+    for (const auto& i : claims->identity_set) {
+      if (i.last_authentication) rows.push_back({i.sub, *i.last_authentication});
+      if (!i.username.empty()) usernames.emplace(i.sub, i.username);
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.auth_time > b.auth_time; });
+
+  if (args.Value("--format", "text") == "json") {
+    json list = json::array();
+    for (const auto& r : rows) {
+      list.push_back({{"id", r.id}, {"username", usernames.count(r.id) ? json(usernames[r.id]) : json(nullptr)},
+                      {"auth_time", r.auth_time}});
+    }
+    ctx.out << json{{"source", source}, {"identities", list}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows) {
+    table.push_back({usernames.count(r.id) ? usernames[r.id] : "", r.id, FormatLocalTime(r.auth_time)});
+  }
+  PrintTable(ctx.out, {"Username", "ID", "Auth Time"}, table);
+  if (!introspected) {
+    ctx.err << "(from your last login: this client cannot introspect tokens to read the live session)\n";
+  }
+  return kExitOk;
+}
+
+int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpec& spec) {
+  const auto& values = args.positionals;
+  bool all = args.Has("--all");
+  std::string policy = args.Value("--policy");
+  int modes = (!values.empty()) + all + !policy.empty();
+  if (modes != 1) {
+    ctx.err << UsageErrorText(spec, "give one or more identities or domains, or --all, or --policy "
+                                    "(exactly one of these)");
+    return kExitUsage;
+  }
+  std::vector<std::string> ids, usernames, domains;
+  for (const auto& v : values) {
+    if (LooksLikeUuid(v)) ids.push_back(v);
+    else if (v.find('@') != std::string::npos) usernames.push_back(v);
+    else domains.push_back(v);
+  }
+  if (!domains.empty() && (!ids.empty() || !usernames.empty())) {
+    ctx.err << UsageErrorText(spec, "domain-type identities and user-type identities are mutually exclusive");
+    return kExitUsage;
+  }
+  if (!RequireClientId(ctx)) return kExitError;
+
+  auth::AuthorizeParams params;
+  if (!domains.empty()) {
+    params.session_required_single_domain = domains;
+  } else if (!policy.empty()) {
+    size_t i = 0;
+    while (i <= policy.size()) {
+      size_t j = policy.find(',', i);
+      if (j == std::string::npos) j = policy.size();
+      if (j > i) params.session_required_policies.push_back(policy.substr(i, j - i));
+      i = j + 1;
+    }
+  } else {
+    auto token = ctx.tokens->Get(kAuthResourceServer);
+    if (!token) return Fail(ctx, token.error());
+    auto info = ctx.auth->GetUserInfo(*token);
+    if (!info) return Fail(ctx, info.error());
+    if (!info->identity_set) {
+      ctx.err << "Your current login does not have the consents required to view your full "
+                 "identity set. Please log in again:\n\n  globusfs-auth login --force\n";
+      return kExitError;
+    }
+    auto find = [&](const std::string& key, bool by_id) -> const auth::Identity* {
+      for (const auto& i : *info->identity_set) {
+        if (by_id ? i.id == key : i.username == key) return &i;
+      }
+      return nullptr;
+    };
+    if (all) {
+      for (const auto& i : *info->identity_set) params.session_required_identities.push_back(i.id);
+    }
+    for (const auto& id : ids) {
+      if (!find(id, true)) {
+        ctx.err << "Error: '" << id << "' is not in your identity set\n";
+        return kExitError;
+      }
+      params.session_required_identities.push_back(id);
+    }
+    for (const auto& u : usernames) {
+      const auth::Identity* i = find(u, false);
+      if (!i) {
+        ctx.err << "Error: '" << u << "' is not in your identity set\n";
+        return kExitError;
+      }
+      params.session_required_identities.push_back(i->id);
+    }
+  }
+  params.session_message = "Authenticate to update your globusfs session.";
+
+  // Re-issue every token we hold (plus any --scope), so all of them come
+  // from the updated session.
+  auto login = ctx.store->Load();
+  if (!login) return Fail(ctx, login.error());
+  std::vector<std::string> scopes = {auth::AuthScopes(), auth::TransferScope()};
+  for (const auto& [rs, rec] : login->tokens) {
+    if (rs != kAuthResourceServer && rs != kTransferResourceServer) scopes.push_back(rec.scope);
+  }
+  for (const auto& s : args.All("--scope")) scopes.push_back(s);
+  auto r = DoLogin(ctx, auth::JoinScopes(scopes), params, args.Has("--no-local-server"));
+  if (!r) return Fail(ctx, r.error());
+  ctx.out << "\nYou have successfully updated your globusfs session.\n\n"
+          << "Use 'globusfs-auth session show' to see the updated session.\n";
+  return kExitOk;
+}
+
+int SessionConsent(AuthToolContext& ctx, const ParsedArgs& args) {
+  if (!RequireClientId(ctx)) return kExitError;
+  std::vector<std::string> scopes = {auth::AuthScopes()};
+  scopes.insert(scopes.end(), args.positionals.begin(), args.positionals.end());
+  auto r = DoLogin(ctx, auth::JoinScopes(scopes), {}, args.Has("--no-local-server"));
+  if (!r) return Fail(ctx, r.error());
+  ctx.out << "\nYou have successfully updated your consents.\n";
+  return kExitOk;
+}
+
+}  // namespace globusfs::tools

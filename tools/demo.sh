@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# globusfs demo on a local Globus (globus-emulator), no account needed.
+#
+#   tools/demo.sh          install dependencies (apt, needs root), build, start the
+#                          emulator with two sample collections, log in, show it
+#   tools/demo.sh stop     stop the emulator and remove the demo folder
+#
+# Everything lives in $GLOBUSFS_DEMO_DIR (default /tmp/globusfs-demo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+DEMO=${GLOBUSFS_DEMO_DIR:-/tmp/globusfs-demo}
+BIN=$REPO/build/bin
+
+stop() {
+  if [ -f "$DEMO/emulator.pid" ]; then
+    kill "$(cat "$DEMO/emulator.pid")" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$(cat "$DEMO/emulator.pid")" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$DEMO"
+  echo "demo stopped; $DEMO removed"
+}
+
+if [ "${1:-}" = "stop" ]; then stop; exit 0; fi
+
+# 1. Dependencies and build (skipped when already there).
+if ! dpkg -s libfuse3-dev liblmdb-dev libcurl4-openssl-dev nlohmann-json3-dev >/dev/null 2>&1; then
+  tools/install-deps.sh
+fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+
+# 2. Two sample collections.
+[ -d "$DEMO" ] && stop >/dev/null
+mkdir -p "$DEMO/data/climate/2024" "$DEMO/data/genomes/refs" "$DEMO/config"
+printf 'station,date,temp_c\nORD,2024-01-01,-3.2\nORD,2024-07-01,27.9\n' > "$DEMO/data/climate/2024/ord.csv"
+printf 'Sample climate data served by globus-emulator.\n' > "$DEMO/data/climate/README.txt"
+printf '>chr1\nACGTACGTTAGC\n' > "$DEMO/data/genomes/refs/tiny.fa"
+head -c 4194304 /dev/urandom > "$DEMO/data/genomes/reads.bin"
+CLIMATE=6c54cade-bde5-45c1-bdea-f4bd71dba2cc
+GENOMES=31ce9ba0-0f9e-4c7b-8c7c-5e0b7c1a8f31
+
+# 3. Start the emulator in the background; it writes $DEMO/state/env when ready.
+"$BIN/globus-emulator" --state-dir "$DEMO/state" \
+  --collection "climate=$CLIMATE:$DEMO/data/climate" \
+  --collection "genomes=$GENOMES:$DEMO/data/genomes" \
+  --identity researcher@example.org --linked-identity researcher@university.edu \
+  >"$DEMO/emulator.log" 2>&1 &
+echo $! > "$DEMO/emulator.pid"
+for _ in $(seq 200); do [ -f "$DEMO/state/env" ] && break; sleep 0.05; done
+[ -f "$DEMO/state/env" ] || { cat "$DEMO/emulator.log"; exit 1; }
+. "$DEMO/state/env"
+export GLOBUSFS_CONFIG_DIR="$DEMO/config"
+
+# 4. Log in (the emulator approves at once; tools/emulator-browser plays the browser).
+BROWSER="$REPO/tools/emulator-browser" "$BIN/globusfs-auth" login \
+  --collection "$CLIMATE" --collection "$GENOMES"
+echo
+echo "== globusfs-auth whoami -v"; "$BIN/globusfs-auth" whoami -v
+echo; echo "== globusfs-auth session show"; "$BIN/globusfs-auth" session show
+
+cat <<MSG
+
+The local Globus is running at $GLOBUS_EMULATOR_URL (log: $DEMO/emulator.log).
+To talk to it from this shell:
+
+  . $DEMO/state/env
+  export GLOBUSFS_CONFIG_DIR=$DEMO/config
+  $BIN/globusfs-auth whoami --linked-identities
+  export BROWSER=$REPO/tools/emulator-browser   # plays the browser for logins
+  $BIN/globusfs-auth session update researcher@university.edu
+  $BIN/globusfs-auth session show
+  curl --cacert \$GLOBUS_SDK_VERIFY_SSL \$GLOBUS_EMULATOR_URL/_emulator/info
+  curl --cacert \$GLOBUS_SDK_VERIFY_SSL \$GLOBUS_EMULATOR_URL/_emulator/stats
+
+Stop it with: tools/demo.sh stop
+MSG
