@@ -60,6 +60,7 @@ const char* Reason(int status) {
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
     default: return "Unknown";
   }
 }
@@ -80,6 +81,12 @@ void ParseQuery(std::string_view q, std::multimap<std::string, std::string>& out
 }
 
 }  // namespace
+
+std::multimap<std::string, std::string> ParseUrlEncoded(std::string_view text) {
+  std::multimap<std::string, std::string> out;
+  ParseQuery(text, out);
+  return out;
+}
 
 // ---------------------------------------------------------------- Headers
 

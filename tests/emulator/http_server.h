@@ -69,6 +69,7 @@ struct Request {
 
  private:
   friend class Connection;
+  friend class HttpServer;
   Connection* conn_ = nullptr;
   bool chunked_ = false;
   bool body_done_ = false;
@@ -140,6 +141,9 @@ class HttpServer {
   std::set<int> open_fds_;
   int live_ = 0;  // connection threads still running (they are detached)
 };
+
+// Parses "a=1&b=x+y" (query strings and form bodies; '+' means space).
+std::multimap<std::string, std::string> ParseUrlEncoded(std::string_view text);
 
 // Percent-decoding (no '+' handling) and -encoding of one path segment.
 std::string PercentDecode(std::string_view s, bool plus_is_space = false);

@@ -1,0 +1,59 @@
+// globus-emulator's configuration: collections, identities, timings.
+// Built once from the command line, then read-only (the one mutable part,
+// a collection's high-assurance switch, lives in Emulator behind a lock).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emu {
+
+struct Identity {
+  std::string id;        // stable: a name-based UUID of the username
+  std::string username;  // e.g. "ada@example.org"
+  std::string name;
+  std::string email;
+  std::string idp_id;    // one identity provider per domain
+  std::string idp_name;
+  std::string organization;
+  std::string Domain() const;  // the part after '@'
+};
+
+Identity MakeIdentity(const std::string& username);
+
+struct Collection {
+  std::string name;
+  std::string id;
+  std::filesystem::path root;  // a local folder; the collection path "/" is this folder
+  std::string entity_type = "GCSv5_mapped_collection";
+  bool high_assurance = false;
+  int64_t auth_timeout_s = 0;  // high assurance only
+  bool https = true;           // false: https_server is null
+  std::string display_name;
+  // Whether Transfer needs a data_access consent for this collection (§5).
+  bool NeedsDataAccess() const {
+    return entity_type == "GCSv5_mapped_collection" && !high_assurance;
+  }
+};
+
+struct Config {
+  std::filesystem::path state_dir;
+  uint16_t port = 0;
+  std::vector<Collection> collections;
+  Identity identity;
+  std::vector<Identity> linked;
+  int64_t latency_ms = 0;
+  int64_t task_delay_ms = 500;      // how long a task waits in the queue before it runs
+  int64_t token_lifetime_s = 172800;
+  bool client_template = true;      // the native client may create templated confidential clients
+  std::string client_id;            // the native app id written to DIR/env
+};
+
+// Parses argv. On a usage error prints to stderr and returns nullopt with
+// *exit_code = 2; for --help prints usage and returns nullopt with 0.
+std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code);
+
+}  // namespace emu

@@ -1,0 +1,85 @@
+#include "paths.h"
+
+#include <system_error>
+#include <vector>
+
+namespace emu {
+
+std::optional<std::string> NormalisePath(std::string_view path) {
+  std::string p(path);
+  if (p == "~" || p.rfind("~/", 0) == 0) p = "/" + p;  // "~/x" -> "/~/x"
+  if (p.empty() || p[0] != '/') return std::nullopt;
+  std::vector<std::string> parts;
+  size_t i = 0;
+  bool first = true;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string part = p.substr(i, j - i);
+    bool was_first = first;
+    if (!part.empty()) first = false;
+    if (part.empty() || part == ".") {
+      // skip
+    } else if (part == "~" && was_first) {
+      parts.clear();  // the default directory is the root here
+    } else if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else {
+      parts.push_back(std::move(part));
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& part : parts) out += "/" + part;
+  return out.empty() ? "/" : out;
+}
+
+std::optional<ResolvedPath> ResolvePath(const Collection& c, std::string_view path,
+                                        PathProblem* problem) {
+  *problem = PathProblem::kNone;
+  if (path.find('\0') != std::string_view::npos) {
+    *problem = PathProblem::kBadName;
+    return std::nullopt;
+  }
+  auto norm = NormalisePath(path);
+  if (!norm) {
+    *problem = PathProblem::kNotAbsolute;
+    return std::nullopt;
+  }
+  ResolvedPath r;
+  r.collection_path = *norm;
+  r.local = *norm == "/" ? c.root : c.root / norm->substr(1);
+
+  // Confinement: the deepest existing ancestor (following links, but not the
+  // last component itself, so a link can be listed, renamed or deleted) must
+  // stay inside the root.
+  std::error_code ec;
+  std::filesystem::path probe = r.local.parent_path();
+  if (*norm == "/") probe = r.local;
+  while (!probe.empty() && !std::filesystem::exists(probe, ec)) probe = probe.parent_path();
+  auto real = std::filesystem::canonical(probe, ec);
+  if (ec) {
+    *problem = PathProblem::kOutsideRoot;
+    return std::nullopt;
+  }
+  auto root = c.root.native();
+  auto real_s = real.native();
+  if (real_s != root && real_s.rfind(root + "/", 0) != 0) {
+    *problem = PathProblem::kOutsideRoot;
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string ParentPath(const std::string& normalised) {
+  auto slash = normalised.rfind('/');
+  if (slash == std::string::npos || slash == 0) return "/";
+  return normalised.substr(0, slash);
+}
+
+std::string BaseName(const std::string& normalised) {
+  auto slash = normalised.rfind('/');
+  return slash == std::string::npos ? normalised : normalised.substr(slash + 1);
+}
+
+}  // namespace emu

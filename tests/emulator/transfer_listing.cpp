@@ -1,0 +1,683 @@
+#include "transfer_listing.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <map>
+#include <system_error>
+
+#include "emulator.h"
+#include "paths.h"
+#include "util.h"
+
+namespace emu {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<std::string> SplitOn(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (true) {
+    size_t j = s.find(sep, i);
+    out.emplace_back(s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::optional<int64_t> ParseInt(std::string_view s) {
+  int64_t v = 0;
+  if (s.empty()) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Splits a leading comparison operator off a size / time alternative.
+std::pair<std::string, std::string> SplitOp(const std::string& alt) {
+  for (const char* op : {">=", "<=", "!=", ">", "<", "="}) {
+    if (alt.rfind(op, 0) == 0) return {op, alt.substr(std::string_view(op).size())};
+  }
+  return {"=", alt};
+}
+
+bool Compare(const std::string& op, int64_t a, int64_t b) {
+  if (op == "=") return a == b;
+  if (op == "!=") return a != b;
+  if (op == "<") return a < b;
+  if (op == "<=") return a <= b;
+  if (op == ">") return a > b;
+  return a >= b;  // ">="
+}
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+// uid/gid -> name, cached for one listing (getpwuid_r reads /etc/passwd).
+class NameCache {
+ public:
+  std::string User(uid_t uid) {
+    auto it = users_.find(uid);
+    if (it != users_.end()) return it->second;
+    std::string name = std::to_string(uid);
+    struct passwd pw, *res = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &res) == 0 && res) name = res->pw_name;
+    return users_[uid] = name;
+  }
+  std::string Group(gid_t gid) {
+    auto it = groups_.find(gid);
+    if (it != groups_.end()) return it->second;
+    std::string name = std::to_string(gid);
+    struct group gr, *res = nullptr;
+    std::vector<char> buf(16384);
+    if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &res) == 0 && res) name = res->gr_name;
+    return groups_[gid] = name;
+  }
+
+ private:
+  std::map<uid_t, std::string> users_;
+  std::map<gid_t, std::string> groups_;
+};
+
+void FillFacts(json& doc, const struct stat& st, NameCache& names) {
+  char perms[8];
+  std::snprintf(perms, sizeof(perms), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  doc["size"] = static_cast<int64_t>(st.st_size);
+  doc["last_modified"] = FileTime(static_cast<int64_t>(st.st_mtime));
+  doc["permissions"] = perms;
+  doc["user"] = names.User(st.st_uid);
+  doc["group"] = names.Group(st.st_gid);
+}
+
+std::optional<json> FileDocWith(const std::filesystem::path& root,
+                                const std::filesystem::path& local, const std::string& name,
+                                int* err, NameCache& names) {
+  struct stat ls;
+  if (::lstat(local.c_str(), &ls) != 0) {
+    *err = errno;
+    return std::nullopt;
+  }
+  *err = 0;
+  json doc = {{"DATA_TYPE", "file"},    {"name", name},         {"type", "file"},
+              {"link_target", nullptr}, {"link_user", nullptr}, {"link_group", nullptr},
+              {"link_size", nullptr},   {"link_last_modified", nullptr}};
+  if (S_ISLNK(ls.st_mode)) {
+    std::string target(4096, '\0');
+    ssize_t n = ::readlink(local.c_str(), target.data(), target.size());
+    target.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    doc["link_target"] = target;
+    doc["link_size"] = static_cast<int64_t>(ls.st_size);
+    doc["link_last_modified"] = FileTime(static_cast<int64_t>(ls.st_mtime));
+    doc["link_user"] = names.User(ls.st_uid);
+    doc["link_group"] = names.Group(ls.st_gid);
+    struct stat ts;
+    bool valid = ::stat(local.c_str(), &ts) == 0 && InsideRoot(root, local);
+    if (valid && (S_ISDIR(ts.st_mode) || S_ISREG(ts.st_mode))) {
+      doc["type"] = S_ISDIR(ts.st_mode) ? "dir" : "file";
+      FillFacts(doc, ts, names);
+    } else if (valid) {
+      return std::nullopt;  // a link to a special file: skipped like the file itself
+    } else {
+      doc["type"] = "invalid_symlink";
+      FillFacts(doc, ls, names);
+    }
+    return doc;
+  }
+  if (!S_ISDIR(ls.st_mode) && !S_ISREG(ls.st_mode)) return std::nullopt;
+  doc["type"] = S_ISDIR(ls.st_mode) ? "dir" : "file";
+  FillFacts(doc, ls, names);
+  return doc;
+}
+
+// --- error documents ---
+
+Response EndpointFailure(const Request& req, int status, const std::string& code,
+                         const Collection& c, const std::string& server, const EndpointError& e) {
+  return GlobusError(req, status, code, FormatEndpointError(e, c, server));
+}
+
+Response BadRequest(const Request& req, const std::string& message) {
+  return GlobusError(req, 400, "ClientError.BadRequest", message);
+}
+
+// 404 for a missing path; `code` is "ClientError.NotFound" (ls, rename) or
+// "NotFound" (stat), as §3.2 records them.
+Response PathNotFound(const Request& req, const std::string& code, const std::string& op,
+                      const std::string& asked, const Collection& c, const std::string& server) {
+  EndpointError e{"Path not found", op, "", "", "No such file or directory",
+                  GlobusReply("PATH_NOT_FOUND", ENOENT, "System error in stat",
+                              {"Error: '" + asked + "' not found"})};
+  return EndpointFailure(req, 404, code, c, server, e);
+}
+
+Response PathNotAllowed(const Request& req, const std::string& op, const std::string& command,
+                        const Collection& c, const std::string& server) {
+  EndpointError e{"Denied by endpoint", op, "", command, "Fatal FTP Response",
+                  {"500 Command failed : Path not allowed."}};
+  return EndpointFailure(req, 403, "EndpointPermissionDenied", c, server, e);
+}
+
+// Answers a ResolvePath failure.
+Response PathProblemResponse(const Request& req, PathProblem problem, const std::string& asked,
+                             const std::string& op, const std::string& verb, const Collection& c,
+                             const std::string& server) {
+  if (problem == PathProblem::kOutsideRoot) {
+    return PathNotAllowed(req, op, verb + " " + asked, c, server);
+  }
+  if (problem == PathProblem::kNotAbsolute) {
+    return BadRequest(req, "Invalid path '" + asked + "': paths must be absolute");
+  }
+  return BadRequest(req, "Invalid path name '" + asked + "'");
+}
+
+std::optional<bool> ParseBoolParam(const std::string& v) {
+  std::string l = v;
+  for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (l == "1" || l == "true") return true;
+  if (l == "0" || l == "false") return false;
+  return std::nullopt;
+}
+
+json OperationResult(const Request& req, const std::string& type, const std::string& code,
+                     const std::string& message) {
+  return {{"DATA_TYPE", type},
+          {"code", code},
+          {"message", message},
+          {"request_id", NewRequestId()},
+          {"resource", req.raw_path}};
+}
+
+}  // namespace
+
+// --- filters ---
+
+std::optional<std::vector<FilterClause>> SplitFilter(const std::vector<std::string>& params,
+                                                     std::string* error) {
+  std::vector<FilterClause> out;
+  for (const auto& param : params) {
+    for (const auto& clause : SplitOn(param, '/')) {
+      auto colon = clause.find(':');
+      if (clause.empty() || colon == std::string::npos || colon == 0) {
+        *error = "Invalid filter clause '" + clause + "': expected field:value";
+        return std::nullopt;
+      }
+      out.push_back({clause.substr(0, colon), clause.substr(colon + 1)});
+    }
+  }
+  return out;
+}
+
+std::optional<LsFilter> ParseLsFilter(const std::vector<std::string>& params, std::string* error) {
+  auto clauses = SplitFilter(params, error);
+  if (!clauses) return std::nullopt;
+  static const std::vector<std::string> kStringFields = {"name", "type", "permissions", "user",
+                                                         "group"};
+  LsFilter filter;
+  for (const auto& cl : *clauses) {
+    LsCondition cond;
+    cond.field = cl.field;
+    std::string v = cl.value;
+    if (std::find(kStringFields.begin(), kStringFields.end(), cl.field) != kStringFields.end()) {
+      bool all_glob = false;
+      if (v.rfind("!=", 0) == 0 || v.rfind("!~", 0) == 0) {
+        cond.negate = true;
+        all_glob = v[1] == '~';
+        v = v.substr(2);
+      }
+      for (const auto& alt : SplitOn(v, ',')) {
+        if (all_glob) {
+          cond.any.push_back({"~", alt});
+        } else if (!cond.negate && !alt.empty() && alt[0] == '~') {
+          cond.any.push_back({"~", alt.substr(1)});
+        } else {
+          cond.any.push_back({"=", alt});
+        }
+      }
+    } else if (cl.field == "size") {
+      for (const auto& alt : SplitOn(v, ',')) {
+        auto [op, num] = SplitOp(alt);
+        auto n = ParseInt(num);
+        if (!n) {
+          *error = "Invalid size filter '" + cl.value + "'";
+          return std::nullopt;
+        }
+        cond.any.push_back({op, num, *n});
+      }
+    } else if (cl.field == "last_modified") {
+      auto comma = v.find(',');
+      if (comma != std::string::npos) {
+        cond.is_range = true;
+        std::string a = v.substr(0, comma), b = v.substr(comma + 1);
+        for (auto [text, slot] : {std::pair{a, &cond.from}, std::pair{b, &cond.to}}) {
+          if (text.empty()) continue;
+          int64_t t = ParseTime(text);
+          if (t < 0) {
+            *error = "Invalid last_modified filter '" + cl.value + "'";
+            return std::nullopt;
+          }
+          *slot = t;
+        }
+      } else {
+        auto [op, text] = SplitOp(v);
+        int64_t t = ParseTime(text);
+        if (t < 0) {
+          *error = "Invalid last_modified filter '" + cl.value + "'";
+          return std::nullopt;
+        }
+        cond.any.push_back({op, text, t});
+      }
+    } else {
+      *error = "Invalid filter field '" + cl.field + "'";
+      return std::nullopt;
+    }
+    filter.all.push_back(std::move(cond));
+  }
+  return filter;
+}
+
+bool LsFilter::Matches(const json& doc) const {
+  for (const auto& cond : all) {
+    bool hit = false;
+    if (cond.field == "size" || cond.field == "last_modified") {
+      int64_t value = 0;
+      if (cond.field == "size") {
+        value = doc.value("size", int64_t{0});
+      } else {
+        value = ParseTime(doc.value("last_modified", std::string()));
+      }
+      if (cond.is_range) {
+        hit = (!cond.from || value >= *cond.from) && (!cond.to || value <= *cond.to);
+      } else {
+        for (const auto& alt : cond.any) hit = hit || Compare(alt.op, value, alt.number);
+      }
+    } else {
+      const json& v = doc.contains(cond.field) ? doc.at(cond.field) : json();
+      std::string text = v.is_string() ? v.get<std::string>() : "";
+      for (const auto& alt : cond.any) {
+        hit = hit || (alt.op == "~" ? FullGlobMatch(alt.text, text) : alt.text == text);
+      }
+      if (cond.negate) hit = !hit;
+    }
+    if (!hit) return false;
+  }
+  return true;
+}
+
+bool FullGlobMatch(const std::string& pattern, const std::string& text) {
+  return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+}
+
+// --- orderby ---
+
+std::optional<std::vector<OrderKey>> ParseOrderBy(std::string_view spec,
+                                                   const std::vector<std::string>& allowed,
+                                                   std::string* error) {
+  std::vector<OrderKey> keys;
+  for (const auto& part : SplitOn(spec, ',')) {
+    std::vector<std::string> words;
+    for (const auto& w : SplitOn(Trim(part), ' ')) {
+      if (!w.empty()) words.push_back(w);
+    }
+    if (words.empty() || words.size() > 2) {
+      *error = "Invalid orderby '" + std::string(spec) + "'";
+      return std::nullopt;
+    }
+    if (std::find(allowed.begin(), allowed.end(), words[0]) == allowed.end()) {
+      *error = "Invalid orderby field '" + words[0] + "'";
+      return std::nullopt;
+    }
+    OrderKey key{words[0], false};
+    if (words.size() == 2) {
+      std::string dir = words[1];
+      for (auto& ch : dir) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (dir != "ASC" && dir != "DESC") {
+        *error = "Invalid orderby direction '" + words[1] + "'";
+        return std::nullopt;
+      }
+      key.descending = dir == "DESC";
+    }
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+int CompareJson(const json& a, const json& b) {
+  if (a.is_null() || b.is_null()) return a.is_null() == b.is_null() ? 0 : (a.is_null() ? -1 : 1);
+  if (a.is_number() && b.is_number()) {
+    double x = a.get<double>(), y = b.get<double>();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (a.is_string() && b.is_string()) {
+    int c = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  if (a.is_boolean() && b.is_boolean()) return static_cast<int>(a.get<bool>()) - b.get<bool>();
+  std::string x = a.dump(), y = b.dump();
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+void SortDocs(std::vector<json>* docs, const std::vector<OrderKey>& keys) {
+  static const json kNull;
+  std::stable_sort(docs->begin(), docs->end(), [&](const json& a, const json& b) {
+    for (const auto& k : keys) {
+      const json& x = a.contains(k.field) ? a.at(k.field) : kNull;
+      const json& y = b.contains(k.field) ? b.at(k.field) : kNull;
+      int c = CompareJson(x, y);
+      if (c != 0) return k.descending ? c > 0 : c < 0;
+    }
+    return false;
+  });
+}
+
+// --- query and body helpers ---
+
+std::vector<std::string> QueryValues(const Request& req, const std::string& name) {
+  std::vector<std::string> out;
+  auto [b, e] = req.query.equal_range(name);
+  for (auto it = b; it != e; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::optional<int64_t> IntParam(const Request& req, const std::string& name, int64_t fallback,
+                                int64_t min, int64_t max, std::string* error) {
+  auto v = req.QueryParam(name);
+  if (!v) return fallback;
+  auto n = ParseInt(*v);
+  if (!n || *n < min || *n > max) {
+    *error = "Invalid " + name + " '" + *v + "': must be an integer from " + std::to_string(min) +
+             " to " + std::to_string(max);
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::optional<json> ReadJsonObject(Request& req) {
+  auto body = req.ReadAllBody();
+  if (!body) return std::nullopt;
+  json j = json::parse(*body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+// --- error texts ---
+
+std::string FormatEndpointError(const EndpointError& e, const Collection& c,
+                                const std::string& server) {
+  std::string out;
+  if (!e.summary.empty()) out += e.summary + ", ";
+  out += "Error (" + e.op + ")\n";
+  out += "Endpoint: " + (c.display_name.empty() ? c.name : c.display_name) + " (" + c.id + ")\n";
+  out += "Server: " + server + "\n";
+  if (!e.file.empty()) out += "File: " + e.file + "\n";
+  if (!e.command.empty()) out += "Command: " + e.command + "\n";
+  out += "Message: " + e.message + "\n---\nDetails: ";
+  // The real service shows the reply's CR LF as the four characters "\r\n".
+  for (const auto& line : e.reply) out += line + "\\r\\n";
+  out += "\n";
+  return out;
+}
+
+std::vector<std::string> GlobusReply(const std::string& globus_code, int err,
+                                     const std::string& reason, std::vector<std::string> first,
+                                     int status) {
+  std::string s = std::to_string(status);
+  first.push_back(s + "-GlobusError: v=1 c=" + globus_code);
+  first.push_back(s + "-GridFTP-Errno: " + std::to_string(err));
+  first.push_back(s + "-GridFTP-Reason: " + reason);
+  first.push_back(s + "-GridFTP-Error-String: " + ErrnoText(err));
+  first.push_back(s + " End.");
+  return first;
+}
+
+std::string GlobusCodeForErrno(int err) {
+  switch (err) {
+    case ENOENT: return "PATH_NOT_FOUND";
+    case EACCES:
+    case EPERM: return "PERMISSION_DENIED";
+    case EEXIST:
+    case ENOTEMPTY: return "PATH_EXISTS";
+    case ENOTDIR: return "NOT_A_DIRECTORY";
+    case EISDIR: return "IS_A_DIRECTORY";
+    case ENOSPC: return "NO_SPACE_LEFT";
+    case EDQUOT: return "QUOTA_EXCEEDED";
+    case EINVAL:
+    case ENAMETOOLONG: return "INVALID_PATH_NAME";
+    default: return "UNKNOWN";
+  }
+}
+
+// --- file documents ---
+
+bool InsideRoot(const std::filesystem::path& root, const std::filesystem::path& local) {
+  std::error_code ec;
+  auto real = std::filesystem::canonical(local, ec);
+  if (ec) return false;
+  const auto& r = root.native();
+  const auto& s = real.native();
+  return s == r || s.rfind(r + "/", 0) == 0;
+}
+
+std::optional<json> MakeFileDoc(const std::filesystem::path& root,
+                                const std::filesystem::path& local, const std::string& name,
+                                int* err) {
+  NameCache names;
+  return FileDocWith(root, local, name, err, names);
+}
+
+int ReadDirectory(const std::filesystem::path& root, const std::filesystem::path& dir,
+                  bool show_hidden, std::vector<json>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno;
+  NameCache names;
+  while (struct dirent* ent = ::readdir(d)) {
+    std::string name = ent->d_name;
+    if (name == "." || name == "..") continue;
+    if (!show_hidden && name[0] == '.') continue;
+    int err = 0;
+    auto doc = FileDocWith(root, dir / name, name, &err, names);
+    if (doc) out->push_back(std::move(*doc));  // vanished or special: skipped
+  }
+  ::closedir(d);
+  return 0;
+}
+
+// --- operations ---
+
+Response HandleLs(const Request& req, const Collection& c, const std::string& server) {
+  std::string asked = req.QueryParam("path").value_or("/~/");
+  PathProblem problem;
+  auto r = ResolvePath(c, asked, &problem);
+  if (!r) return PathProblemResponse(req, problem, asked, "list", "MLSD", c, server);
+
+  std::string error;
+  bool show_hidden = true;
+  if (auto v = req.QueryParam("show_hidden")) {
+    auto b = ParseBoolParam(*v);
+    if (!b) return BadRequest(req, "Invalid show_hidden '" + *v + "': must be 1 or 0");
+    show_hidden = *b;
+  }
+  auto limit = IntParam(req, "limit", 100000, 0, 100000, &error);
+  auto offset = IntParam(req, "offset", 0, 0, INT64_MAX, &error);
+  if (!limit || !offset) return BadRequest(req, error);
+  static const std::vector<std::string> kOrderFields = {
+      "name", "type", "size", "last_modified", "permissions", "user", "group"};
+  auto order = ParseOrderBy(req.QueryParam("orderby").value_or("name ASC"), kOrderFields, &error);
+  if (!order) return BadRequest(req, error);
+  auto filter = ParseLsFilter(QueryValues(req, "filter"), &error);
+  if (!filter) return BadRequest(req, error);
+
+  std::string echoed = asked.empty() || asked.back() != '/' ? asked + "/" : asked;
+  struct stat ls, st;
+  bool have_l = ::lstat(r->local.c_str(), &ls) == 0;
+  if (have_l && S_ISLNK(ls.st_mode) && ::stat(r->local.c_str(), &st) == 0 &&
+      !InsideRoot(c.root, r->local)) {
+    return PathNotAllowed(req, "list", "MLSD " + asked, c, server);
+  }
+  if (::stat(r->local.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return PathNotFound(req, "ClientError.NotFound", "list", asked, c, server);
+    }
+    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
+                    GlobusReply(GlobusCodeForErrno(err), err, "System error in stat")};
+    return EndpointFailure(req, 502,
+                           err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
+                                         : "ExternalError.DirListingFailed",
+                           c, server, e);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
+                    GlobusReply("NOT_A_DIRECTORY", ENOTDIR, "System error in opendir")};
+    return EndpointFailure(req, 502, "ExternalError.DirListingFailed.NotDirectory", c, server, e);
+  }
+  std::vector<json> docs;
+  if (int err = ReadDirectory(c.root, r->local, show_hidden, &docs)) {
+    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
+                    GlobusReply(GlobusCodeForErrno(err), err, "System error in opendir")};
+    return EndpointFailure(req, 502,
+                           err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
+                                         : "ExternalError.DirListingFailed",
+                           c, server, e);
+  }
+  std::vector<json> kept;
+  kept.reserve(docs.size());
+  for (auto& d : docs) {
+    if (filter->Matches(d)) kept.push_back(std::move(d));
+  }
+  SortDocs(&kept, *order);
+  size_t total = kept.size();
+  size_t begin = std::min<size_t>(total, static_cast<size_t>(*offset));
+  size_t end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+  json data = json::array();
+  for (size_t i = begin; i < end; ++i) data.push_back(std::move(kept[i]));
+  json body = {{"DATA_TYPE", "file_list"},  {"endpoint", c.id},
+               {"path", echoed},            {"absolute_path", nullptr},
+               {"length", end - begin},     {"total", total},
+               {"rename_supported", true},  {"symlink_supported", true},
+               {"DATA", std::move(data)}};
+  return JsonResponse(200, body);
+}
+
+Response HandleStat(const Request& req, const Collection& c, const std::string& server) {
+  std::string asked = req.QueryParam("path").value_or("/~/");
+  PathProblem problem;
+  auto r = ResolvePath(c, asked, &problem);
+  if (!r) return PathProblemResponse(req, problem, asked, "list", "MLST", c, server);
+  std::string name = r->collection_path == "/" ? "/" : BaseName(r->collection_path);
+  int err = 0;
+  auto doc = MakeFileDoc(c.root, r->local, name, &err);
+  if (doc) return JsonResponse(200, *doc);
+  if (err == 0 || err == ENOENT || err == ENOTDIR) {
+    return PathNotFound(req, "NotFound", "list", asked, c, server);
+  }
+  EndpointError e{"Stat failed", "list", "", "MLST " + asked, "Fatal FTP Response",
+                  GlobusReply(GlobusCodeForErrno(err), err, "System error in stat")};
+  return EndpointFailure(req, 502,
+                         err == EACCES ? "ExternalError.StatFailed.PermissionDenied"
+                                       : "ExternalError.StatFailed",
+                         c, server, e);
+}
+
+Response HandleMkdir(Request& req, const Collection& c, const std::string& server) {
+  auto body = ReadJsonObject(req);
+  if (!body) return BadRequest(req, "The request body must be a JSON object");
+  if (body->value("DATA_TYPE", json()) != "mkdir") {
+    return BadRequest(req, "Expected DATA_TYPE 'mkdir'");
+  }
+  if (!body->contains("path") || !(*body)["path"].is_string()) {
+    return BadRequest(req, "'path' is required and must be a string");
+  }
+  std::string asked = (*body)["path"];
+  PathProblem problem;
+  auto r = ResolvePath(c, asked, &problem);
+  if (!r) return PathProblemResponse(req, problem, asked, "mkdir", "MKD", c, server);
+  int err = r->collection_path == "/" ? EEXIST : 0;
+  if (err == 0 && ::mkdir(r->local.c_str(), 0777) != 0) err = errno;
+  if (err == 0) {
+    return JsonResponse(202, OperationResult(req, "mkdir_result", "DirectoryCreated",
+                                             "The directory was created successfully"));
+  }
+  std::string code = "ExternalError.MkdirFailed";
+  if (err == EEXIST) code = "ExternalError.MkdirFailed.Exists";
+  if (err == EACCES || err == EPERM) code = "ExternalError.MkdirFailed.PermissionDenied";
+  EndpointError e{"", "mkdir", "", "MKD " + asked, "Fatal FTP Response",
+                  GlobusReply(GlobusCodeForErrno(err), err, "System error in mkdir")};
+  return EndpointFailure(req, 502, code, c, server, e);
+}
+
+Response HandleRename(Request& req, const Collection& c, const std::string& server) {
+  auto body = ReadJsonObject(req);
+  if (!body) return BadRequest(req, "The request body must be a JSON object");
+  if (body->value("DATA_TYPE", json()) != "rename") {
+    return BadRequest(req, "Expected DATA_TYPE 'rename'");
+  }
+  for (const char* key : {"old_path", "new_path"}) {
+    if (!body->contains(key) || !(*body)[key].is_string()) {
+      return BadRequest(req, std::string("'") + key + "' is required and must be a string");
+    }
+  }
+  std::string old_asked = (*body)["old_path"], new_asked = (*body)["new_path"];
+  PathProblem problem;
+  auto from = ResolvePath(c, old_asked, &problem);
+  if (!from) return PathProblemResponse(req, problem, old_asked, "rename", "RNFR", c, server);
+  auto to = ResolvePath(c, new_asked, &problem);
+  if (!to) return PathProblemResponse(req, problem, new_asked, "rename", "RNTO", c, server);
+  if (from->collection_path == "/") return PathNotAllowed(req, "rename", "RNFR " + old_asked, c, server);
+
+  struct stat st;
+  if (::lstat(from->local.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return PathNotFound(req, "ClientError.NotFound", "rename", old_asked, c, server);
+    }
+    EndpointError e{"", "rename", "", "RNFR " + old_asked, "Fatal FTP Response",
+                    GlobusReply(GlobusCodeForErrno(err), err, "System error in rename")};
+    return EndpointFailure(req, 502, "ExternalError.RenameFailed.PermissionDenied", c, server, e);
+  }
+  int err = 0;
+  if (to->collection_path == "/") {
+    err = EEXIST;
+  } else if (::renameat2(AT_FDCWD, from->local.c_str(), AT_FDCWD, to->local.c_str(),
+                         RENAME_NOREPLACE) != 0) {
+    err = errno;
+    const std::string& f = from->collection_path;
+    bool into_itself = to->collection_path.rfind(f + "/", 0) == 0;
+    if (err == EINVAL && !into_itself) {
+      // RENAME_NOREPLACE unsupported by this filesystem: check, then rename.
+      struct stat t;
+      err = ::lstat(to->local.c_str(), &t) == 0 ? EEXIST : 0;
+      if (err == 0 && ::rename(from->local.c_str(), to->local.c_str()) != 0) err = errno;
+    }
+  }
+  if (err == 0) {
+    return JsonResponse(200, OperationResult(req, "result", "FileRenamed",
+                                             "File or directory renamed successfully"));
+  }
+  std::string code = "ExternalError.RenameFailed";
+  if (err == EEXIST || err == ENOTEMPTY) code = "ExternalError.RenameFailed.Exists";
+  if (err == EACCES || err == EPERM) code = "ExternalError.RenameFailed.PermissionDenied";
+  EndpointError e{"", "rename", "", "RNTO " + new_asked, "Fatal FTP Response",
+                  GlobusReply(GlobusCodeForErrno(err), err, "System error in rename")};
+  return EndpointFailure(req, 502, code, c, server, e);
+}
+
+}  // namespace emu
