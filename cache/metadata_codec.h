@@ -1,0 +1,71 @@
+// The binary encoding of MetadataStore's keys and records (internal to
+// cache/; tested directly).
+//
+// Key: collection id + '\0' + normalised path. All keys below "/a/b" start
+// with coll + '\0' + "/a/b/", so one cursor range finds a subtree without
+// touching "/a/bc".
+//
+// Record (little-endian fixed-width fields, LEB128 varints):
+//   u8 format version (kFormatVersion), u8 kind (RecordKind),
+//   u64 put sequence (the record's key in the age index),
+//   i64 fetched_at_ms, then per kind:
+//   listing:  u32 count, u32 offset[count] (of entry i, from the first
+//             entry), entries sorted by name - so one name is found by
+//             binary search without decoding the rest;
+//   attr:     one entry;  negative: nothing.
+//   entry:    varint name length, name, u8 type, varint size,
+//             varint zigzag(mtime), varint mode, varint link length, link.
+// Decoders check every length against the buffer and fail (false/kCorrupt)
+// on anything malformed; they never read out of bounds.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/file_entry.h"
+#include "cache/metadata_store.h"
+
+namespace globusfs::cache::codec {
+
+inline constexpr uint8_t kFormatVersion = 1;
+inline constexpr size_t kHeaderSize = 18;
+
+enum class RecordKind : uint8_t { kListing = 1, kAttr = 2, kNegative = 3 };
+
+struct RecordHeader {
+  RecordKind kind = RecordKind::kNegative;
+  uint64_t seq = 0;
+  int64_t fetched_at_ms = 0;
+};
+
+std::string MakeKey(std::string_view coll, std::string_view path);
+// The key prefix shared by every strict descendant of `path`; for "/" it is
+// coll + '\0' + "/", which also matches the root's own key.
+std::string DescendantPrefix(std::string_view coll, std::string_view path);
+// "/a/b" → "/a", "/a" → "/", "/" → "" (no parent).
+std::string_view ParentPath(std::string_view path);
+// "/a/b" → "b", "/" → "".
+std::string_view BaseName(std::string_view path);
+// True if `path` is strictly below `dir` ("/a/b/c" is below "/a/b"; "/a/bc" is not).
+bool IsBelow(std::string_view path, std::string_view dir);
+
+bool DecodeHeader(std::string_view record, RecordHeader* out);
+// Overwrites the put sequence of an encoded record (size >= kHeaderSize).
+void SetSeq(std::string* record, uint64_t seq);
+
+// `entries` must be sorted by name. The sequence is written as 0 (see SetSeq).
+std::string EncodeListing(int64_t fetched_at_ms, const std::vector<FileEntry>& entries);
+bool DecodeListing(std::string_view record, Listing* out);
+enum class Find { kFound, kAbsent, kCorrupt };
+// Binary search for `name` in an encoded listing; decodes only that entry.
+Find FindInListing(std::string_view record, std::string_view name, FileEntry* out);
+
+std::string EncodeAttr(int64_t fetched_at_ms, const FileEntry& entry);
+std::string EncodeNegative(int64_t fetched_at_ms);
+bool DecodeAttr(std::string_view record, FileEntry* out);
+
+}  // namespace globusfs::cache::codec

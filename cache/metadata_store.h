@@ -1,0 +1,175 @@
+// MetadataStore: the persistent metadata cache (DESIGN.md, "Caching and
+// consistency"), in LMDB. Per (collection id, normalised path) it holds a
+// directory listing, an attribute record (a Transfer `stat` result) or a
+// negative record ("does not exist"), each stamped with when it was fetched.
+//
+// Paths are normalised: "/" is the collection root, "/a/b" has no trailing
+// slash and no "." or ".." parts. Collection ids and paths contain no NUL.
+//
+// Freshness: a record is fresh while |now_ms - fetched_at_ms| < ttl_ms (so a
+// clock that jumps back does not make records fresh for longer); a stale
+// record is a miss, except GetListing(..., allow_stale=true). now_ms is wall
+// time in ms since the epoch, passed in by the caller (records outlive the
+// process, so a monotonic clock would not do).
+//
+// Invariants:
+// - A path's attribute/negative record and its parent's cached listing agree:
+//   every Put/Apply call that changes one patches the other in the same
+//   transaction. Patching a listing in place keeps its fetched_at_ms: only the
+//   patched entry is new, the rest is no fresher than before.
+// - Storing a non-directory entry for a path forgets the listings at and
+//   below it (a file has no listing).
+// - Logical bytes (keys + values + the age index) stay <= max_bytes: each
+//   write evicts the least recently *put* records first (reads do not count).
+// - Survives a reopen of the same dir. Open wipes the store (and starts empty)
+//   when it is not of this format version, is not an LMDB file, or was open
+//   with durable=false when the system (not just the process) went down.
+//
+// Errors: no method throws. A failed read is a miss (kUnknown / nullopt). A
+// failed write (disk full, I/O error) disables the store: from then on every
+// read is a miss and every write is dropped, since a lost Apply* could leave
+// a stale view of our own change; Clear() re-enables it when it succeeds.
+// Stats::write_failures counts them, for the caller to log.
+//
+// Thread-safety: every method may be called from many threads at once. Each
+// call is one LMDB transaction: mutations are atomic (one write txn each) and
+// serialised by LMDB; reads are short read-only txns on a consistent snapshot.
+// Open takes an exclusive lock on dir/owner.lock: one MetadataStore per
+// directory at a time, in this process or any other.
+// Lock order: only the Env's locks (cache/lmdb.h), never held between calls.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/file_entry.h"
+#include "cache/file_util.h"
+#include "cache/lmdb.h"
+
+namespace globusfs::cache {
+
+struct Listing {
+  int64_t fetched_at_ms = 0;
+  std::vector<FileEntry> entries;  // sorted by name (bytewise), names unique
+
+  bool operator==(const Listing&) const = default;
+};
+
+struct MetadataStoreOptions {
+  // Created 0700 if missing. Holds data.mdb and lock.mdb (LMDB), owner.lock
+  // (flock'ed while open) and, while open with durable=false, open-session.
+  std::filesystem::path dir;
+  int64_t ttl_ms = 60000;
+  uint64_t max_bytes = uint64_t{256} << 20;
+  // false: commits are not synced (fast); a crash of the system may lose the
+  // last writes and makes the next Open start empty; never serves corrupt data.
+  bool durable = false;
+  // Identifies the current boot, to tell a process crash (cache kept) from a
+  // system crash (cache wiped). Empty: read /proc/sys/kernel/random/boot_id.
+  std::string boot_id;
+};
+
+class MetadataStore {
+ public:
+  // Returns nullptr and sets *error only when the directory cannot be used
+  // at all (including: another store has it open); an incompatible or
+  // corrupt database is wiped instead.
+  static std::unique_ptr<MetadataStore> Open(const MetadataStoreOptions& options,
+                                             std::string* error);
+  ~MetadataStore();
+  MetadataStore(const MetadataStore&) = delete;
+  MetadataStore& operator=(const MetadataStore&) = delete;
+
+  // The cached listing of `dir`, if fresh (or any age with allow_stale).
+  std::optional<Listing> GetListing(std::string_view coll, std::string_view dir, int64_t now_ms,
+                                    bool allow_stale = false) noexcept;
+  // Replaces the listing of `dir` (entries are sorted here if they are not)
+  // and drops a negative record for `dir`. A listing bigger than max_bytes is
+  // not stored.
+  void PutListing(std::string_view coll, std::string_view dir, const Listing& listing) noexcept;
+
+  // One path: from its parent's fresh listing if there is one (a name absent
+  // from it is kMissing), else from a fresh attribute or negative record,
+  // else kUnknown. For "/" only an attribute/negative record can answer.
+  // Sets *out (name = last path component) only for kFound.
+  enum class Lookup { kFound, kMissing, kUnknown };
+  Lookup LookupEntry(std::string_view coll, std::string_view path, int64_t now_ms,
+                     FileEntry* out) noexcept;
+
+  // What the server told us about one path (a `stat`). PutEntry stores an
+  // attribute record (replacing a negative one) and upserts the entry in the
+  // parent's cached listing; if the entry is not a directory, listings at and
+  // below `path` are forgotten. PutNegative is ApplyRemove.
+  void PutEntry(std::string_view coll, std::string_view path, const FileEntry& entry,
+                int64_t now_ms) noexcept;
+  void PutNegative(std::string_view coll, std::string_view path, int64_t now_ms) noexcept;
+
+  // Our own changes, applied at once so the user sees them (list-after-write).
+  // ApplyCreate: like PutEntry (add/replace in the parent listing if cached,
+  // drop the negative record, set the attribute record). It caches no listing
+  // for a new directory: after mkdir, PutListing an empty one.
+  void ApplyCreate(std::string_view coll, std::string_view path, const FileEntry& entry,
+                   int64_t now_ms) noexcept;
+  // Removes the entry from the parent listing, forgets every record at and
+  // below `path`, then records `path` as missing.
+  void ApplyRemove(std::string_view coll, std::string_view path, int64_t now_ms) noexcept;
+  // Moves the entry from `from`'s parent listing to `to`'s (replacing any
+  // entry named like `to`); forgets every record at and below `to`, then
+  // re-keys every record at and below `from` to `to` (keeping fetched_at);
+  // records `from` as missing and `to` as existing. If nothing about `from`
+  // is cached, the entry is unknown: `to`'s parent listing is forgotten
+  // instead (so it is re-listed). `to` inside `from` (invalid in POSIX)
+  // forgets both subtrees and both parent listings.
+  void ApplyRename(std::string_view coll, std::string_view from, std::string_view to,
+                   int64_t now_ms) noexcept;
+
+  // Forgets the listing, attribute and negative records of `path` (not the
+  // entry in its parent's listing).
+  void Invalidate(std::string_view coll, std::string_view path) noexcept;
+  // The same for `path` and every path below it ("/a/b/..." but not "/a/bc").
+  void InvalidateSubtree(std::string_view coll, std::string_view path) noexcept;
+  // Forgets everything; re-enables a store disabled by a failed write.
+  void Clear() noexcept;
+
+  struct Stats {
+    uint64_t bytes = 0;           // logical bytes held (what max_bytes bounds)
+    uint64_t listings = 0;        // cached directory listings
+    uint64_t entries = 0;         // attribute + negative records
+    uint64_t write_failures = 0;  // failed writes since Open
+  };
+  Stats GetStats() noexcept;
+
+ private:
+  struct Dbis {
+    Dbi listings;  // key → listing record
+    Dbi entries;   // key → attribute or negative record
+    Dbi age;       // big-endian put sequence → table tag + key (eviction order)
+    Dbi meta;      // "format" → format tag, "bytes" → logical byte count
+  };
+  class WriteOps;
+
+  explicit MetadataStore(const MetadataStoreOptions& options);
+  // Opens the Env and databases; false (with *why) when the files must be wiped.
+  bool Init(std::string* why);
+  bool Fresh(int64_t fetched_at_ms, int64_t now_ms) const;
+  // Runs fn(WriteOps&) in one write txn, then evicts down to max_bytes; on a
+  // full map evicts harder and retries; on failure disables the store.
+  template <typename Fn>
+  void Mutate(Fn&& fn) noexcept;
+
+  const MetadataStoreOptions options_;
+  file_util::ExclusiveLock dir_lock_;  // declared before env_: released after it closes
+  std::unique_ptr<Env> env_;
+  Dbis dbis_;
+  bool marker_written_ = false;  // the "open" marker file (durable=false)
+  std::atomic<bool> disabled_{false};
+  std::atomic<uint64_t> write_failures_{0};
+};
+
+}  // namespace globusfs::cache
