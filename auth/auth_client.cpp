@@ -10,17 +10,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// A fixed bearer token for one call (userinfo, identities).
-class StaticBearer : public http::Authorizer {
- public:
-  explicit StaticBearer(std::string token) : token_(std::move(token)) {}
-  http::Result<std::string> AuthorizationHeader() override { return "Bearer " + token_; }
-  bool HandleUnauthorized() override { return false; }
-
- private:
-  std::string token_;
-};
-
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
@@ -143,9 +132,8 @@ http::Result<void> AuthClient::Revoke(const std::string& token) const {
   return {};
 }
 
-http::Result<UserInfo> AuthClient::GetUserInfo(const std::string& token) const {
-  StaticBearer bearer(token);
-  auto r = http_.GetJson(base_ + "v2/oauth2/userinfo", &bearer);
+http::Result<UserInfo> AuthClient::GetUserInfo(http::Authorizer* auth) const {
+  auto r = http_.GetJson(base_ + "v2/oauth2/userinfo", auth);
   if (!r) return r.error();
   const json& j = *r;
   if (!j.is_object() || Str(j, "sub").empty()) return Malformed("userinfo response");
@@ -165,12 +153,11 @@ http::Result<UserInfo> AuthClient::GetUserInfo(const std::string& token) const {
 }
 
 http::Result<std::vector<Identity>> AuthClient::GetIdentities(
-    const std::string& token, const std::vector<std::string>& ids,
+    http::Authorizer* auth, const std::vector<std::string>& ids,
     const std::vector<std::string>& usernames) const {
-  StaticBearer bearer(token);
   std::string q = !ids.empty() ? "ids=" + http::UrlEncodeComponent(Join(ids))
                                : "usernames=" + http::UrlEncodeComponent(Join(usernames));
-  auto r = http_.GetJson(base_ + "v2/api/identities?" + q, &bearer);
+  auto r = http_.GetJson(base_ + "v2/api/identities?" + q, auth);
   if (!r) return r.error();
   if (!r->is_object() || !(*r)["identities"].is_array()) return Malformed("identities response");
   std::vector<Identity> out;

@@ -80,8 +80,9 @@ class AuthClient {
   // Auth does not rotate it.
   http::Result<TokenRecord> Refresh(const TokenRecord& record, int64_t now) const;
   http::Result<void> Revoke(const std::string& token) const;
-  http::Result<UserInfo> GetUserInfo(const std::string& auth_access_token) const;
-  http::Result<std::vector<Identity>> GetIdentities(const std::string& auth_access_token,
+  // `auth` supplies the Auth token (and refreshes it after a 401).
+  http::Result<UserInfo> GetUserInfo(http::Authorizer* auth) const;
+  http::Result<std::vector<Identity>> GetIdentities(http::Authorizer* auth,
                                                     const std::vector<std::string>& ids,
                                                     const std::vector<std::string>& usernames) const;
   // POST /v2/api/clients with template_id = our client id (the CLI's way).

@@ -253,10 +253,11 @@ int Logout(AuthToolContext& ctx, const ParsedArgs& args) {
     login = auth::StoredLogin{};
   }
   bool ignore = args.Has("--ignore-errors");
+  bool offline = false;  // after one network failure, --ignore-errors stops trying
   if (!login->empty() && !ctx.client_id.empty()) {
     for (const auto& [rs, rec] : login->tokens) {
       for (const std::string* token : {&rec.access_token, &rec.refresh_token}) {
-        if (token->empty()) continue;
+        if (token->empty() || offline) continue;
         auto r = ctx.auth->Revoke(*token);
         if (r) continue;
         const http::Error& e = r.error();
@@ -266,6 +267,11 @@ int Logout(AuthToolContext& ctx, const ParsedArgs& args) {
                   << "); they were not removed.\nRun 'globusfs-auth logout --ignore-errors' to "
                      "remove them anyway.\n";
           return kExitError;
+        }
+        if (transient) {
+          ctx.err << "Warning: could not revoke your tokens (" << e.Summary()
+                  << "); removing them anyway.\n";
+          offline = true;
         }
         // A 4xx means the token is already unusable: nothing left to revoke.
       }
@@ -283,9 +289,8 @@ int Logout(AuthToolContext& ctx, const ParsedArgs& args) {
 }
 
 int WhoAmI(AuthToolContext& ctx, const ParsedArgs& args) {
-  auto token = ctx.tokens->Get(kAuthResourceServer);
-  if (!token) return Fail(ctx, token.error());
-  auto info = ctx.auth->GetUserInfo(*token);
+  auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
+  auto info = ctx.auth->GetUserInfo(authorizer.get());
   if (!info) return Fail(ctx, info.error());
   bool verbose = args.Has("--verbose");
   if (args.Value("--format", "text") == "json") {
@@ -318,15 +323,18 @@ int WhoAmI(AuthToolContext& ctx, const ParsedArgs& args) {
 }
 
 int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
+  // userinfo first: it refreshes the Auth token if the server refuses it.
+  auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
+  auto info = ctx.auth->GetUserInfo(authorizer.get());
+  if (!info) return Fail(ctx, info.error());
+  std::map<std::string, std::string> usernames;
+  if (info->identity_set) {
+    for (const auto& i : *info->identity_set) usernames[i.id] = i.username;
+  }
   auto token = ctx.tokens->Get(kAuthResourceServer);
   if (!token) return Fail(ctx, token.error());
   auto login = ctx.store->Load();
   if (!login) return Fail(ctx, login.error());
-
-  std::map<std::string, std::string> usernames;
-  if (auto info = ctx.auth->GetUserInfo(*token); info && info->identity_set) {
-    for (const auto& i : *info->identity_set) usernames[i.id] = i.username;
-  }
 
   // Live session state needs introspection with client credentials (a
   // templated client, as the Globus CLI makes); without them, fall back to
@@ -423,9 +431,8 @@ int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpe
       i = j + 1;
     }
   } else {
-    auto token = ctx.tokens->Get(kAuthResourceServer);
-    if (!token) return Fail(ctx, token.error());
-    auto info = ctx.auth->GetUserInfo(*token);
+    auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
+    auto info = ctx.auth->GetUserInfo(authorizer.get());
     if (!info) return Fail(ctx, info.error());
     if (!info->identity_set) {
       ctx.err << "Your current login does not have the consents required to view your full "

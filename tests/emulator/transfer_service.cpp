@@ -324,8 +324,23 @@ Response TransferService::Handle(Request& req, const std::string& route) {
     if (seg.size() != 3 || seg[2].empty()) return NotFound(req);
     if (auto r = only("GET")) return *r;
     auto c = emu_.FindCollection(seg[2]);
-    if (!c) return EndpointNotFound(req, seg[2]);
-    return JsonResponse(200, EndpointDoc(*c));
+    if (c) return JsonResponse(200, EndpointDoc(*c));
+    // The GCSv5 endpoint hosting a collection is a document too, but not a
+    // data collection: non_functional, no HTTPS, nothing to list.
+    for (const auto& host : emu_.Collections()) {
+      if (HostEndpointId(host) != seg[2]) continue;
+      json doc = EndpointDoc(host);
+      doc["id"] = doc["name"] = seg[2];
+      doc["entity_type"] = "GCSv5_endpoint";
+      doc["display_name"] = doc["non_functional_endpoint_display_name"];
+      doc["canonical_name"] = seg[2];
+      doc["non_functional"] = true;
+      doc["https_server"] = nullptr;
+      doc["default_directory"] = nullptr;
+      doc["high_assurance"] = false;
+      return JsonResponse(200, doc);
+    }
+    return EndpointNotFound(req, seg[2]);
   }
   if (route == "transfer.endpoint_search") {
     if (auto r = only("GET")) return *r;

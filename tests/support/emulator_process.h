@@ -39,6 +39,8 @@ class EmulatorProcess {
   void Stop();     // SIGTERM and wait; idempotent
   void Kill();     // SIGKILL (a crash)
   void Restart();  // Stop (if running) and start again on the same state dir and port
+  // Options used by the next Restart() (e.g. another --identity).
+  EmulatorOptions& options() { return options_; }
 
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path state_dir() const { return dir_ / "state"; }
