@@ -40,7 +40,12 @@ bool GlobMatch(std::string_view p, std::string_view t) {
   return pi == p.size();
 }
 
-Response JsonResponse(int status, const json& body) { return Response::Json(status, body.dump()); }
+Response JsonResponse(int status, const json& body) {
+  // A name on disk that is not UTF-8 cannot go into JSON as is: its bad
+  // bytes become U+FFFD rather than failing the whole answer (what the real
+  // service does here is unverified).
+  return Response::Json(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 Response GlobusError(const Request& req, int status, const std::string& code,
                      const std::string& message, const json& extra) {

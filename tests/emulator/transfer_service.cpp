@@ -78,6 +78,11 @@ json TransferService::EndpointDoc(const Collection& c) const {
   std::string compact = emu_.config().identity.id;
   compact.erase(std::remove(compact.begin(), compact.end(), '-'), compact.end());
   json timeout_mins = c.high_assurance ? json((c.auth_timeout_s + 59) / 60) : json();
+  // A guest collection lives on a mapped collection (not served itself):
+  // host_endpoint_id / mapped_collection_id name it (§2.10).
+  bool guest = c.entity_type == "GCSv5_guest_collection";
+  json mapped_id = guest ? json(NameUuid("mapped-collection-of:" + c.id)) : json();
+  json mapped_name = guest ? json("mapped collection of " + DisplayName(c)) : json();
   json doc = {
       {"DATA_TYPE", "endpoint"},
       {"id", c.id},
@@ -95,11 +100,11 @@ json TransferService::EndpointDoc(const Collection& c) const {
       {"authentication_policy_id", nullptr},
       {"mfa_required", false},
       {"host_endpoint", nullptr},
-      {"host_endpoint_id", nullptr},
-      {"host_endpoint_display_name", nullptr},
-      {"host_path", nullptr},
-      {"mapped_collection_id", nullptr},
-      {"mapped_collection_display_name", nullptr},
+      {"host_endpoint_id", mapped_id},
+      {"host_endpoint_display_name", mapped_name},
+      {"host_path", guest ? json("/") : json()},
+      {"mapped_collection_id", mapped_id},
+      {"mapped_collection_display_name", mapped_name},
       {"sharing_target_endpoint", nullptr},
       {"sharing_target_root_path", nullptr},
       {"non_functional", false},

@@ -121,6 +121,16 @@ int ChildProcess::Wait(std::chrono::milliseconds timeout) {
   }
 }
 
+bool ChildProcess::Exited() {
+  if (status_) return true;
+  Pump(0);
+  int st = 0;
+  if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
+  while (out_fd_ >= 0 || err_fd_ >= 0) Pump(100);
+  status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return true;
+}
+
 RunResult Run(std::vector<std::string> argv, std::map<std::string, std::string> env,
               const std::string& stdin_text, std::chrono::milliseconds timeout) {
   ChildProcess p(std::move(argv), std::move(env));

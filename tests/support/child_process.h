@@ -30,6 +30,9 @@ class ChildProcess {
   // Waits for exit (killing the child at the timeout); returns the exit code
   // (128+signal when killed).
   int Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // True once the child has exited (reaps it; output read so far is kept).
+  bool Exited();
+  pid_t pid() const { return pid_; }
 
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }

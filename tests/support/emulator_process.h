@@ -53,7 +53,8 @@ class EmulatorProcess {
   const std::map<std::string, std::string>& env() const { return env_; }
   pid_t pid() const { return pid_; }
 
-  // An HTTP client that trusts the emulator's CA (retries off by default).
+  // An HTTP client that trusts the emulator's CA (the SDK retry policy applies
+  // unless a request sets retry = false).
   http::HttpClient& http();
 
   // /_emulator/ controls.

@@ -1,0 +1,318 @@
+#include "fs/daemon.h"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "auth/auth_client.h"
+#include "auth/guidance.h"
+#include "auth/scopes.h"
+#include "auth/token_source.h"
+#include "auth/token_store.h"
+#include "cache/metadata_store.h"
+#include "fs/filesystem.h"
+#include "fs/fuse_adapter.h"
+#include "fs/log.h"
+#include "fs/namespace.h"
+#include "fs/remote/remote_error.h"
+#include "fs/remote/transfer_client.h"
+
+namespace globusfs::fs {
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: globusfs [options] MOUNTPOINT
+
+Mounts Globus collections as folders under MOUNTPOINT. Log in first with
+globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOINT.
+
+  --collection NAME=UUID[:BASEPATH]  show collection UUID as the folder NAME, rooted at
+                                     BASEPATH (default: the collection's default
+                                     directory); repeatable
+  --config FILE                      a JSON mount table:
+                                     {"collections": [{"name", "id", "path"}], "single": false}
+  --single                           one collection as the mount's root
+  -f                                 stay in the foreground (log to stderr)
+  -d                                 debug: foreground, debug log, FUSE request tracing
+  -o OPT[,OPT...]                    FUSE mount options (allow_other, ro, ...)
+  --cache-dir DIR                    metadata cache (default $XDG_CACHE_HOME/globusfs/...)
+  --metadata-ttl SECONDS             how long listings and attributes are trusted (default 60)
+  --log-file FILE                    log here (default: <cache dir>/globusfs.log when detached)
+  -h, --help                         this text
+  --version                          the version
+
+Environment: GLOBUSFS_CONFIG_DIR (tokens), GLOBUSFS_CLIENT_ID, GLOBUS_SDK_* (see README).
+)";
+
+std::string ShortHash(const std::string& s) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < 8; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string DefaultCacheDir(const std::string& mountpoint) {
+  std::filesystem::path base;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
+    base = x;
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::filesystem::path(home && *home ? home : "/tmp") / ".cache";
+  }
+  std::error_code ec;
+  auto real = std::filesystem::weakly_canonical(mountpoint, ec);
+  return (base / "globusfs" / ShortHash(ec ? mountpoint : real.string())).string();
+}
+
+std::string ClientIdFromEnvOrConfig() {
+  if (const char* id = std::getenv("GLOBUSFS_CLIENT_ID"); id && *id) return id;
+  std::ifstream f(auth::DefaultConfigDir() / "config.json");
+  if (!f) return "";
+  auto j = nlohmann::json::parse(f, nullptr, false);
+  return j.is_object() ? j.value("client_id", "") : "";
+}
+
+int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The pieces every phase needs: HTTP, tokens, Transfer.
+struct Clients {
+  std::shared_ptr<http::Clock> clock = std::make_shared<http::RealClock>();
+  std::unique_ptr<http::HttpClient> http;
+  std::unique_ptr<auth::TokenStore> store;
+  std::unique_ptr<auth::AuthClient> auth;
+  std::unique_ptr<auth::TokenSource> tokens;
+  std::unique_ptr<http::Authorizer> transfer_authorizer;
+  std::unique_ptr<TransferClient> transfer;
+};
+
+// Builds the clients; prints the problem and returns false on a bad setting.
+bool MakeClients(Clients* c, std::ostream& err) {
+  auto cfg = http::HttpConfigFromEnv();
+  if (!cfg) {
+    err << "globusfs: " << cfg.error().message << "\n";
+    return false;
+  }
+  auto urls = http::ServiceUrlsFromEnv();
+  if (!urls) {
+    err << "globusfs: " << urls.error().message << "\n";
+    return false;
+  }
+  c->http = std::make_unique<http::HttpClient>(*cfg, c->clock);
+  c->store = std::make_unique<auth::TokenStore>(auth::DefaultConfigDir());
+  c->auth = std::make_unique<auth::AuthClient>(*c->http, urls->auth, ClientIdFromEnvOrConfig());
+  c->tokens = std::make_unique<auth::TokenSource>(*c->store, *c->auth, c->clock);
+  c->transfer_authorizer = c->tokens->AuthorizerFor(auth::kTransferResourceServer);
+  c->transfer = std::make_unique<TransferClient>(*c->http, c->transfer_authorizer.get(), urls->transfer, c->clock);
+  return true;
+}
+
+// Checks the login and each collection before mounting. Prints what to do.
+bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedCollection>* out,
+                   std::ostream& err) {
+  if (auto t = c.tokens->Get(auth::kTransferResourceServer); !t) {
+    err << "globusfs: cannot use Globus Transfer.\n" << auth::RemedyText(t.error());
+    return false;
+  }
+  for (const auto& e : table.entries) {
+    auto info = c.transfer->GetCollection(e.collection_id);
+    if (!info) {
+      const http::Error& why = info.error();
+      if (Classify(why) == RemoteErrc::kNotFound) {
+        err << "globusfs: collection '" << e.name << "' (" << e.collection_id
+            << "): Globus has no collection with this UUID. Check the UUID (globus endpoint search, "
+               "or the web app's collection page).\n";
+      } else if (auth::ClassifyRequirement(why) != auth::Requirement::kNone) {
+        err << "globusfs: collection '" << e.name << "' (" << e.collection_id << "):\n"
+            << auth::RemedyText(why);
+      } else {
+        err << "globusfs: collection '" << e.name << "' (" << e.collection_id << "): " << why.Summary() << "\n";
+      }
+      return false;
+    }
+    if (!info->IsCollection()) {
+      err << "globusfs: '" << e.name << "' (" << e.collection_id << ") is a " << info->entity_type
+          << ", not a collection: give the UUID of one of its collections.\n";
+      return false;
+    }
+    MountedCollection m;
+    m.entry = e;
+    m.info = *info;
+    std::string base = !e.base_path.empty() ? e.base_path
+                       : !info->default_directory.empty() ? info->default_directory
+                                                          : "/";
+    m.root_path = NormalizeCollectionPath(base);
+    if (info->https_server.empty()) {
+      err << "globusfs: note: '" << e.name << "' has no HTTPS server: its folders work, file contents will not.\n";
+    } else if (!c.tokens->Has(e.collection_id)) {
+      err << "globusfs: note: no token for the data of '" << e.name << "'; to read and write files run:\n"
+          << "  globusfs-auth login --collection " << e.collection_id << "\n";
+    }
+    out->push_back(std::move(m));
+  }
+  return true;
+}
+
+}  // namespace
+
+int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
+  std::vector<std::string> positional;
+  std::string config_file;
+  auto usage_error = [](const std::string& msg) {
+    std::cerr << "globusfs: " << msg << "\n(see globusfs --help)\n";
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "globusfs 0.1.0\n";
+      return 0;
+    } else if (a == "-f") {
+      config->foreground = true;
+    } else if (a == "-d") {
+      config->debug = config->foreground = true;
+    } else if (a == "--single") {
+      config->table.single = true;
+    } else if (a == "-o" || a.rfind("-o", 0) == 0) {
+      const char* v = a == "-o" ? value() : argv[i] + 2;
+      if (!v) return usage_error("-o needs options");
+      config->fuse_options.push_back(v);
+    } else if (a == "--collection" || a == "--config" || a == "--cache-dir" || a == "--metadata-ttl" ||
+               a == "--log-file") {
+      const char* v = value();
+      if (!v) return usage_error(a + " needs a value");
+      if (a == "--collection") {
+        auto e = ParseCollectionSpec(v);
+        if (!e) return usage_error(e.error().message);
+        config->table.entries.push_back(*e);
+      } else if (a == "--config") {
+        config_file = v;
+      } else if (a == "--cache-dir") {
+        config->cache_dir = v;
+      } else if (a == "--log-file") {
+        config->log_file = v;
+      } else {
+        char* end = nullptr;
+        config->metadata_ttl_s = std::strtod(v, &end);
+        if (*end || config->metadata_ttl_s < 0) return usage_error("--metadata-ttl wants seconds");
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      return usage_error("unknown option " + a);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  // As mount.fuse3 runs it: globusfs SOURCE MOUNTPOINT -o ..., with SOURCE a mount table file.
+  if (positional.size() == 2) {
+    if (config_file.empty() && positional[0] != "none" && positional[0] != "globusfs") config_file = positional[0];
+    positional.erase(positional.begin());
+  }
+  if (positional.size() != 1) return usage_error("give exactly one MOUNTPOINT");
+  config->mountpoint = positional[0];
+  if (!config_file.empty()) {
+    auto t = LoadMountTableFile(config_file);
+    if (!t) return usage_error(t.error().message);
+    bool single = config->table.single || t->single;
+    t->entries.insert(t->entries.begin(), config->table.entries.begin(), config->table.entries.end());
+    config->table = *t;
+    config->table.single = single;
+  }
+  if (auto v = ValidateMountTable(config->table); !v) return usage_error(v.error().message);
+  return -1;
+}
+
+int RunDaemon(const DaemonConfig& config) {
+  struct stat st {};
+  if (::stat(config.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::cerr << "globusfs: the mount point " << config.mountpoint << " is not a folder\n";
+    return 1;
+  }
+  std::string cache_dir = config.cache_dir.empty() ? DefaultCacheDir(config.mountpoint) : config.cache_dir;
+
+  // 1. Before mounting: the login, each collection, the cache folder.
+  std::vector<MountedCollection> mounts;
+  {
+    Clients pre;
+    if (!MakeClients(&pre, std::cerr)) return 1;
+    if (!ResolveMounts(pre, config.table, &mounts, std::cerr)) return 1;
+    std::string why;
+    cache::MetadataStoreOptions probe{cache_dir + "/metadata"};
+    if (!cache::MetadataStore::Open(probe, &why)) {
+      std::cerr << "globusfs: cannot use the cache folder " << cache_dir << ": " << why << "\n";
+      return 1;
+    }
+  }  // nothing network- or LMDB-related survives into the fork
+
+  Logger log(config.foreground && config.log_file.empty() ? stderr : nullptr,
+             config.debug ? LogLevel::kDebug : LogLevel::kInfo);
+  std::string log_file = !config.log_file.empty() ? config.log_file
+                         : config.foreground      ? ""
+                                                  : cache_dir + "/globusfs.log";
+  if (!log_file.empty() && !log.OpenFile(log_file)) {
+    std::cerr << "globusfs: cannot write the log file " << log_file << "\n";
+    return 1;
+  }
+
+  FuseOptions fo;
+  fo.mountpoint = config.mountpoint;
+  fo.foreground = config.foreground;
+  fo.debug = config.debug;
+  fo.fuse_args = {"-o", "default_permissions,fsname=globusfs,subtype=globusfs"};
+  for (const auto& o : config.fuse_options) {
+    fo.fuse_args.push_back("-o");
+    fo.fuse_args.push_back(o);
+  }
+  FuseSession session(fo, log);
+  if (!session.Mount()) {
+    std::cerr << "globusfs: cannot mount on " << config.mountpoint << "\n";
+    return 1;
+  }
+  session.Daemonize();
+
+  // 2. After detaching: the object graph.
+  Clients c;
+  if (!MakeClients(&c, std::cerr)) return 1;
+  std::string why;
+  cache::MetadataStoreOptions mo{cache_dir + "/metadata"};
+  mo.ttl_ms = static_cast<int64_t>(config.metadata_ttl_s * 1000);
+  auto store = cache::MetadataStore::Open(mo, &why);
+  if (!store) {
+    log.Log(LogLevel::kError, "cannot open the metadata cache in " + cache_dir + ": " + why);
+    return 1;
+  }
+  Namespace ns(*c.transfer, *store, c.clock);
+  FsOptions fso;
+  fso.uid = ::getuid();
+  fso.gid = ::getgid();
+  fso.ttl_s = config.metadata_ttl_s;
+  fso.single = config.table.single;
+  fso.start_time = Now();
+  Filesystem fs(fso, mounts, ns, log);
+  std::string names;
+  for (const auto& m : mounts) names += " " + m.entry.name + "=" + m.info.id + ":" + m.root_path;
+  log.Log(LogLevel::kInfo, "mounted on " + config.mountpoint + ":" + names + " (cache " + cache_dir + ")");
+  int rc = session.Run(fs);
+  log.Log(LogLevel::kInfo, "unmounted from " + config.mountpoint);
+  return rc;
+}
+
+}  // namespace globusfs::fs

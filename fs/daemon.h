@@ -1,0 +1,34 @@
+// The daemon's composition root: from an immutable DaemonConfig it checks
+// the login and every collection (exiting with a message that names the fix
+// when something is wrong), mounts, detaches, then builds the object graph
+// (HTTP client, token source, Transfer client, metadata cache, namespace,
+// filesystem) and serves until unmounted. No globals, no singletons.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fs/mount_table.h"
+
+namespace globusfs::fs {
+
+struct DaemonConfig {
+  std::string mountpoint;
+  MountTable table;
+  std::vector<std::string> fuse_options;  // "-o" values
+  bool foreground = false;
+  bool debug = false;
+  std::string cache_dir;  // empty: $XDG_CACHE_HOME/globusfs/<hash of the mount point>
+  double metadata_ttl_s = 60;
+  std::string log_file;   // empty: stderr in the foreground, else <cache dir>/globusfs.log
+};
+
+// Returns the process exit code.
+int RunDaemon(const DaemonConfig& config);
+
+// Parses globusfs's command line. Returns the exit code to use right away
+// (0 after --help/--version, 2 on a usage error) or -1 to run.
+int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config);
+
+}  // namespace globusfs::fs

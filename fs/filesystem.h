@@ -1,0 +1,146 @@
+// Filesystem: the core of globusfs. Every FUSE operation the adapter
+// receives becomes one call here, on inode numbers, answering plain structs
+// and an errno (0 = success). No FUSE header is included: unit tests drive
+// this class directly on FakeTransfer, without a kernel.
+//
+// The tree: the mount root (inode 1) lists the mount table's names; each
+// name is a collection folder rooted at its base path. With `single`, the
+// only collection is the root itself.
+//
+// Semantics (docs/SEMANTICS.md has the full list): lookups and listings come
+// from Namespace (cache, then Transfer ls); mkdir, rename, unlink and rmdir
+// are Transfer mkdir / rename / delete tasks (waited for); rename across
+// collections is EXDEV; chmod/chown/utimens are accepted without effect;
+// symlink/link/mknod are ENOTSUP; file contents are not served yet
+// (EOPNOTSUPP). Errors are classified once (fs/remote/remote_error.h) and
+// mapped to errno once (fs/errno_map.h); an authentication requirement is
+// EACCES plus one log line naming the globusfs-auth command that fixes it.
+//
+// Thread-safety: all methods may be called concurrently from FUSE worker
+// threads. Lock order: handles_mu_, then InodeTable's own lock; neither is
+// held across a Namespace (network) call or a callback into the adapter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "auth/collection_info.h"
+#include "fs/inode_table.h"
+#include "fs/log.h"
+#include "fs/mount_table.h"
+#include "fs/namespace.h"
+
+namespace globusfs::fs {
+
+struct Attr {
+  uint64_t ino = 0;
+  uint32_t mode = 0;  // S_IF* | permission bits
+  uint64_t size = 0;
+  int64_t mtime = 0;
+  uint32_t nlink = 1;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+struct Entry {
+  Attr attr;
+  double timeout_s = 0;  // entry and attribute validity for the kernel
+};
+
+struct DirItem {
+  std::string name;
+  Attr attr;
+  bool counted = false;  // readdirplus: the item carries a lookup reference
+};
+
+struct SetAttrRequest {
+  bool set_size = false;
+  uint64_t size = 0;
+  bool set_mode = false, set_owner = false, set_times = false;
+};
+
+struct StatFs {
+  uint64_t block_size = 4096;
+  uint64_t blocks = 0, blocks_free = 0, files = 0, files_free = 0;
+  uint64_t name_max = 255;
+};
+
+// A mount-table entry resolved at start-up.
+struct MountedCollection {
+  MountEntry entry;
+  auth::CollectionInfo info;
+  std::string root_path;  // normalised collection path shown as the folder
+};
+
+struct FsOptions {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  double ttl_s = 60;  // metadata TTL, also the kernel's entry/attr timeout
+  bool single = false;
+  int64_t start_time = 0;  // mtime of synthetic folders
+};
+
+class Filesystem {
+ public:
+  Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log);
+
+  int Lookup(uint64_t parent, const std::string& name, Entry* out);
+  void Forget(uint64_t ino, uint64_t nlookup);
+  int GetAttr(uint64_t ino, Attr* out);
+  int SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out);
+  int ReadLink(uint64_t ino, std::string* out);
+  int Mkdir(uint64_t parent, const std::string& name, Entry* out);
+  int Unlink(uint64_t parent, const std::string& name);
+  int Rmdir(uint64_t parent, const std::string& name);
+  int Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+             const std::string& new_name, unsigned flags);
+  int Open(uint64_t ino, int flags);
+  int Create(uint64_t parent, const std::string& name);
+  int OpenDir(uint64_t ino, uint64_t* handle);
+  // Calls `add(item, next_offset)` for items from `offset` until it returns
+  // false (the reply buffer is full). With `plus`, each item passed to add
+  // carries one lookup reference, which is returned if add refuses it.
+  int ReadDir(uint64_t handle, uint64_t offset, bool plus,
+              const std::function<bool(const DirItem&, uint64_t)>& add);
+  void ReleaseDir(uint64_t handle);
+  int GetXattr(uint64_t ino, const std::string& name, std::string* value);
+  int ListXattr(uint64_t ino, std::vector<std::string>* names);
+  StatFs GetStatFs() const;
+
+  // The xattr names globusfs serves.
+  static const std::vector<std::string>& XattrNames();
+  double ttl_s() const { return options_.ttl_s; }
+
+ private:
+  struct DirHandle;
+
+  Attr ToAttr(uint64_t ino, const FileEntry& e) const;
+  Attr DirAttr(uint64_t ino) const;
+  const MountedCollection& Mount(int index) const { return mounts_[static_cast<size_t>(index)]; }
+  // The node behind `ino`, or ESTALE.
+  int Resolve(uint64_t ino, NodeInfo* out) const;
+  // The (mount, path) of `name` in folder `parent`; errno when the parent
+  // is not a folder in a collection or the name is unusable.
+  int ChildPath(uint64_t parent, const std::string& name, NodeInfo* parent_node, std::string* path) const;
+  bool IsCollectionRoot(const NodeInfo& n) const;
+  int Fail(const http::Error& e, const char* op, int mount, const std::string& path);
+  int FailTask(const TaskOutcome& t, const char* op, int mount, const std::string& path);
+  int DeletePath(int mount, const std::string& path, bool is_dir, const char* op);
+
+  FsOptions options_;
+  std::vector<MountedCollection> mounts_;
+  Namespace& ns_;
+  Logger& log_;
+  InodeTable inodes_;
+
+  std::mutex handles_mu_;  // guards next_handle_, handles_
+  uint64_t next_handle_ = 1;
+  std::map<uint64_t, std::shared_ptr<DirHandle>> handles_;
+};
+
+}  // namespace globusfs::fs

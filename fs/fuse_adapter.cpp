@@ -1,0 +1,390 @@
+#define FUSE_USE_VERSION 312  // libfuse 3.12+: fuse_loop_cfg_*
+#include "fs/fuse_adapter.h"
+
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+namespace globusfs::fs {
+
+namespace {
+
+struct Context {
+  Filesystem* fs = nullptr;
+  Logger* log = nullptr;
+};
+
+Context& Ctx(fuse_req_t req) { return *static_cast<Context*>(fuse_req_userdata(req)); }
+
+struct stat ToStat(const Attr& a) {
+  struct stat st {};
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = a.mtime;
+  return st;
+}
+
+fuse_entry_param ToEntry(const Entry& e) {
+  fuse_entry_param p{};
+  p.ino = e.attr.ino;
+  p.generation = 1;
+  p.attr = ToStat(e.attr);
+  p.attr_timeout = e.timeout_s;
+  p.entry_timeout = e.timeout_s;
+  return p;
+}
+
+// Runs `body`; an escaping exception becomes EIO (the request still gets
+// exactly one reply, because body only replies on its normal path).
+template <typename F>
+void Guard(fuse_req_t req, const char* op, F&& body) noexcept {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    Ctx(req).log->Log(LogLevel::kError, std::string(op) + ": internal error: " + e.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    Ctx(req).log->Log(LogLevel::kError, std::string(op) + ": internal error");
+    fuse_reply_err(req, EIO);
+  }
+}
+
+void OnInit(void* userdata, fuse_conn_info* conn) {
+  (void)userdata;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "lookup", [&] {
+    Entry e;
+    int rc = Ctx(req).fs->Lookup(parent, name, &e);
+    if (rc == ENOENT) {
+      // A negative entry: the kernel remembers the miss for the TTL.
+      fuse_entry_param p{};
+      p.ino = 0;
+      p.entry_timeout = Ctx(req).fs->ttl_s();
+      fuse_reply_entry(req, &p);
+      return;
+    }
+    if (rc) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_entry_param p = ToEntry(e);
+    fuse_reply_entry(req, &p);
+  });
+}
+
+void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Guard(req, "forget", [&] {
+    Ctx(req).fs->Forget(ino, nlookup);
+    fuse_reply_none(req);
+  });
+}
+
+void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  Guard(req, "forget", [&] {
+    for (size_t i = 0; i < count; ++i) Ctx(req).fs->Forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+  });
+}
+
+void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guard(req, "getattr", [&] {
+    Attr a;
+    if (int rc = Ctx(req).fs->GetAttr(ino, &a)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    struct stat st = ToStat(a);
+    fuse_reply_attr(req, &st, Ctx(req).fs->ttl_s());
+  });
+}
+
+void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  Guard(req, "setattr", [&] {
+    SetAttrRequest r;
+    r.set_size = to_set & FUSE_SET_ATTR_SIZE;
+    r.size = static_cast<uint64_t>(attr->st_size);
+    r.set_mode = to_set & FUSE_SET_ATTR_MODE;
+    r.set_owner = to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
+    r.set_times = to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                            FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME);
+    Attr a;
+    if (int rc = Ctx(req).fs->SetAttr(ino, r, &a)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    struct stat st = ToStat(a);
+    fuse_reply_attr(req, &st, Ctx(req).fs->ttl_s());
+  });
+}
+
+void OnReadLink(fuse_req_t req, fuse_ino_t ino) {
+  Guard(req, "readlink", [&] {
+    std::string target;
+    if (int rc = Ctx(req).fs->ReadLink(ino, &target)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_reply_readlink(req, target.c_str());
+  });
+}
+
+void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+  Guard(req, "mkdir", [&] {
+    Entry e;
+    if (int rc = Ctx(req).fs->Mkdir(parent, name, &e)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_entry_param p = ToEntry(e);
+    fuse_reply_entry(req, &p);
+  });
+}
+
+void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "unlink", [&] { fuse_reply_err(req, Ctx(req).fs->Unlink(parent, name)); });
+}
+
+void OnRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, "rmdir", [&] { fuse_reply_err(req, Ctx(req).fs->Rmdir(parent, name)); });
+}
+
+void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned int flags) {
+  Guard(req, "rename",
+        [&] { fuse_reply_err(req, Ctx(req).fs->Rename(parent, name, newparent, newname, flags)); });
+}
+
+void OnNotSupported3(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, ENOTSUP); }
+
+void OnSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, ENOTSUP); }
+void OnLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, ENOTSUP); }
+void OnMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, ENOTSUP); }
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "open", [&] {
+    int rc = Ctx(req).fs->Open(ino, fi->flags);
+    if (rc) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_reply_open(req, fi);
+  });
+}
+
+void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info*) {
+  Guard(req, "create", [&] {
+    int rc = Ctx(req).fs->Create(parent, name);
+    fuse_reply_err(req, rc ? rc : EIO);
+  });
+}
+
+void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guard(req, "opendir", [&] {
+    uint64_t handle = 0;
+    if (int rc = Ctx(req).fs->OpenDir(ino, &handle)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fi->fh = handle;
+    fuse_reply_open(req, fi);
+  });
+}
+
+void ReadDirCommon(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi, bool plus) {
+  Guard(req, plus ? "readdirplus" : "readdir", [&] {
+    std::vector<char> buf(size);
+    size_t used = 0;
+    int rc = Ctx(req).fs->ReadDir(fi->fh, static_cast<uint64_t>(off), plus,
+                                  [&](const DirItem& item, uint64_t next) {
+                                    size_t need;
+                                    if (plus) {
+                                      fuse_entry_param p = ToEntry(Entry{item.attr, Ctx(req).fs->ttl_s()});
+                                      if (!item.counted) p.ino = item.attr.ino;  // "." and ".."
+                                      need = fuse_add_direntry_plus(req, buf.data() + used, size - used,
+                                                                    item.name.c_str(), &p,
+                                                                    static_cast<off_t>(next));
+                                    } else {
+                                      struct stat st = ToStat(item.attr);
+                                      need = fuse_add_direntry(req, buf.data() + used, size - used,
+                                                               item.name.c_str(), &st,
+                                                               static_cast<off_t>(next));
+                                    }
+                                    if (need > size - used) return false;
+                                    used += need;
+                                    return true;
+                                  });
+    if (rc) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void OnReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  ReadDirCommon(req, size, off, fi, false);
+}
+
+void OnReadDirPlus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  ReadDirCommon(req, size, off, fi, true);
+}
+
+void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, "releasedir", [&] {
+    Ctx(req).fs->ReleaseDir(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnFsyncDir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void OnStatFs(fuse_req_t req, fuse_ino_t) {
+  Guard(req, "statfs", [&] {
+    StatFs s = Ctx(req).fs->GetStatFs();
+    struct statvfs v {};
+    v.f_bsize = v.f_frsize = s.block_size;
+    v.f_blocks = s.blocks;
+    v.f_bfree = v.f_bavail = s.blocks_free;
+    v.f_files = s.files;
+    v.f_ffree = v.f_favail = s.files_free;
+    v.f_namemax = s.name_max;
+    fuse_reply_statfs(req, &v);
+  });
+}
+
+void ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, value.size());
+  } else if (value.size() > size) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+}
+
+void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Guard(req, "getxattr", [&] {
+    std::string value;
+    if (int rc = Ctx(req).fs->GetXattr(ino, name, &value)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    ReplyXattr(req, value, size);
+  });
+}
+
+void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Guard(req, "listxattr", [&] {
+    std::vector<std::string> names;
+    if (int rc = Ctx(req).fs->ListXattr(ino, &names)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    std::string all;
+    for (const auto& n : names) all += n + '\0';
+    ReplyXattr(req, all, size);
+  });
+}
+
+void OnSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+  fuse_reply_err(req, ENOTSUP);
+}
+
+fuse_lowlevel_ops MakeOps() {
+  fuse_lowlevel_ops ops{};
+  ops.init = OnInit;
+  ops.lookup = OnLookup;
+  ops.forget = OnForget;
+  ops.forget_multi = OnForgetMulti;
+  ops.getattr = OnGetAttr;
+  ops.setattr = OnSetAttr;
+  ops.readlink = OnReadLink;
+  ops.mknod = OnMknod;
+  ops.mkdir = OnMkdir;
+  ops.unlink = OnUnlink;
+  ops.rmdir = OnRmdir;
+  ops.symlink = OnSymlink;
+  ops.rename = OnRename;
+  ops.link = OnLink;
+  ops.open = OnOpen;
+  ops.create = OnCreate;
+  ops.opendir = OnOpenDir;
+  ops.readdir = OnReadDir;
+  ops.readdirplus = OnReadDirPlus;
+  ops.releasedir = OnReleaseDir;
+  ops.fsyncdir = OnFsyncDir;
+  ops.statfs = OnStatFs;
+  ops.setxattr = OnSetXattr;
+  ops.getxattr = OnGetXattr;
+  ops.listxattr = OnListXattr;
+  ops.removexattr = OnNotSupported3;
+  return ops;
+}
+
+}  // namespace
+
+struct FuseSession::State {
+  Context ctx;
+  fuse_session* se = nullptr;
+  bool mounted = false;
+  std::vector<std::string> arg_storage;
+  std::vector<char*> argv;
+};
+
+FuseSession::FuseSession(FuseOptions options, Logger& log) : options_(std::move(options)), log_(log) {}
+
+FuseSession::~FuseSession() {
+  if (!state_) return;
+  if (state_->se) {
+    if (state_->mounted) fuse_session_unmount(state_->se);
+    fuse_session_destroy(state_->se);
+  }
+  delete state_;
+}
+
+bool FuseSession::Mount() {
+  state_ = new State();
+  state_->ctx.log = &log_;
+  state_->arg_storage.push_back("globusfs");
+  if (options_.debug) state_->arg_storage.push_back("-d");
+  for (const auto& a : options_.fuse_args) state_->arg_storage.push_back(a);
+  for (auto& a : state_->arg_storage) state_->argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(state_->argv.size()), state_->argv.data());
+  fuse_lowlevel_ops ops = MakeOps();
+  state_->se = fuse_session_new(&args, &ops, sizeof(ops), &state_->ctx);
+  fuse_opt_free_args(&args);
+  if (!state_->se) return false;
+  if (fuse_session_mount(state_->se, options_.mountpoint.c_str()) != 0) return false;
+  state_->mounted = true;
+  return true;
+}
+
+void FuseSession::Daemonize() { fuse_daemonize(options_.foreground ? 1 : 0); }
+
+int FuseSession::Run(Filesystem& fs) {
+  state_->ctx.fs = &fs;
+  if (fuse_set_signal_handlers(state_->se) != 0) return 1;
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, options_.max_threads);
+  fuse_loop_cfg_set_idle_threads(cfg, 8);
+  int rc = fuse_session_loop_mt(state_->se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  fuse_remove_signal_handlers(state_->se);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace globusfs::fs

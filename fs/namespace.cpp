@@ -1,0 +1,153 @@
+#include "fs/namespace.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "fs/mount_table.h"
+#include "fs/remote/remote_error.h"
+
+namespace globusfs::fs {
+
+namespace {
+
+const FileEntry* FindByName(const std::vector<FileEntry>& entries, const std::string& name) {
+  auto it = std::lower_bound(entries.begin(), entries.end(), name,
+                             [](const FileEntry& e, const std::string& n) { return e.name < n; });
+  return it != entries.end() && it->name == name ? &*it : nullptr;
+}
+
+}  // namespace
+
+Namespace::Namespace(TransferApi& api, cache::MetadataStore& store, std::shared_ptr<http::Clock> clock)
+    : api_(api), store_(store), clock_(std::move(clock)) {}
+
+int64_t Namespace::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->SystemNow().time_since_epoch())
+      .count();
+}
+
+http::Result<Listing> Namespace::List(const std::string& coll, const std::string& dir) {
+  if (auto cached = store_.GetListing(coll, dir, NowMs())) {
+    return Listing(std::make_shared<const std::vector<FileEntry>>(std::move(cached->entries)));
+  }
+  // Single flight: the first caller fetches, the others wait for its answer.
+  std::string key = coll + '\0' + dir;
+  std::shared_future<http::Result<Listing>> waiting;
+  std::promise<http::Result<Listing>> promise;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(key);
+    if (it != in_flight_.end()) {
+      waiting = it->second;
+    } else {
+      in_flight_[key] = promise.get_future().share();
+    }
+  }
+  if (waiting.valid()) return waiting.get();
+  http::Result<Listing> result = Fetch(coll, dir);
+  promise.set_value(result);
+  std::lock_guard lock(mu_);
+  in_flight_.erase(key);
+  return result;
+}
+
+http::Result<Listing> Namespace::Fetch(const std::string& coll, const std::string& dir) {
+  int64_t started = NowMs();
+  auto entries = api_.List(coll, ToTransferPath(dir));
+  if (!entries) {
+    if (Classify(entries.error()) == RemoteErrc::kNotFound) store_.PutNegative(coll, dir, started);
+    return entries.error();
+  }
+  std::sort(entries->begin(), entries->end(),
+            [](const FileEntry& a, const FileEntry& b) { return a.name < b.name; });
+  // Stamped with the time the request started: nothing in it is newer.
+  store_.PutListing(coll, dir, cache::Listing{started, *entries});
+  return Listing(std::make_shared<const std::vector<FileEntry>>(std::move(*entries)));
+}
+
+http::Result<std::optional<FileEntry>> Namespace::Lookup(const std::string& coll, const std::string& path) {
+  FileEntry cached;
+  switch (store_.LookupEntry(coll, path, NowMs(), &cached)) {
+    case cache::MetadataStore::Lookup::kFound:
+      return std::optional<FileEntry>(cached);
+    case cache::MetadataStore::Lookup::kMissing:
+      return std::optional<FileEntry>();
+    case cache::MetadataStore::Lookup::kUnknown:
+      break;
+  }
+  auto listing = List(coll, ParentOf(path));
+  if (listing) {
+    const FileEntry* e = FindByName(**listing, NameOf(path));
+    return e ? std::optional<FileEntry>(*e) : std::optional<FileEntry>();
+  }
+  RemoteErrc why = Classify(listing.error());
+  if (why == RemoteErrc::kNotFound || why == RemoteErrc::kNotDirectory) return std::optional<FileEntry>();
+  if (why != RemoteErrc::kPermissionDenied) return listing.error();
+  // The parent cannot be listed, but the path itself may be reachable.
+  int64_t started = NowMs();
+  auto st = api_.Stat(coll, ToTransferPath(path));
+  if (!st) {
+    if (Classify(st.error()) == RemoteErrc::kNotFound) {
+      store_.PutNegative(coll, path, started);
+      return std::optional<FileEntry>();
+    }
+    return st.error();
+  }
+  st->name = NameOf(path);
+  store_.PutEntry(coll, path, *st, started);
+  return std::optional<FileEntry>(*st);
+}
+
+http::Result<void> Namespace::Mkdir(const std::string& coll, const std::string& path) {
+  auto r = api_.Mkdir(coll, ToTransferPath(path));
+  if (!r) {
+    RemoteErrc why = Classify(r.error());
+    if (why == RemoteErrc::kExists || why == RemoteErrc::kNotFound) Invalidate(coll, ParentOf(path));
+    return r;
+  }
+  int64_t now = NowMs();
+  FileEntry e;
+  e.name = NameOf(path);
+  e.type = EntryType::kDir;
+  e.mtime = now / 1000;
+  e.mode = 0755;
+  e.size = 4096;
+  store_.ApplyCreate(coll, path, e, now);
+  store_.PutListing(coll, path, cache::Listing{now, {}});  // a new folder is empty
+  return {};
+}
+
+http::Result<void> Namespace::Rename(const std::string& coll, const std::string& from, const std::string& to) {
+  auto r = api_.Rename(coll, ToTransferPath(from), ToTransferPath(to));
+  if (!r) {
+    RemoteErrc why = Classify(r.error());
+    if (why == RemoteErrc::kExists || why == RemoteErrc::kNotFound) {
+      Invalidate(coll, ParentOf(from));
+      Invalidate(coll, ParentOf(to));
+    }
+    return r;
+  }
+  store_.ApplyRename(coll, from, to, NowMs());
+  return {};
+}
+
+http::Result<TaskOutcome> Namespace::Delete(const std::string& coll, const std::string& path, bool is_dir) {
+  DeleteRequest req;
+  req.collection_id = coll;
+  req.paths = {ToTransferPath(path)};
+  req.recursive = is_dir;
+  req.ignore_missing = true;
+  req.label = "globusfs rm";
+  auto outcome = api_.DeleteAndWait(req);
+  if (!outcome) return outcome;
+  if (outcome->succeeded()) {
+    store_.ApplyRemove(coll, path, NowMs());
+  } else {
+    Invalidate(coll, ParentOf(path));
+  }
+  return outcome;
+}
+
+void Namespace::Invalidate(const std::string& coll, const std::string& dir) { store_.Invalidate(coll, dir); }
+
+}  // namespace globusfs::fs

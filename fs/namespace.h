@@ -1,0 +1,68 @@
+// Namespace: the collections' folders as globusfs sees them — Transfer
+// (TransferApi) behind the persistent metadata cache (MetadataStore).
+//
+//  - List() answers from a fresh cached listing, else lists the folder once:
+//    concurrent callers for the same folder share that one `ls`
+//    (single-flight), and every sibling's attributes come with it.
+//  - Lookup() of one path is answered from its parent's listing (cached or
+//    fetched), falling back to Transfer's stat when the parent cannot be
+//    listed. A missing name is a (cached) negative answer.
+//  - Mkdir/Rename/Delete go to Transfer and, once it has answered, update
+//    the cache at once, so the user always sees their own changes. When a
+//    mutation fails because the cache was wrong (Exists, NotFound), the
+//    parent's listing is forgotten so the next look is fresh.
+//
+// Paths are normalised collection paths (fs/mount_table.h); this layer turns
+// them into Transfer's form. Time comes from the injected clock.
+//
+// Thread-safety: all methods are thread-safe. mu_ guards only the in-flight
+// map; it is never held across a Transfer call or a cache call.
+#pragma once
+
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/http/clock.h"
+#include "cache/metadata_store.h"
+#include "fs/remote/transfer_api.h"
+
+namespace globusfs::fs {
+
+using Listing = std::shared_ptr<const std::vector<FileEntry>>;
+
+class Namespace {
+ public:
+  Namespace(TransferApi& api, cache::MetadataStore& store, std::shared_ptr<http::Clock> clock);
+
+  http::Result<Listing> List(const std::string& coll, const std::string& dir);
+  // nullopt: the path does not exist.
+  http::Result<std::optional<FileEntry>> Lookup(const std::string& coll, const std::string& path);
+
+  http::Result<void> Mkdir(const std::string& coll, const std::string& path);
+  http::Result<void> Rename(const std::string& coll, const std::string& from, const std::string& to);
+  // Deletes one path (recursively when it is a folder) and waits for the task.
+  http::Result<TaskOutcome> Delete(const std::string& coll, const std::string& path, bool is_dir);
+
+  // Forget what is cached about a folder's listing.
+  void Invalidate(const std::string& coll, const std::string& dir);
+
+  TransferApi& api() { return api_; }
+
+ private:
+  int64_t NowMs() const;
+  http::Result<Listing> Fetch(const std::string& coll, const std::string& dir);
+
+  TransferApi& api_;
+  cache::MetadataStore& store_;
+  std::shared_ptr<http::Clock> clock_;
+
+  std::mutex mu_;  // guards in_flight_
+  std::map<std::string, std::shared_future<http::Result<Listing>>> in_flight_;
+};
+
+}  // namespace globusfs::fs

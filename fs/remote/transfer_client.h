@@ -1,0 +1,79 @@
+// TransferClient: the real TransferApi, speaking Transfer v0.10 over the
+// shared libcurl HttpClient (globus-api.md §2).
+//
+// What it adds to the HTTP core (which does retries of 429/5xx/network
+// failures and the 401 refresh):
+//   - ls paging (limit/offset until total, or a short page without total);
+//   - tolerant parsing of file documents (transfer_json.h), sorted by name;
+//   - delete tasks: a fresh submission_id, the submission (an answer of
+//     "Duplicate" after a retried POST is success: same submission_id, same
+//     task), then polling GET /task/{id} with doubling sleeps on the
+//     injected Clock until the status is not ACTIVE, or until
+//     task_wait_timeout (a kTimeout error; the task is left running).
+//   - every path is checked before it goes into a URL or a JSON body: a path
+//     that is not valid UTF-8 (or holds NUL) is a kConfig "InvalidName"
+//     error, never a mangled request.
+// Errors carry what the HTTP core gave them; no token is ever put in one.
+//
+// Thread-safety: all methods may be called concurrently (the HttpClient is
+// thread-safe; this class has no mutable state). The HttpClient and the
+// Authorizer are not owned and must outlive the client.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "auth/http/clock.h"
+#include "auth/http/http_client.h"
+#include "fs/remote/transfer_api.h"
+
+namespace globusfs::fs {
+
+struct TransferClientOptions {
+  // Items per ls request: 1..100000 (the API's maximum and default).
+  int64_t ls_page_size = 100000;
+  // Task polling: first sleep, doubled after each ACTIVE answer up to the max.
+  std::chrono::milliseconds task_poll_initial{200};
+  std::chrono::milliseconds task_poll_max{2000};
+  // How long DeleteAndWait waits for a task to end; 0 = forever.
+  std::chrono::milliseconds task_wait_timeout{std::chrono::minutes(10)};
+  // Task labels read "<prefix> rm <path>" (see SanitizeLabel).
+  std::string task_label_prefix = "globusfs";
+};
+
+class TransferClient final : public TransferApi {
+ public:
+  // `transfer_base` ends with '/' (e.g. "https://transfer.api.globus.org/").
+  // `authorizer` is for the Transfer resource server
+  // (TokenSource::AuthorizerFor("transfer.api.globus.org")). A null `clock`
+  // means RealClock.
+  TransferClient(http::HttpClient& http, http::Authorizer* authorizer, std::string transfer_base,
+                 std::shared_ptr<http::Clock> clock, TransferClientOptions options = {});
+
+  http::Result<auth::CollectionInfo> GetCollection(const std::string& collection_id) override;
+  http::Result<std::vector<FileEntry>> List(const std::string& collection_id,
+                                            const std::string& path) override;
+  http::Result<FileEntry> Stat(const std::string& collection_id, const std::string& path) override;
+  http::Result<void> Mkdir(const std::string& collection_id, const std::string& path) override;
+  http::Result<void> Rename(const std::string& collection_id, const std::string& from,
+                            const std::string& to) override;
+  http::Result<TaskOutcome> DeleteAndWait(const DeleteRequest& request) override;
+
+  const TransferClientOptions& options() const { return options_; }
+
+ private:
+  // base + "v0.10/operation/endpoint/{id}/{op}".
+  std::string OperationUrl(const std::string& collection_id, const char* op) const;
+  http::Result<std::string> NewSubmissionId();
+  http::Result<TaskOutcome> WaitForTask(const std::string& task_id);
+
+  http::HttpClient& http_;
+  http::Authorizer* const authorizer_;
+  const std::string base_;
+  const std::shared_ptr<http::Clock> clock_;
+  const TransferClientOptions options_;
+};
+
+}  // namespace globusfs::fs

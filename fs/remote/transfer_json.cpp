@@ -1,0 +1,282 @@
+#include "fs/remote/transfer_json.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace globusfs::fs {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t kMaxLabel = 128;
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if none does.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = byte(i);
+  if (b0 < 0x80) return 1;
+  size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+// `text` with every byte that is not part of a valid sequence as \xNN.
+std::string EscapeInvalidUtf8(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = Utf8SequenceLength(text, i);
+    if (n == 0 || text[i] == '\0') {
+      char hex[5];
+      std::snprintf(hex, sizeof(hex), "\\x%02X", static_cast<unsigned char>(text[i]));
+      out += hex;
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+http::Error Malformed(std::string message) {
+  return http::MakeError(http::ErrorKind::kMalformed, std::move(message));
+}
+
+// Reads exactly `n` decimal digits at `pos`; false if they are not there.
+bool Digits(std::string_view s, size_t& pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const char c = s[pos + k];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  pos += n;
+  return true;
+}
+
+bool Expect(std::string_view s, size_t& pos, char c) {
+  if (pos >= s.size() || s[pos] != c) return false;
+  ++pos;
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+uint64_t ReadSize(const json& doc) {
+  const auto it = doc.find("size");
+  if (it == doc.end()) return 0;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer()) return std::max<int64_t>(0, it->get<int64_t>());
+  if (it->is_number_float()) {
+    const double v = it->get<double>();
+    return std::isfinite(v) && v >= 0 && v < 1.8e19 ? static_cast<uint64_t>(v) : 0;
+  }
+  return 0;
+}
+
+uint32_t ReadMode(const json& doc, uint32_t fallback) {
+  const auto it = doc.find("permissions");
+  if (it == doc.end() || !it->is_string()) return fallback;
+  const auto& text = it->get_ref<const std::string&>();
+  if (text.empty() || text.size() > 6) return fallback;
+  uint32_t mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return fallback;
+    mode = mode * 8 + static_cast<uint32_t>(c - '0');
+  }
+  return mode & 07777;
+}
+
+const std::string* StringAt(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  if (it == doc.end() || !it->is_string()) return nullptr;
+  return it->get_ptr<const std::string*>();
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::optional<http::Error> CheckPath(std::string_view path) {
+  const bool has_nul = path.find('\0') != std::string_view::npos;
+  if (!has_nul && IsValidUtf8(path)) return std::nullopt;
+  http::Error e =
+      http::MakeError(http::ErrorKind::kConfig,
+                      std::string(has_nul ? "path holds a NUL byte" : "path is not valid UTF-8") +
+                          " (Globus paths are UTF-8 strings): '" + EscapeInvalidUtf8(path) + "'");
+  e.code = std::string(kInvalidNameCode);
+  return e;
+}
+
+int64_t ParseTransferTime(std::string_view s) {
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  size_t pos = 0;
+  int year, month, day, hour = 0, minute = 0, second = 0;
+  if (!Digits(s, pos, 4, year) || !Expect(s, pos, '-') || !Digits(s, pos, 2, month) ||
+      !Expect(s, pos, '-') || !Digits(s, pos, 2, day)) {
+    return 0;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return 0;
+  int64_t offset_s = 0;
+  if (pos < s.size()) {
+    if (s[pos] != ' ' && s[pos] != 'T') return 0;
+    ++pos;
+    if (!Digits(s, pos, 2, hour) || !Expect(s, pos, ':') || !Digits(s, pos, 2, minute) ||
+        !Expect(s, pos, ':') || !Digits(s, pos, 2, second)) {
+      return 0;
+    }
+    if (hour > 23 || minute > 59 || second > 60) return 0;
+    if (pos < s.size() && s[pos] == '.') {  // fractional seconds: ignored
+      ++pos;
+      while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    }
+    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+      ++pos;
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+      const int sign = s[pos] == '-' ? -1 : 1;
+      ++pos;
+      int oh, om;
+      if (!Digits(s, pos, 2, oh)) return 0;
+      Expect(s, pos, ':');
+      if (!Digits(s, pos, 2, om) || oh > 23 || om > 59) return 0;
+      offset_s = sign * (oh * 3600 + om * 60);
+    }
+    if (pos != s.size()) return 0;
+  }
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+}
+
+http::Result<std::optional<FileEntry>> ParseFileDoc(const json& doc) {
+  if (!doc.is_object()) return Malformed("Transfer sent a file document that is not an object");
+  const std::string* type = StringAt(doc, "type");
+  const std::string* target = StringAt(doc, "link_target");
+  FileEntry entry;
+  if (const std::string* name = StringAt(doc, "name")) entry.name = *name;
+  if (type == nullptr) return std::optional<FileEntry>();
+  if (*type == "dir" || *type == "file") {
+    const bool dir = *type == "dir";
+    entry.type = target != nullptr ? EntryType::kSymlink : dir ? EntryType::kDir : EntryType::kFile;
+    entry.mode = ReadMode(doc, dir ? 0755 : 0644);
+  } else if (*type == "invalid_symlink") {
+    entry.type = EntryType::kInvalidSymlink;
+    entry.mode = ReadMode(doc, 0644);
+  } else {
+    return std::optional<FileEntry>();
+  }
+  if (target != nullptr) entry.link_target = *target;
+  entry.size = ReadSize(doc);
+  if (const std::string* when = StringAt(doc, "last_modified")) {
+    entry.mtime = ParseTransferTime(*when);
+  }
+  return std::optional<FileEntry>(std::move(entry));
+}
+
+http::Result<ListingPage> ParseListingPage(const json& body) {
+  const json* data = nullptr;
+  if (body.is_object()) {
+    const auto it = body.find("DATA");
+    if (it != body.end() && it->is_array()) data = &*it;
+  }
+  if (data == nullptr) return Malformed("Transfer sent a directory listing without a DATA list");
+  ListingPage page;
+  page.items = static_cast<int64_t>(data->size());
+  page.entries.reserve(data->size());
+  for (const json& item : *data) {
+    auto parsed = ParseFileDoc(item);
+    if (!parsed) return std::move(parsed).error();
+    if (!parsed->has_value()) continue;
+    FileEntry& entry = **parsed;
+    // A child name must be one path component.
+    if (entry.name.empty() || entry.name == "." || entry.name == ".." ||
+        entry.name.find('/') != std::string::npos || entry.name.find('\0') != std::string::npos) {
+      continue;
+    }
+    page.entries.push_back(std::move(entry));
+  }
+  const auto total = body.find("total");
+  if (total != body.end() && total->is_number_integer() && total->get<int64_t>() >= 0) {
+    page.total = total->get<int64_t>();
+  }
+  return page;
+}
+
+bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total, int64_t limit) {
+  if (items <= 0) return true;
+  if (total) return offset + items >= *total;
+  return items < limit;
+}
+
+http::Result<TaskOutcome> ParseTaskDoc(const json& doc) {
+  const std::string* status = doc.is_object() ? StringAt(doc, "status") : nullptr;
+  if (status == nullptr || status->empty()) {
+    return Malformed("Transfer sent a task document without a status");
+  }
+  TaskOutcome outcome;
+  outcome.status = *status;
+  if (const std::string* id = StringAt(doc, "task_id")) outcome.task_id = *id;
+  const auto fatal = doc.find("fatal_error");
+  if (fatal != doc.end() && fatal->is_object()) {
+    if (const std::string* code = StringAt(*fatal, "code")) outcome.fatal_code = *code;
+    if (const std::string* text = StringAt(*fatal, "description")) {
+      outcome.fatal_description = *text;
+    }
+  }
+  return outcome;
+}
+
+std::string SanitizeLabel(std::string_view label) {
+  std::string out;
+  out.reserve(std::min(label.size(), kMaxLabel));
+  for (char c : label) {
+    if (out.size() == kMaxLabel) break;
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == ' ' || c == '-' || c == '_' || c == ',';
+    out.push_back(keep ? c : '_');
+  }
+  return out;
+}
+
+}  // namespace globusfs::fs

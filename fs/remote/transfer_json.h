@@ -1,0 +1,78 @@
+// Pure helpers shared by TransferClient and FakeTransfer: reading Transfer's
+// JSON documents (file documents, listing pages, task documents) into
+// globusfs types, and the checks every path passes before it goes into a
+// request.
+//
+// Parsing is tolerant where globus-api.md §2 leaves room (missing size or
+// permissions, timestamps with 'T' or without an offset, unknown file types)
+// and strict only where nothing sensible can be done (a DATA item that is
+// not an object, a listing without a DATA array): those give a kMalformed
+// http::Error. Nothing here throws.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/http/error.h"
+#include "auth/http/result.h"
+#include "fs/remote/transfer_api.h"
+
+namespace globusfs::fs {
+
+// Code of the kConfig error for a path Transfer cannot carry (not valid
+// UTF-8, or holding a NUL byte). Classify() maps it to kInvalid.
+inline constexpr std::string_view kInvalidNameCode = "InvalidName";
+// Code of the kMalformed error for a stat answer of a type globusfs does not
+// show (a device, a pipe): List skips such entries, so Stat reports them as
+// missing. Classify() maps it to kNotFound.
+inline constexpr std::string_view kUnsupportedTypeCode = "UnsupportedFileType";
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF
+// (the same rules nlohmann::json applies when it serialises a string).
+bool IsValidUtf8(std::string_view text);
+
+// nullopt when `path` can be sent to Transfer; otherwise the kConfig
+// "InvalidName" error. The message shows invalid bytes as \xNN, so it is
+// itself valid UTF-8.
+std::optional<http::Error> CheckPath(std::string_view path);
+
+// "YYYY-MM-DD HH:MM:SS+00:00" (also 'T' as the separator, fractional
+// seconds, 'Z', any +HH:MM/-HH:MM offset, or no offset = UTC) to seconds
+// since the epoch. Anything unreadable gives 0.
+int64_t ParseTransferTime(std::string_view text);
+
+// One file document (an ls DATA item or a stat answer). nullopt for an
+// entry of a type globusfs does not show; kMalformed if `doc` is not an
+// object or has no usable name.
+http::Result<std::optional<FileEntry>> ParseFileDoc(const nlohmann::json& doc);
+
+struct ListingPage {
+  std::vector<FileEntry> entries;  // the shown entries of this page, server order
+  int64_t items = 0;               // DATA items in the page (shown or not)
+  std::optional<int64_t> total;    // "total", when the server gave a number
+};
+
+// One ls answer. kMalformed without a DATA array or with a non-object item.
+http::Result<ListingPage> ParseListingPage(const nlohmann::json& body);
+
+// Whether a listing is complete after a page of `items` items fetched at
+// `offset` with `limit`: offset + items >= total, or, without a total, a
+// short (or empty) page.
+bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total, int64_t limit);
+
+// A task document: status (required, a string) and fatal_error.
+http::Result<TaskOutcome> ParseTaskDoc(const nlohmann::json& doc);
+
+// A task label Transfer accepts whatever the paths hold. Transfer's label
+// rules are UNVERIFIED, so this is conservative: letters, digits, space and
+// "-_," are kept, every other byte becomes '_', and the result is cut to
+// 128 bytes.
+std::string SanitizeLabel(std::string_view label);
+
+}  // namespace globusfs::fs
