@@ -10,6 +10,7 @@
 #include "auth/http/url.h"
 #include "fs/errno_map.h"
 #include "fs/remote/remote_error.h"
+#include "fs/remote/transfer_json.h"
 
 namespace globusfs::fs {
 
@@ -127,6 +128,7 @@ int Filesystem::ChildPath(uint64_t parent, const std::string& name, NodeInfo* pa
   if (parent_node->type != EntryType::kDir) return ENOTDIR;
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) return EINVAL;
   if (name.size() > 255) return ENAMETOOLONG;
+  if (!IsValidUtf8(name)) return EILSEQ;  // Transfer's JSON cannot carry it
   *path = JoinPath(parent_node->path, name);
   return 0;
 }

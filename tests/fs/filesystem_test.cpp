@@ -1,0 +1,384 @@
+// The filesystem core (fs/filesystem.h) driven directly, without a kernel,
+// on FakeTransfer and a real (temporary) LMDB metadata cache.
+#include "fs/filesystem.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "fs/remote/fake_transfer.h"
+
+namespace globusfs::fs {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kA = "aaaaaaaa-0000-4000-8000-000000000001";
+constexpr const char* kB = "bbbbbbbb-0000-4000-8000-000000000002";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string t = (std::filesystem::temp_directory_path() / "globusfs-fs-XXXXXX").string();
+    path_ = ::mkdtemp(t.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+http::Error ErrorDoc(int status, const std::string& body) { return http::ParseErrorDocument(status, body); }
+
+class FsCore : public ::testing::Test {
+ protected:
+  void SetUp() override { Build(std::make_shared<http::FakeClock>()); }
+
+  void Build(std::shared_ptr<http::Clock> clock, bool single = false, double ttl_s = 60) {
+    clock_ = clock;
+    fs_.reset();
+    ns_.reset();
+    store_.reset();
+    fake_ = std::make_unique<FakeTransfer>(clock);
+    for (const char* id : {kA, kB}) {
+      auth::CollectionInfo info;
+      info.id = id;
+      info.entity_type = "GCSv5_mapped_collection";
+      info.https_server = std::string("https://data.example.org/") + id;
+      fake_->AddCollection(id, info);
+    }
+    fake_->AddDir(kA, "/data", 100);
+    fake_->AddFile(kA, "/data/one.txt", 11, 1000, 0640);
+    fake_->AddDir(kA, "/data/sub", 200);
+    fake_->AddFile(kA, "/data/sub/deep.bin", 5, 300);
+    fake_->AddSymlink(kA, "/data/link", "one.txt", EntryType::kFile);
+    fake_->AddDir(kB, "/", 0);
+    fake_->AddFile(kB, "/b.txt", 3, 400);
+
+    cache::MetadataStoreOptions mo{dir_.path() / ("meta" + std::to_string(builds_++))};
+    mo.ttl_ms = static_cast<int64_t>(ttl_s * 1000);
+    std::string why;
+    store_ = cache::MetadataStore::Open(mo, &why);
+    ASSERT_TRUE(store_) << why;
+    ns_ = std::make_unique<Namespace>(*fake_, *store_, clock_);
+    std::vector<MountedCollection> mounts(2);
+    mounts[0].entry = MountEntry{"alpha", kA, "/data"};
+    mounts[0].info.id = kA;
+    mounts[0].info.https_server = std::string("https://data.example.org/") + kA;
+    mounts[0].root_path = "/data";
+    mounts[1].entry = MountEntry{"beta", kB, ""};
+    mounts[1].info.id = kB;
+    mounts[1].root_path = "/";
+    if (single) mounts.resize(1);
+    FsOptions o;
+    o.uid = 1234;
+    o.gid = 5678;
+    o.ttl_s = ttl_s;
+    o.single = single;
+    o.start_time = 42;
+    log_stream_ = std::make_unique<std::ostringstream>();
+    log_file_ = dir_.path() / ("log" + std::to_string(builds_));
+    log_ = std::make_unique<Logger>(nullptr, LogLevel::kDebug);
+    ASSERT_TRUE(log_->OpenFile(log_file_.string()));
+    fs_ = std::make_unique<Filesystem>(o, mounts, *ns_, *log_);
+  }
+
+  std::string LogText() {
+    std::ifstream in(log_file_);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+
+  uint64_t LookupIno(uint64_t parent, const std::string& name) {
+    Entry e;
+    int rc = fs_->Lookup(parent, name, &e);
+    EXPECT_EQ(rc, 0) << name;
+    return rc == 0 ? e.attr.ino : 0;
+  }
+
+  std::vector<DirItem> ReadAll(uint64_t ino, bool plus) {
+    uint64_t h = 0;
+    EXPECT_EQ(fs_->OpenDir(ino, &h), 0);
+    std::vector<DirItem> items;
+    fs_->ReadDir(h, 0, plus, [&](const DirItem& item, uint64_t) {
+      items.push_back(item);
+      return true;
+    });
+    fs_->ReleaseDir(h);
+    return items;
+  }
+
+  TempDir dir_;
+  int builds_ = 0;
+  std::shared_ptr<http::Clock> clock_;
+  std::unique_ptr<FakeTransfer> fake_;
+  std::unique_ptr<cache::MetadataStore> store_;
+  std::unique_ptr<Namespace> ns_;
+  std::unique_ptr<std::ostringstream> log_stream_;
+  std::filesystem::path log_file_;
+  std::unique_ptr<Logger> log_;
+  std::unique_ptr<Filesystem> fs_;
+};
+
+TEST_F(FsCore, TheRootListsTheCollections) {
+  auto items = ReadAll(kRootIno, false);
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_EQ(items[0].name, ".");
+  EXPECT_EQ(items[2].name, "alpha");
+  EXPECT_EQ(items[3].name, "beta");
+  Entry e;
+  EXPECT_EQ(fs_->Lookup(kRootIno, "alpha", &e), 0);
+  EXPECT_TRUE(S_ISDIR(e.attr.mode));
+  EXPECT_EQ(fs_->Lookup(kRootIno, "gamma", &e), ENOENT);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 0u) << "the root needs no Transfer call";
+}
+
+TEST_F(FsCore, AttributesComeFromTheListing) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  Entry e;
+  ASSERT_EQ(fs_->Lookup(alpha, "one.txt", &e), 0);
+  EXPECT_TRUE(S_ISREG(e.attr.mode));
+  EXPECT_EQ(e.attr.mode & 07777, 0640u);
+  EXPECT_EQ(e.attr.size, 11u);
+  EXPECT_EQ(e.attr.mtime, 1000);
+  EXPECT_EQ(e.attr.uid, 1234u) << "owned by the mounting user";
+  EXPECT_EQ(e.attr.gid, 5678u);
+  EXPECT_EQ(e.timeout_s, 60);
+  ASSERT_EQ(fs_->Lookup(alpha, "link", &e), 0);
+  EXPECT_TRUE(S_ISLNK(e.attr.mode));
+  std::string target;
+  EXPECT_EQ(fs_->ReadLink(e.attr.ino, &target), 0);
+  EXPECT_EQ(target, "one.txt");
+  EXPECT_EQ(fs_->Lookup(alpha, "missing", &e), ENOENT);
+  // One listing of /data answered all of that.
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 1u);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpStat), 0u);
+}
+
+TEST_F(FsCore, ReadDirPlusCountsLookupsOnlyForWhatItReturns) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t h = 0;
+  ASSERT_EQ(fs_->OpenDir(alpha, &h), 0);
+  std::vector<DirItem> got;
+  // A buffer that takes ".", "..", and one entry.
+  fs_->ReadDir(h, 0, true, [&](const DirItem& item, uint64_t) {
+    if (got.size() == 3) return false;
+    got.push_back(item);
+    return true;
+  });
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2].name, "link");
+  EXPECT_TRUE(got[2].counted);
+  // The refused entry ("one.txt") holds no reference: after the kernel
+  // forgets "link", only the pinned and looked-up nodes remain.
+  std::vector<DirItem> rest;
+  fs_->ReadDir(h, 3, true, [&](const DirItem& item, uint64_t) {
+    rest.push_back(item);
+    return true;
+  });
+  fs_->ReleaseDir(h);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].name, "one.txt");
+  EXPECT_EQ(rest[1].name, "sub");
+  Attr a;
+  EXPECT_EQ(fs_->GetAttr(rest[0].attr.ino, &a), 0);
+  fs_->Forget(rest[0].attr.ino, 1);
+  EXPECT_EQ(fs_->GetAttr(rest[0].attr.ino, &a), ESTALE) << "forgotten inodes are stale, not a crash";
+}
+
+TEST_F(FsCore, UnknownInodesAreStale) {
+  Attr a;
+  EXPECT_EQ(fs_->GetAttr(999999, &a), ESTALE);
+  Entry e;
+  EXPECT_EQ(fs_->Lookup(999999, "x", &e), ESTALE);
+  uint64_t h;
+  EXPECT_EQ(fs_->OpenDir(999999, &h), ESTALE);
+}
+
+TEST_F(FsCore, MkdirUnlinkRmdir) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  EXPECT_EQ(ReadAll(alpha, false).size(), 5u);  // the listing is cached from here on
+  Entry e;
+  ASSERT_EQ(fs_->Mkdir(alpha, "new", &e), 0);
+  EXPECT_TRUE(S_ISDIR(e.attr.mode));
+  EXPECT_TRUE(fake_->Exists(kA, "/data/new"));
+  size_t lists = fake_->calls(FakeTransfer::kOpList);
+  EXPECT_EQ(ReadAll(e.attr.ino, false).size(), 2u) << "a new folder is known to be empty";
+  EXPECT_EQ(ReadAll(alpha, false).size(), 6u) << "list-after-write from the cache";
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), lists);
+  // The kernel looks a name up before mkdir, so an EEXIST from Transfer
+  // means the cache was stale: the folder is listed afresh next time.
+  EXPECT_EQ(fs_->Mkdir(alpha, "new", &e), EEXIST);
+
+  EXPECT_EQ(fs_->Unlink(alpha, "sub"), EISDIR);
+  EXPECT_EQ(fs_->Rmdir(alpha, "one.txt"), ENOTDIR);
+  size_t deletes = fake_->calls(FakeTransfer::kOpDelete);
+  EXPECT_EQ(fs_->Rmdir(alpha, "sub"), ENOTEMPTY);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpDelete), deletes) << "no delete task for a non-empty folder";
+  EXPECT_EQ(fs_->Unlink(alpha, "one.txt"), 0);
+  EXPECT_FALSE(fake_->Exists(kA, "/data/one.txt"));
+  EXPECT_EQ(fs_->Lookup(alpha, "one.txt", &e), ENOENT);
+  EXPECT_EQ(fs_->Rmdir(alpha, "new"), 0);
+  EXPECT_FALSE(fake_->Exists(kA, "/data/new"));
+  EXPECT_EQ(fs_->Unlink(alpha, "one.txt"), ENOENT);
+  EXPECT_EQ(fs_->Mkdir(kRootIno, "x", &e), EPERM);
+  EXPECT_EQ(fs_->Unlink(kRootIno, "alpha"), EPERM);
+}
+
+TEST_F(FsCore, Rename) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t beta = LookupIno(kRootIno, "beta");
+  uint64_t sub = LookupIno(alpha, "sub");
+  uint64_t deep = LookupIno(sub, "deep.bin");
+  EXPECT_EQ(fs_->Rename(alpha, "one.txt", beta, "one.txt", 0), EXDEV);
+  EXPECT_EQ(fs_->Rename(alpha, "sub", alpha, "moved", 0), 0);
+  EXPECT_TRUE(fake_->Exists(kA, "/data/moved/deep.bin"));
+  // Inodes under the moved folder follow it.
+  std::string value;
+  ASSERT_EQ(fs_->GetXattr(deep, "user.globus.path", &value), 0);
+  EXPECT_EQ(value, "/data/moved/deep.bin");
+  // Onto an existing file: replaced; with RENAME_NOREPLACE: EEXIST.
+  fake_->AddFile(kA, "/data/two.txt", 2, 5);
+  EXPECT_EQ(fs_->Rename(alpha, "one.txt", alpha, "two.txt", 1 /*RENAME_NOREPLACE*/), EEXIST);
+  EXPECT_EQ(fs_->Rename(alpha, "one.txt", alpha, "two.txt", 0), 0);
+  EXPECT_EQ(fake_->Lookup(kA, "/data/two.txt")->size, 11u);
+  EXPECT_FALSE(fake_->Exists(kA, "/data/one.txt"));
+  // A folder onto a file, a file onto a non-empty folder, exchange.
+  EXPECT_EQ(fs_->Rename(alpha, "moved", alpha, "two.txt", 0), ENOTDIR);
+  EXPECT_EQ(fs_->Rename(alpha, "two.txt", alpha, "moved", 0), EISDIR);
+  EXPECT_EQ(fs_->Rename(alpha, "two.txt", alpha, "x", 2 /*RENAME_EXCHANGE*/), EINVAL);
+  EXPECT_EQ(fs_->Rename(alpha, "moved", sub, "inside", 0), EINVAL) << "into itself";
+  EXPECT_EQ(fs_->Rename(alpha, "nope", alpha, "x", 0), ENOENT);
+}
+
+TEST_F(FsCore, ChmodChownUtimensAreAcceptedWithoutEffectTruncateIsNot) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t one = LookupIno(alpha, "one.txt");
+  SetAttrRequest r;
+  r.set_mode = r.set_owner = r.set_times = true;
+  Attr a;
+  EXPECT_EQ(fs_->SetAttr(one, r, &a), 0);
+  EXPECT_EQ(a.mode & 07777, 0640u);
+  r = {};
+  r.set_size = true;
+  r.size = 0;
+  EXPECT_EQ(fs_->SetAttr(one, r, &a), EOPNOTSUPP);
+  r.size = 11;
+  EXPECT_EQ(fs_->SetAttr(one, r, &a), 0) << "a no-op truncate is fine";
+  EXPECT_EQ(fs_->Open(one, O_RDONLY), EOPNOTSUPP);
+}
+
+TEST_F(FsCore, Xattrs) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t one = LookupIno(alpha, "one.txt");
+  std::string v;
+  ASSERT_EQ(fs_->GetXattr(one, "user.globus.collection_id", &v), 0);
+  EXPECT_EQ(v, kA);
+  ASSERT_EQ(fs_->GetXattr(one, "user.globus.url", &v), 0);
+  EXPECT_EQ(v, std::string("https://data.example.org/") + kA + "/data/one.txt");
+  EXPECT_EQ(fs_->GetXattr(one, "user.other", &v), ENODATA);
+  EXPECT_EQ(fs_->GetXattr(kRootIno, "user.globus.path", &v), ENODATA);
+  uint64_t beta = LookupIno(kRootIno, "beta");
+  uint64_t b = LookupIno(beta, "b.txt");
+  ASSERT_EQ(fs_->GetXattr(b, "user.globus.url", &v), 0);
+  EXPECT_EQ(v, std::string("https://app.globus.org/file-manager?origin_id=") + kB + "&origin_path=%2Fb.txt")
+      << "no HTTPS server: a web app link";
+  std::vector<std::string> names;
+  EXPECT_EQ(fs_->ListXattr(one, &names), 0);
+  EXPECT_EQ(names.size(), 3u);
+}
+
+TEST_F(FsCore, TheCacheHonoursItsTtl) {
+  auto clock = std::make_shared<http::FakeClock>();
+  Build(clock, false, 10);
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  ReadAll(alpha, true);
+  ReadAll(alpha, true);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 1u);
+  fake_->AddFile(kA, "/data/later.txt", 1, 1);
+  Entry e;
+  EXPECT_EQ(fs_->Lookup(alpha, "later.txt", &e), ENOENT) << "within the TTL the cache answers";
+  clock->Advance(11s);
+  EXPECT_EQ(fs_->Lookup(alpha, "later.txt", &e), 0) << "after it, Transfer does";
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 2u);
+}
+
+TEST_F(FsCore, ConcurrentLookupsShareOneListing) {
+  Build(std::make_shared<http::RealClock>());
+  fake_->SetLatency(100ms);
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (const char* name : {"one.txt", "sub", "link", "one.txt", "sub", "nope"}) {
+    threads.emplace_back([&, name] {
+      Entry e;
+      int rc = fs_->Lookup(alpha, name, &e);
+      if (rc == 0 || (rc == ENOENT && std::string(name) == "nope")) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 1u);
+}
+
+TEST_F(FsCore, AuthRequirementsAreEaccesWithOneLogLineNamingTheCommand) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  std::string scope = std::string("urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/") + kA + "/data_access]";
+  http::Error consent = ErrorDoc(403, R"({"code":"ConsentRequired","message":"Missing required data_access consent","required_scopes":[")" + scope + R"("]})");
+  fake_->FailNext(FakeTransfer::kOpList, consent, 2);
+  Entry e;
+  EXPECT_EQ(fs_->Lookup(alpha, "one.txt", &e), EACCES);
+  EXPECT_EQ(fs_->Lookup(alpha, "sub", &e), EACCES);
+  std::string log = LogText();
+  EXPECT_NE(log.find("globusfs-auth session consent '" + scope + "'"), std::string::npos) << log;
+  size_t first = log.find("session consent");
+  EXPECT_EQ(log.find("session consent", first + 1), std::string::npos) << "logged once, not per request";
+
+  http::Error session = ErrorDoc(502, R"({"code":"ExternalError.DirListingFailed.LoginFailed","message":"Login Failed","authorization_parameters":{"session_required_identities":["id-123"]}})");
+  fake_->AddDir(kA, "/data/other");
+  uint64_t other = LookupIno(alpha, "other");
+  fake_->FailNext(FakeTransfer::kOpList, session, 1);
+  uint64_t h;
+  EXPECT_EQ(fs_->OpenDir(other, &h), EACCES);
+  EXPECT_NE(LogText().find("globusfs-auth session update id-123"), std::string::npos);
+}
+
+TEST_F(FsCore, FailedDeleteTasksRestoreNothingAndSayWhy) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  http::Error unavailable = ErrorDoc(503, R"({"code":"ServiceUnavailable","message":"down"})");
+  fake_->FailNext(FakeTransfer::kOpDelete, unavailable, 1);
+  EXPECT_EQ(fs_->Unlink(alpha, "one.txt"), EIO);
+  EXPECT_TRUE(fake_->Exists(kA, "/data/one.txt"));
+  Entry e;
+  EXPECT_EQ(fs_->Lookup(alpha, "one.txt", &e), 0) << "still listed";
+}
+
+TEST_F(FsCore, SingleCollectionAsTheRoot) {
+  Build(std::make_shared<http::FakeClock>(), true);
+  auto items = ReadAll(kRootIno, false);
+  std::vector<std::string> names;
+  for (const auto& i : items) names.push_back(i.name);
+  EXPECT_EQ(names, (std::vector<std::string>{".", "..", "link", "one.txt", "sub"}));
+  Entry e;
+  EXPECT_EQ(fs_->Mkdir(kRootIno, "top", &e), 0);
+  EXPECT_TRUE(fake_->Exists(kA, "/data/top"));
+}
+
+TEST_F(FsCore, BadNames) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  Entry e;
+  EXPECT_EQ(fs_->Lookup(alpha, std::string(256, 'x'), &e), ENAMETOOLONG);
+  EXPECT_EQ(fs_->Mkdir(alpha, "bad\xff", &e), EILSEQ) << "not UTF-8: Transfer cannot take it";
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpMkdir), 0u);
+}
+
+}  // namespace
+}  // namespace globusfs::fs
