@@ -2,8 +2,9 @@
 # globusfs demo on a local Globus (globus-emulator), no account needed.
 #
 #   tools/demo.sh          install dependencies (apt, needs root), build, start the
-#                          emulator with two sample collections, log in, show it
-#   tools/demo.sh stop     stop the emulator and remove the demo folder
+#                          emulator with two sample collections, log in, mount them
+#                          at $GLOBUSFS_DEMO_DIR/globus and show what to try
+#   tools/demo.sh stop     unmount, stop the emulator and remove the demo folder
 #
 # Everything lives in $GLOBUSFS_DEMO_DIR (default /tmp/globusfs-demo).
 set -euo pipefail
@@ -13,6 +14,9 @@ DEMO=${GLOBUSFS_DEMO_DIR:-/tmp/globusfs-demo}
 BIN=$REPO/build/bin
 
 stop() {
+  if grep -qs " $DEMO/globus " /proc/mounts; then
+    fusermount3 -u "$DEMO/globus" || fusermount3 -u -z "$DEMO/globus"
+  fi
   if [ -f "$DEMO/emulator.pid" ]; then
     kill "$(cat "$DEMO/emulator.pid")" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$(cat "$DEMO/emulator.pid")" 2>/dev/null || break; sleep 0.1; done
@@ -32,7 +36,7 @@ cmake --build build -j"$(nproc)"
 
 # 2. Two sample collections.
 [ -d "$DEMO" ] && stop >/dev/null
-mkdir -p "$DEMO/data/climate/2024" "$DEMO/data/genomes/refs" "$DEMO/config"
+mkdir -p "$DEMO/data/climate/2024" "$DEMO/data/genomes/refs" "$DEMO/config" "$DEMO/globus"
 printf 'station,date,temp_c\nORD,2024-01-01,-3.2\nORD,2024-07-01,27.9\n' > "$DEMO/data/climate/2024/ord.csv"
 printf 'Sample climate data served by globus-emulator.\n' > "$DEMO/data/climate/README.txt"
 printf '>chr1\nACGTACGTTAGC\n' > "$DEMO/data/genomes/refs/tiny.fa"
@@ -57,21 +61,29 @@ BROWSER="$REPO/tools/emulator-browser" "$BIN/globusfs-auth" login \
   --collection "$CLIMATE" --collection "$GENOMES"
 echo
 echo "== globusfs-auth whoami -v"; "$BIN/globusfs-auth" whoami -v
-echo; echo "== globusfs-auth session show"; "$BIN/globusfs-auth" session show
+
+# 5. Mount both collections as folders (the daemon detaches; its log is in $DEMO).
+"$BIN/globusfs" --collection "climate=$CLIMATE" --collection "genomes=$GENOMES" \
+  --cache-dir "$DEMO/cache" --log-file "$DEMO/globusfs.log" "$DEMO/globus"
+echo; echo "== ls -lR $DEMO/globus"; ls -lR "$DEMO/globus"
 
 cat <<MSG
 
-The local Globus is running at $GLOBUS_EMULATOR_URL (log: $DEMO/emulator.log).
-To talk to it from this shell:
+Two Globus collections are mounted at $DEMO/globus (a local Globus at
+$GLOBUS_EMULATOR_URL; daemon log: $DEMO/globusfs.log). Try:
 
-  . $DEMO/state/env
-  export GLOBUSFS_CONFIG_DIR=$DEMO/config
-  $BIN/globusfs-auth whoami --linked-identities
-  export BROWSER=$REPO/tools/emulator-browser   # plays the browser for logins
-  $BIN/globusfs-auth session update researcher@university.edu
+  cd $DEMO/globus
+  find . -name '*.csv'
+  mkdir climate/2025 && mv climate/README.txt climate/2025/ && ls -l climate/2025
+  rm -r climate/2025
+  getfattr -d genomes/reads.bin          # the Globus collection, path and URL of a file
+  mv climate/2024/ord.csv genomes/       # across collections: not yet (file contents come next)
+
+The same tools work from another shell once it has the demo's settings:
+
+  . $DEMO/state/env; export GLOBUSFS_CONFIG_DIR=$DEMO/config
   $BIN/globusfs-auth session show
-  curl --cacert \$GLOBUS_SDK_VERIFY_SSL \$GLOBUS_EMULATOR_URL/_emulator/info
-  curl --cacert \$GLOBUS_SDK_VERIFY_SSL \$GLOBUS_EMULATOR_URL/_emulator/stats
+  curl -s --cacert \$GLOBUS_SDK_VERIFY_SSL \$GLOBUS_EMULATOR_URL/_emulator/stats   # what globusfs asked Globus
 
-Stop it with: tools/demo.sh stop
+Stop it all with: tools/demo.sh stop
 MSG
