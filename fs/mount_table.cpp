@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "auth/uuid.h"
+
 namespace globusfs::fs {
 
 using http::ErrorKind;
@@ -12,15 +14,6 @@ using json = nlohmann::json;
 
 namespace {
 
-bool LooksLikeUuid(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash != (s[i] == '-')) return false;
-    if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -70,7 +63,7 @@ http::Result<MountEntry> ParseCollectionSpec(const std::string& spec) {
   e.name = spec.substr(0, eq);
   std::string rest = spec.substr(eq + 1);
   e.collection_id = rest.substr(0, 36);
-  if (!LooksLikeUuid(e.collection_id)) {
+  if (!auth::LooksLikeUuid(e.collection_id)) {
     return MakeError(ErrorKind::kConfig, "--collection " + e.name + ": '" + rest.substr(0, rest.find(':')) +
                                              "' is not a collection UUID");
   }

@@ -14,6 +14,7 @@
 #include "auth/id_token.h"
 #include "auth/login.h"
 #include "auth/scopes.h"
+#include "auth/uuid.h"
 
 namespace globusfs::tools {
 
@@ -52,15 +53,6 @@ bool RequireClientId(AuthToolContext& ctx) {
   return false;
 }
 
-bool LooksLikeUuid(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash != (s[i] == '-')) return false;
-    if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
-}
 
 http::Result<auth::LoginOutcome> DoLogin(AuthToolContext& ctx, const std::string& scopes,
                                          auth::AuthorizeParams params, bool no_local_server) {
@@ -409,7 +401,7 @@ int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpe
   }
   std::vector<std::string> ids, usernames, domains;
   for (const auto& v : values) {
-    if (LooksLikeUuid(v)) ids.push_back(v);
+    if (auth::LooksLikeUuid(v)) ids.push_back(v);
     else if (v.find('@') != std::string::npos) usernames.push_back(v);
     else domains.push_back(v);
   }

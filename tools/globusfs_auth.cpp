@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/uuid.h"
 #include "tools/auth_commands.h"
 #include "tools/cli_parser.h"
 
@@ -139,8 +140,7 @@ int Run(int argc, char** argv) {
     return kExitOk;
   }
   for (const auto& id : parsed.All("--collection")) {
-    bool uuid = id.size() == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-';
-    if (!uuid) {
+    if (!auth::LooksLikeUuid(id)) {
       std::cerr << UsageErrorText(*spec, "Invalid value for '--collection': '" + id + "' is not a valid UUID.");
       return kExitUsage;
     }
