@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/uuid.h"
+
 namespace globusfs::auth {
 
 using json = nlohmann::json;
@@ -92,8 +94,15 @@ std::optional<std::string> RemedyCommand(const http::Error& e) {
       for (const auto& s : StringList(p, "required_scopes")) cmd += " --scope " + ShellQuote(s);
       return cmd;
     }
-    case Requirement::kLogin:
+    case Requirement::kLogin: {
+      // A missing token for a collection's data: log in with that collection.
+      static const std::string kCollection = "Missing login for collection ";
+      if (e.code == "MissingLogin" && e.message.rfind(kCollection, 0) == 0) {
+        std::string id = e.message.substr(kCollection.size(), 36);
+        if (LooksLikeUuid(id)) return "globusfs-auth login --collection " + id;
+      }
       return std::string("globusfs-auth login");
+    }
     case Requirement::kNone:
       return std::nullopt;
   }
@@ -129,7 +138,7 @@ std::string RemedyText(const http::Error& e) {
       out = e.code == "MissingLogin" ? "MissingLoginError: " + e.message + "\n"
                                      : "MissingLoginError: " + e.message +
                                            "\nNo valid authentication was provided.\n";
-      out += "Please run:\n\n  globusfs-auth login\n\nto ensure that you are logged in.\n";
+      out += "Please run:\n\n  " + *cmd + "\n\nto ensure that you are logged in.\n";
       return out;
     case Requirement::kNone:
       break;

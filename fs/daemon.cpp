@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -15,11 +17,15 @@
 #include "auth/scopes.h"
 #include "auth/token_source.h"
 #include "auth/token_store.h"
+#include "cache/block_cache.h"
+#include "cache/journal.h"
 #include "cache/metadata_store.h"
+#include "fs/file_contents.h"
 #include "fs/filesystem.h"
 #include "fs/fuse_adapter.h"
 #include "fs/log.h"
 #include "fs/namespace.h"
+#include "fs/remote/data_client.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_client.h"
 
@@ -43,6 +49,9 @@ globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOI
   -o OPT[,OPT...]                    FUSE mount options (allow_other, ro, ...)
   --cache-dir DIR                    metadata cache (default $XDG_CACHE_HOME/globusfs/...)
   --metadata-ttl SECONDS             how long listings and attributes are trusted (default 60)
+  --cache-size SIZE                  disk space for cached file blocks (default 1G; 0 = none)
+  --memory-limit SIZE                memory for read buffers and readahead is half of this
+                                     (default 256M)
   --log-file FILE                    log here (default: <cache dir>/globusfs.log when detached)
   -h, --help                         this text
   --version                          the version
@@ -84,6 +93,22 @@ std::string ClientIdFromEnvOrConfig() {
   return j.is_object() ? j.value("client_id", "") : "";
 }
 
+// "512M", "2G", "1048576" -> bytes; false on garbage.
+bool ParseSize(const std::string& text, uint64_t* out) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || v < 0) return false;
+  std::string unit(end);
+  uint64_t mult = 1;
+  if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
+  else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
+  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
+  else if (unit == "T" || unit == "t" || unit == "TiB") mult = 1ULL << 40;
+  else if (!unit.empty()) return false;
+  *out = static_cast<uint64_t>(v * static_cast<double>(mult));
+  return true;
+}
+
 int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -99,6 +124,11 @@ struct Clients {
   std::unique_ptr<auth::TokenSource> tokens;
   std::unique_ptr<http::Authorizer> transfer_authorizer;
   std::unique_ptr<TransferClient> transfer;
+  // One Authorizer per collection's HTTPS server (its token's resource
+  // server is the collection id), made on first use.
+  std::mutex data_auth_mu;
+  std::map<std::string, std::unique_ptr<http::Authorizer>> data_authorizers;
+  std::unique_ptr<DataClient> data;
 };
 
 // Builds the clients; prints the problem and returns false on a bad setting.
@@ -119,6 +149,12 @@ bool MakeClients(Clients* c, std::ostream& err) {
   c->tokens = std::make_unique<auth::TokenSource>(*c->store, *c->auth, c->clock);
   c->transfer_authorizer = c->tokens->AuthorizerFor(auth::kTransferResourceServer);
   c->transfer = std::make_unique<TransferClient>(*c->http, c->transfer_authorizer.get(), urls->transfer, c->clock);
+  c->data = std::make_unique<DataClient>(*c->http, [c](const std::string& collection_id) {
+    std::lock_guard lock(c->data_auth_mu);
+    auto& a = c->data_authorizers[collection_id];
+    if (!a) a = c->tokens->AuthorizerFor(collection_id);
+    return a.get();
+  });
   return true;
 }
 
@@ -197,7 +233,7 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
       if (!v) return usage_error("-o needs options");
       config->fuse_options.push_back(v);
     } else if (a == "--collection" || a == "--config" || a == "--cache-dir" || a == "--metadata-ttl" ||
-               a == "--log-file") {
+               a == "--log-file" || a == "--cache-size" || a == "--memory-limit") {
       const char* v = value();
       if (!v) return usage_error(a + " needs a value");
       if (a == "--collection") {
@@ -210,6 +246,12 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
         config->cache_dir = v;
       } else if (a == "--log-file") {
         config->log_file = v;
+      } else if (a == "--cache-size") {
+        if (!ParseSize(v, &config->cache_size)) return usage_error("--cache-size wants a size such as 512M or 2G");
+      } else if (a == "--memory-limit") {
+        if (!ParseSize(v, &config->memory_limit) || config->memory_limit < (16ULL << 20)) {
+          return usage_error("--memory-limit wants a size of at least 16M");
+        }
       } else {
         char* end = nullptr;
         config->metadata_ttl_s = std::strtod(v, &end);
@@ -300,19 +342,44 @@ int RunDaemon(const DaemonConfig& config) {
     return 1;
   }
   Namespace ns(*c.transfer, *store, c.clock);
+
+  // File contents: disk block cache, journal, readers, uploads.
+  std::unique_ptr<cache::BlockCache> blocks;
+  if (config.cache_size > 0) {
+    cache::BlockCacheOptions bo{cache_dir + "/blocks", config.cache_size};
+    blocks = cache::BlockCache::Open(bo, &why);
+    if (!blocks) log.Log(LogLevel::kWarning, "no block cache (" + why + "): every read goes to Globus");
+  }
+  auto journal = cache::Journal::Open(cache_dir + "/journal", &why);
+  if (!journal) {
+    log.Log(LogLevel::kError, "cannot open the write journal in " + cache_dir + ": " + why);
+    return 1;
+  }
+  WorkPool pool(8);
+  MemoryBudget budget(config.memory_limit / 2);
+  ReadContext rc;
+  rc.data = c.data.get();
+  rc.blocks = blocks.get();
+  rc.pool = &pool;
+  rc.budget = &budget;
+  rc.block_size = blocks ? blocks->block_size() : (1u << 20);
+  FileContents contents(cache_dir + "/staging", rc, *journal, ns, log, c.clock);
+  contents.StartUploader();
+
   FsOptions fso;
   fso.uid = ::getuid();
   fso.gid = ::getgid();
   fso.ttl_s = config.metadata_ttl_s;
   fso.single = config.table.single;
   fso.start_time = Now();
-  Filesystem fs(fso, mounts, ns, log);
+  Filesystem fs(fso, mounts, ns, log, &contents);
   std::string names;
   for (const auto& m : mounts) names += " " + m.entry.name + "=" + m.info.id + ":" + m.root_path;
   log.Log(LogLevel::kInfo, "mounted on " + config.mountpoint + ":" + names + " (cache " + cache_dir + ")");
-  int rc = session.Run(fs);
+  int exit_code = session.Run(fs);
+  pool.Shutdown();
   log.Log(LogLevel::kInfo, "unmounted from " + config.mountpoint);
-  return rc;
+  return exit_code;
 }
 
 }  // namespace globusfs::fs

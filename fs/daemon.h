@@ -21,6 +21,8 @@ struct DaemonConfig {
   bool debug = false;
   std::string cache_dir;  // empty: $XDG_CACHE_HOME/globusfs/<hash of the mount point>
   double metadata_ttl_s = 60;
+  uint64_t cache_size = 1ULL << 30;     // --cache-size: the disk block cache's bound
+  uint64_t memory_limit = 256ULL << 20;  // --memory-limit: half of it may hold read buffers
   std::string log_file;   // empty: stderr in the foreground, else <cache dir>/globusfs.log
 };
 

@@ -52,8 +52,9 @@ struct Filesystem::DirHandle {
   std::vector<std::string> roots;  // the mount root's names
 };
 
-Filesystem::Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log)
-    : options_(options), mounts_(std::move(mounts)), ns_(ns), log_(log) {
+Filesystem::Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log,
+                       FileContents* contents)
+    : options_(options), mounts_(std::move(mounts)), ns_(ns), log_(log), contents_(contents) {
   if (!options_.single) {
     for (size_t i = 0; i < mounts_.size(); ++i) {
       NodeInfo n = inodes_.Ensure(static_cast<int>(i), mounts_[i].root_path, EntryType::kDir, 0);
@@ -156,6 +157,28 @@ int Filesystem::FailTask(const TaskOutcome& t, const char* op, int mount, const 
   return ToErrno(ClassifyTaskFailure(t.fatal_code));
 }
 
+http::Result<std::optional<FileEntry>> Filesystem::LookupWithOverlay(int mount, const std::string& path) {
+  FileEntry local;
+  if (contents_ && contents_->Overlay(mount, path, &local)) return std::optional<FileEntry>(local);
+  return ns_.Lookup(Mount(mount).info.id, path);
+}
+
+int Filesystem::DataRef(const NodeInfo& n, FileRef* out) {
+  const MountedCollection& m = Mount(n.mount);
+  if (!contents_ || m.info.https_server.empty()) {
+    log_.LogOnce(LogLevel::kWarning, "no-https:" + m.info.id,
+                 "collection '" + m.entry.name + "' (" + m.info.id +
+                     ") has no HTTPS server: its files cannot be read or written through globusfs "
+                     "(folders still work)");
+    return EOPNOTSUPP;
+  }
+  out->mount = n.mount;
+  out->target = DataTarget{m.info.id, m.info.https_server};
+  out->path = n.path;
+  out->ino = n.ino;
+  return 0;
+}
+
 int Filesystem::Lookup(uint64_t parent, const std::string& name, Entry* out) {
   out->timeout_s = options_.ttl_s;
   if (parent == kRootIno && !options_.single) {
@@ -171,7 +194,7 @@ int Filesystem::Lookup(uint64_t parent, const std::string& name, Entry* out) {
   NodeInfo p;
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  auto found = ns_.Lookup(Mount(p.mount).info.id, path);
+  auto found = LookupWithOverlay(p.mount, path);
   if (!found) return Fail(found.error(), "lookup", p.mount, path);
   if (!*found) return ENOENT;
   NodeInfo n = inodes_.Ensure(p.mount, path, (*found)->type, 1);
@@ -190,7 +213,7 @@ int Filesystem::GetAttr(uint64_t ino, Attr* out) {
     *out = DirAttr(ino);
     return 0;
   }
-  auto found = ns_.Lookup(Mount(n.mount).info.id, n.path);
+  auto found = LookupWithOverlay(n.mount, n.path);
   if (!found) return Fail(found.error(), "getattr", n.mount, n.path);
   if (!*found) return ENOENT;
   *out = ToAttr(ino, **found);
@@ -199,10 +222,18 @@ int Filesystem::GetAttr(uint64_t ino, Attr* out) {
 
 int Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out) {
   // chmod, chown and utimens are accepted without effect (so cp -p, rsync -a
-  // and git work); sizes change only with file contents (not yet served).
+  // and git work); a size change is a truncation of the file's contents.
   if (int rc = GetAttr(ino, out)) return rc;
-  if (req.set_size && req.size != out->size) return EOPNOTSUPP;
-  return 0;
+  if (!req.set_size || req.size == out->size) return 0;
+  if (S_ISDIR(out->mode)) return EISDIR;
+  NodeInfo n;
+  if (int rc = Resolve(ino, &n)) return rc;
+  FileRef ref;
+  if (int rc = DataRef(n, &ref)) return rc;
+  auto remote = ns_.Lookup(Mount(n.mount).info.id, n.path);
+  if (!remote) return Fail(remote.error(), "truncate", n.mount, n.path);
+  if (int rc = contents_->Truncate(ref, *remote, req.size)) return rc;
+  return GetAttr(ino, out);
 }
 
 int Filesystem::ReadLink(uint64_t ino, std::string* out) {
@@ -258,7 +289,9 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   if (!found) return Fail(found.error(), "unlink", p.mount, path);
   if (!*found) return ENOENT;
   if (IsDir(**found)) return EISDIR;
-  return DeletePath(p.mount, path, false, "unlink");
+  if (int rc = DeletePath(p.mount, path, false, "unlink")) return rc;
+  if (contents_) contents_->Unlinked(p.mount, path);
+  return 0;
 }
 
 int Filesystem::Rmdir(uint64_t parent, const std::string& name) {
@@ -289,6 +322,10 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   if (from == to) return 0;
   if (IsUnder(to, from)) return EINVAL;
   const std::string& coll = Mount(p.mount).info.id;
+  // A file with unsaved changes goes up first: Transfer renames what exists.
+  if (contents_) {
+    if (int rc = contents_->FlushPath(p.mount, from)) return rc;
+  }
   auto src = ns_.Lookup(coll, from);
   if (!src) return Fail(src.error(), "rename", p.mount, from);
   if (!*src) return ENOENT;
@@ -309,24 +346,63 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   auto r = ns_.Rename(coll, from, to);
   if (!r) return Fail(r.error(), "rename", p.mount, from);
   inodes_.Rename(p.mount, from, to);
+  if (contents_) contents_->Renamed(p.mount, from, to);
   return 0;
 }
 
-int Filesystem::Open(uint64_t ino, int flags) {
+int Filesystem::Open(uint64_t ino, int flags, OpenReply* out) {
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
-  (void)flags;
-  // File contents (HTTPS reads and writes) are the next step of globusfs.
-  return EOPNOTSUPP;
+  if (n.mount < 0 || IsCollectionRoot(n) || n.type == EntryType::kDir) return EISDIR;
+  FileRef ref;
+  if (int rc = DataRef(n, &ref)) return rc;
+  auto found = ns_.Lookup(Mount(n.mount).info.id, n.path);
+  if (!found) return Fail(found.error(), "open", n.mount, n.path);
+  FileEntry local;
+  if (!*found && !contents_->Overlay(n.mount, n.path, &local)) return ENOENT;
+  if (*found && (*found)->type == EntryType::kDir) return EISDIR;
+  return contents_->Open(ref, *found, flags, false, out);
 }
 
-int Filesystem::Create(uint64_t parent, const std::string& name) {
+int Filesystem::Create(uint64_t parent, const std::string& name, int flags, Entry* entry, OpenReply* out) {
   if (parent == kRootIno && !options_.single) return EPERM;
   NodeInfo p;
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  return EOPNOTSUPP;
+  NodeInfo n{0, p.mount, path, EntryType::kFile};
+  FileRef ref;
+  if (int rc = DataRef(n, &ref)) return rc;
+  const std::string& coll = Mount(p.mount).info.id;
+  auto found = ns_.Lookup(coll, path);
+  if (!found) return Fail(found.error(), "create", p.mount, path);
+  if (*found && (flags & O_EXCL)) return EEXIST;
+  if (*found && (*found)->type == EntryType::kDir) return EISDIR;
+  NodeInfo node = inodes_.Ensure(p.mount, path, EntryType::kFile, 1);
+  ref.ino = node.ino;
+  // O_CREAT on an existing file opens it (truncating only with O_TRUNC).
+  if (int rc = contents_->Open(ref, *found, flags, /*create=*/!*found, out)) {
+    inodes_.Forget(node.ino, 1);
+    return rc;
+  }
+  FileEntry e;
+  if (!contents_->Overlay(p.mount, path, &e)) e = **found;
+  if (!*found) ns_.NoteCreated(coll, path, e);  // listed at once, uploaded at close
+  entry->attr = ToAttr(node.ino, e);
+  entry->timeout_s = options_.ttl_s;
+  return 0;
 }
+
+int Filesystem::Read(uint64_t handle, uint64_t offset, size_t size, std::string* out) {
+  return contents_ ? contents_->Read(handle, offset, size, out) : EBADF;
+}
+
+int Filesystem::Write(uint64_t handle, uint64_t offset, std::string_view data) {
+  return contents_ ? contents_->Write(handle, offset, data) : EBADF;
+}
+
+int Filesystem::Flush(uint64_t handle) { return contents_ ? contents_->Flush(handle) : EBADF; }
+
+int Filesystem::Release(uint64_t handle) { return contents_ ? contents_->Release(handle) : EBADF; }
 
 int Filesystem::OpenDir(uint64_t ino, uint64_t* handle) {
   NodeInfo n;

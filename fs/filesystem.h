@@ -11,8 +11,10 @@
 // from Namespace (cache, then Transfer ls); mkdir, rename, unlink and rmdir
 // are Transfer mkdir / rename / delete tasks (waited for); rename across
 // collections is EXDEV; chmod/chown/utimens are accepted without effect;
-// symlink/link/mknod are ENOTSUP; file contents are not served yet
-// (EOPNOTSUPP). Errors are classified once (fs/remote/remote_error.h) and
+// symlink/link/mknod are ENOTSUP; file contents go through FileContents
+// (HTTPS reads, staged writes, the journal), or are EOPNOTSUPP when the
+// collection has no HTTPS server (or no FileContents was given, in unit
+// tests of the namespace alone). Errors are classified once (fs/remote/remote_error.h) and
 // mapped to errno once (fs/errno_map.h); an authentication requirement is
 // EACCES plus one log line naming the globusfs-auth command that fixes it.
 //
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "auth/collection_info.h"
+#include "fs/file_contents.h"
 #include "fs/inode_table.h"
 #include "fs/log.h"
 #include "fs/mount_table.h"
@@ -87,7 +90,8 @@ struct FsOptions {
 
 class Filesystem {
  public:
-  Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log);
+  Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log,
+             FileContents* contents = nullptr);
 
   int Lookup(uint64_t parent, const std::string& name, Entry* out);
   void Forget(uint64_t ino, uint64_t nlookup);
@@ -99,8 +103,12 @@ class Filesystem {
   int Rmdir(uint64_t parent, const std::string& name);
   int Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
              const std::string& new_name, unsigned flags);
-  int Open(uint64_t ino, int flags);
-  int Create(uint64_t parent, const std::string& name);
+  int Open(uint64_t ino, int flags, OpenReply* out);
+  int Create(uint64_t parent, const std::string& name, int flags, Entry* entry, OpenReply* out);
+  int Read(uint64_t handle, uint64_t offset, size_t size, std::string* out);
+  int Write(uint64_t handle, uint64_t offset, std::string_view data);
+  int Flush(uint64_t handle);  // close and fsync: uploads unsaved changes
+  int Release(uint64_t handle);
   int OpenDir(uint64_t ino, uint64_t* handle);
   // Calls `add(item, next_offset)` for items from `offset` until it returns
   // false (the reply buffer is full). With `plus`, each item passed to add
@@ -131,11 +139,17 @@ class Filesystem {
   int Fail(const http::Error& e, const char* op, int mount, const std::string& path);
   int FailTask(const TaskOutcome& t, const char* op, int mount, const std::string& path);
   int DeletePath(int mount, const std::string& path, bool is_dir, const char* op);
+  // The file's reference for FileContents, or EOPNOTSUPP (logged) when its
+  // collection has no HTTPS server.
+  int DataRef(const NodeInfo& n, FileRef* out);
+  // The listed entry with any unsaved local changes on top.
+  http::Result<std::optional<FileEntry>> LookupWithOverlay(int mount, const std::string& path);
 
   FsOptions options_;
   std::vector<MountedCollection> mounts_;
   Namespace& ns_;
   Logger& log_;
+  FileContents* contents_;
   InodeTable inodes_;
 
   std::mutex handles_mu_;  // guards next_handle_, handles_

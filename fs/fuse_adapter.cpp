@@ -63,6 +63,14 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   (void)userdata;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // O_TRUNC arrives with open (one upload at close), not as a separate
+  // setattr(size 0) that would upload an empty file first.
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  // Large requests: 1 MiB writes and kernel readahead (the prefetcher
+  // reads further ahead still).
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
 }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -176,20 +184,62 @@ void OnMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_repl
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "open", [&] {
-    int rc = Ctx(req).fs->Open(ino, fi->flags);
-    if (rc) {
+    OpenReply r;
+    if (int rc = Ctx(req).fs->Open(ino, fi->flags, &r)) {
       fuse_reply_err(req, rc);
       return;
     }
+    fi->fh = r.handle;
+    fi->keep_cache = r.keep_cache;
     fuse_reply_open(req, fi);
   });
 }
 
-void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info*) {
+void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
   Guard(req, "create", [&] {
-    int rc = Ctx(req).fs->Create(parent, name);
-    fuse_reply_err(req, rc ? rc : EIO);
+    Entry e;
+    OpenReply r;
+    if (int rc = Ctx(req).fs->Create(parent, name, fi->flags, &e, &r)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fi->fh = r.handle;
+    fuse_entry_param p = ToEntry(e);
+    fuse_reply_create(req, &p, fi);
   });
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  Guard(req, "read", [&] {
+    std::string data;
+    if (int rc = Ctx(req).fs->Read(fi->fh, static_cast<uint64_t>(off), size, &data)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_reply_buf(req, data.data(), data.size());
+  });
+}
+
+void OnWrite(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  Guard(req, "write", [&] {
+    if (int rc = Ctx(req).fs->Write(fi->fh, static_cast<uint64_t>(off), std::string_view(buf, size))) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_reply_write(req, size);
+  });
+}
+
+void OnFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, "flush", [&] { fuse_reply_err(req, Ctx(req).fs->Flush(fi->fh)); });
+}
+
+void OnFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  Guard(req, "fsync", [&] { fuse_reply_err(req, Ctx(req).fs->Flush(fi->fh)); });
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, "release", [&] { fuse_reply_err(req, Ctx(req).fs->Release(fi->fh)); });
 }
 
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -322,6 +372,11 @@ fuse_lowlevel_ops MakeOps() {
   ops.link = OnLink;
   ops.open = OnOpen;
   ops.create = OnCreate;
+  ops.read = OnRead;
+  ops.write = OnWrite;
+  ops.flush = OnFlush;
+  ops.fsync = OnFsync;
+  ops.release = OnRelease;
   ops.opendir = OnOpenDir;
   ops.readdir = OnReadDir;
   ops.readdirplus = OnReadDirPlus;

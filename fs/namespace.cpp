@@ -150,4 +150,23 @@ http::Result<TaskOutcome> Namespace::Delete(const std::string& coll, const std::
 
 void Namespace::Invalidate(const std::string& coll, const std::string& dir) { store_.Invalidate(coll, dir); }
 
+http::Result<std::optional<FileEntry>> Namespace::Refresh(const std::string& coll, const std::string& path) {
+  int64_t started = NowMs();
+  auto st = api_.Stat(coll, ToTransferPath(path));
+  if (!st) {
+    if (Classify(st.error()) == RemoteErrc::kNotFound) {
+      store_.PutNegative(coll, path, started);
+      return std::optional<FileEntry>();
+    }
+    return st.error();
+  }
+  st->name = NameOf(path);
+  store_.PutEntry(coll, path, *st, started);
+  return std::optional<FileEntry>(*st);
+}
+
+void Namespace::NoteCreated(const std::string& coll, const std::string& path, const FileEntry& entry) {
+  store_.ApplyCreate(coll, path, entry, NowMs());
+}
+
 }  // namespace globusfs::fs

@@ -50,6 +50,12 @@ class Namespace {
 
   // Forget what is cached about a folder's listing.
   void Invalidate(const std::string& coll, const std::string& dir);
+  // Asks Transfer for one entry now (after an upload) and caches it;
+  // nullopt when it does not exist.
+  http::Result<std::optional<FileEntry>> Refresh(const std::string& coll, const std::string& path);
+  // A file made here that Transfer does not list yet (created, not yet
+  // uploaded): listings show it at once.
+  void NoteCreated(const std::string& coll, const std::string& path, const FileEntry& entry);
 
   TransferApi& api() { return api_; }
 

@@ -88,7 +88,8 @@ const Row kTable[] = {
      [](const Facts& f) {
        return f.AnySegment("ConsentRequired") || f.AnySegment("AuthPolicyFailed") ||
               f.AnySegment("MissingLogin") || f.AnySegment("AuthenticationFailed") ||
-              f.CodeIs("invalid_grant") || f.LastSegment("LoginFailed");
+              f.AnySegment("AuthenticationRequired") || f.CodeIs("invalid_grant") ||
+              f.LastSegment("LoginFailed");
      }},
     {RemoteErrc::kAuthRequired, [](const Facts& f) { return f.status() == 401; }},
     // --- the path (or the collection) does not exist ---
@@ -98,6 +99,8 @@ const Row kTable[] = {
               f.CodeIs(kUnsupportedTypeCode);
      }},
     {RemoteErrc::kNotFound, [](const Facts& f) { return f.Grid("PATH_NOT_FOUND"); }},
+    // A collection HTTPS server's code (GCS, snake_case).
+    {RemoteErrc::kNotFound, [](const Facts& f) { return f.CodeIs("not_found"); }},
     {RemoteErrc::kNotFound,
      [](const Facts& f) {
        return (f.AnySegment("MkdirFailed") || f.AnySegment("RenameFailed")) &&
@@ -111,7 +114,10 @@ const Row kTable[] = {
     {RemoteErrc::kNotDirectory,
      [](const Facts& f) { return f.LastSegment("NotDirectory") || f.Grid("NOT_A_DIRECTORY"); }},
     {RemoteErrc::kIsDirectory,
-     [](const Facts& f) { return f.LastSegment("IsDirectory") || f.Grid("IS_A_DIRECTORY"); }},
+     [](const Facts& f) {
+       return f.LastSegment("IsDirectory") || f.CodeIs("is_a_directory") ||
+              f.Grid("IS_A_DIRECTORY");
+     }},
     {RemoteErrc::kPermissionDenied,
      [](const Facts& f) {
        return f.AnySegmentEndsWith("PermissionDenied") || f.Grid("PERMISSION_DENIED") ||
@@ -131,6 +137,8 @@ const Row kTable[] = {
               f.Grid("NO_SPACE_LEFT") || f.status() == 507;
      }},
     // --- generic classes ---
+    // Any other 404 (e.g. a HEAD answer, which has no body to carry a code).
+    {RemoteErrc::kNotFound, [](const Facts& f) { return f.status() == 404; }},
     {RemoteErrc::kUnavailable,
      [](const Facts& f) {
        const ErrorKind k = f.error.kind;

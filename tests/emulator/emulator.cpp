@@ -243,6 +243,14 @@ Response Emulator::InjectedError(const Request& req, const std::string& route, c
   return r;
 }
 
+void Emulator::Delay(int64_t ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stopping_ && std::chrono::steady_clock::now() < until) {
+    auto left = until - std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(20)));
+  }
+}
+
 Response Emulator::Handle(Request& req) {
   std::string route = RouteName(req);
   if (route == "_emulator") return HandleControl(req);
@@ -250,11 +258,11 @@ Response Emulator::Handle(Request& req) {
     std::lock_guard lock(mu_);
     ++requests_[route];
   }
-  if (cfg_.latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.latency_ms));
+  if (cfg_.latency_ms > 0) Delay(cfg_.latency_ms);
 
   auto fault = TakeFault(route);
   if (fault) {
-    if (fault->delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
+    if (fault->delay_ms > 0) Delay(fault->delay_ms);
     if (fault->drop) {
       Response r;
       r.drop = true;
@@ -462,6 +470,7 @@ void Emulator::Start() {
 }
 
 void Emulator::Stop() {
+  stopping_ = true;
   if (server_) server_->Stop();
   if (transfer_) transfer_->Stop();
   if (state_) state_->StopSaver();

@@ -89,6 +89,8 @@ class Emulator {
  private:
   Response HandleControl(Request& req);
   std::optional<FaultRule> TakeFault(const std::string& route);
+  // Sleeps up to `ms`, waking early when the emulator stops.
+  void Delay(int64_t ms);
   Response InjectedError(const Request& req, const std::string& route, const FaultRule& f);
   void WriteEnvFile();
 
@@ -100,6 +102,7 @@ class Emulator {
   std::unique_ptr<HttpsService> https_;
   std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
 
   mutable std::mutex mu_;  // guards everything below
   std::vector<Collection> collections_;

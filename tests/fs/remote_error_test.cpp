@@ -30,6 +30,12 @@ std::string Doc(const std::string& code, const std::string& message) {
          R"(", "request_id": "r1", "resource": "/v0.10/x"})";
 }
 
+// A collection HTTPS server's error (GCS "result#1.0.0", as globus-emulator sends it).
+std::string Gcs(int status, const std::string& code, const std::string& extra = "") {
+  return R"({"DATA_TYPE": "result#1.0.0", "http_response_code": )" + std::to_string(status) +
+         R"(, "code": ")" + code + R"(", "message": "m", "detail": null, "data": [])" + extra + "}";
+}
+
 struct Row {
   const char* name;
   int status;
@@ -142,6 +148,23 @@ const Row kRows[] = {
      RemoteErrc::kUnavailable},
     {"Maintenance", 503, Doc("ServiceUnavailable", "x"), RemoteErrc::kUnavailable},
     {"GatewayTimeout", 504, "", RemoteErrc::kUnavailable},
+    // --- a collection's HTTPS server (GET/PUT answers; HEAD answers have no body) ---
+    {"GcsAuthenticationRequired", 401,
+     Gcs(401, "AuthenticationRequired",
+         R"(, "authorization_parameters": {"required_scopes": ["https://auth.globus.org/scopes/c/https"]})"),
+     RemoteErrc::kAuthRequired},
+    {"GcsAuthenticationRequiredOnHead", 401, "", RemoteErrc::kAuthRequired},
+    {"GcsHighAssuranceTimeout", 403,
+     Gcs(403, "permission_denied",
+         R"(, "authorization_parameters": {"session_message": "m", "session_required_identities": ["i"]})"),
+     RemoteErrc::kAuthRequired},
+    {"GcsNotFound", 404, Gcs(404, "not_found"), RemoteErrc::kNotFound},
+    {"GcsNotFoundOnHead", 404, "", RemoteErrc::kNotFound},
+    {"GcsGetOfADirectory", 400, Gcs(400, "is_a_directory"), RemoteErrc::kIsDirectory},
+    {"GcsPutOntoADirectory", 409, Gcs(409, "is_a_directory"), RemoteErrc::kIsDirectory},
+    {"GcsPermissionDenied", 403, Gcs(403, "permission_denied"), RemoteErrc::kPermissionDenied},
+    {"GcsWriteFailed", 507, Gcs(507, "write_failed"), RemoteErrc::kNoSpace},
+    {"GcsLengthRequired", 411, Gcs(411, "length_required"), RemoteErrc::kOther},
     // --- protocol / other ---
     {"Redirect", 302, "", RemoteErrc::kProtocol},
     {"Conflict", 409, Doc("Conflict", "task is finished"), RemoteErrc::kOther},
@@ -177,6 +200,15 @@ TEST(RemoteErrorKinds, CodesOfLocalErrors) {
   // A stat of a type globusfs does not show (a pipe): missing, as List skips it.
   EXPECT_EQ(Classify(Kind(ErrorKind::kMalformed, std::string(kUnsupportedTypeCode))),
             RemoteErrc::kNotFound);
+}
+
+TEST(RemoteErrorKinds, RedirectToLoginAsDataClientReportsIt) {
+  // DataClient turns a 302 (the HTTPS server wants a browser login) into this.
+  http::Error e = Kind(ErrorKind::kHttp, "AuthenticationRequired");
+  e.http_status = 401;
+  EXPECT_EQ(Classify(e), RemoteErrc::kAuthRequired);
+  e.http_status = 0;  // the code alone is enough
+  EXPECT_EQ(Classify(e), RemoteErrc::kAuthRequired);
 }
 
 TEST(RemoteErrorKinds, GridFtpCodeIsReadFromItsOwnLine) {

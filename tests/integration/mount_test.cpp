@@ -146,15 +146,16 @@ TEST_F(Mount, RenameOntoAnExistingFileReplacesIt) {
   EXPECT_TRUE(fs::exists(a_ / "one"));
 }
 
-TEST_F(Mount, RenameAcrossCollectionsIsExdevAndLosesNothing) {
+TEST_F(Mount, RenameAcrossCollectionsIsExdevAndMvCopiesThenDeletes) {
   MountOrDie();
   RunResult r = Sh("perl -e 'rename(\"alpha/hello.txt\", \"beta/hello.txt\") or print $!'");
   EXPECT_EQ(r.out, "Invalid cross-device link") << r.all();
-  // mv falls back to copy + delete; until file contents are served the copy
-  // fails cleanly and the source stays.
+  // mv falls back to copy + delete, and gets there whole.
   r = Sh("mv alpha/hello.txt beta/");
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_TRUE(fs::exists(a_ / "hello.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_FALSE(fs::exists(a_ / "hello.txt"));
+  std::ifstream moved(b_ / "hello.txt");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(moved)), {}), "hello\n");
 }
 
 TEST_F(Mount, OddNames) {

@@ -1,6 +1,7 @@
 #include "tests/support/mounted_fs.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,7 +45,7 @@ MountedFs::MountedFs(EmulatorProcess& emu, MountOptions options) : emu_(emu), op
   static int counter = 0;
   std::string tag = "mnt" + std::to_string(counter++);
   mountpoint_ = emu_.dir() / tag;
-  cache_dir_ = emu_.dir() / (tag + "-cache");
+  cache_dir_ = options_.cache_dir.empty() ? emu_.dir() / (tag + "-cache") : std::filesystem::path(options_.cache_dir);
   log_file_ = emu_.dir() / (tag + ".log");
   config_dir_ = emu_.dir() / "config";
   std::filesystem::create_directories(mountpoint_);
@@ -116,6 +117,14 @@ bool MountedFs::Unmount() {
   exit_code_ = daemon_->Wait(20s);
   daemon_.reset();
   return clean && exit_code_ == 0;
+}
+
+void MountedFs::KillDaemon() {
+  if (!daemon_) return;
+  ::kill(daemon_->pid(), SIGKILL);
+  exit_code_ = daemon_->Wait(20s);
+  daemon_.reset();
+  Run({"/bin/fusermount3", "-u", "-z", mountpoint_.string()}, {}, "", 20s);
 }
 
 std::string MountedFs::Log() const {

@@ -26,6 +26,7 @@ std::string FuseUnavailableReason();
 struct MountOptions {
   std::vector<std::string> collections = {"alpha", "beta"};  // mounted under these names
   std::vector<std::string> extra_args;  // for globusfs (e.g. --metadata-ttl 1)
+  std::string cache_dir;                // empty: a fresh one per MountedFs
   bool login = true;                    // log in (with every collection) first
 };
 
@@ -40,6 +41,8 @@ class MountedFs {
   bool Mount(std::string* why = nullptr);
   // Unmounts (fusermount3 -u) and waits for the daemon; true when clean.
   bool Unmount();
+  // A crash: SIGKILL the daemon, then detach the dead mount (lazy unmount).
+  void KillDaemon();
   // The daemon's exit code once unmounted (-1 while running).
   int exit_code() const { return exit_code_; }
 

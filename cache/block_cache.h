@@ -1,0 +1,104 @@
+// BlockCache: file contents cached on local disk in fixed-size blocks, so a
+// second read of a file makes no HTTPS request.
+//
+// Keys: (collection id, path, file size, file mtime, block index). Size and
+// mtime come from the listing the block was read under, so a changed file
+// is never served stale: its new version simply has other keys (and
+// InvalidateFile drops the old ones eagerly).
+// Storage: one file per block under DIR/blocks/, indexed in an LMDB
+// environment (DIR/index) with each block's length and checksum; a block
+// whose bytes do not match its checksum (or whose file vanished) is a miss,
+// and is dropped. The total is kept under `max_bytes` by evicting the least
+// recently used blocks.
+//
+// Layout: DIR/owner.lock (flock'ed while open: one BlockCache per DIR),
+// DIR/open-session (boot id, present while open), DIR/index (LMDB, not
+// synced), DIR/blocks/<2 hex>/<32 hex> (one file per block, named by a
+// truncated SHA-256 of the key; written to DIR/blocks/tmp.* and renamed into
+// place, never fsynced).
+// Crash safety: never serves wrong data. Every Get checks the file's length
+// and CRC-32C against the index, so an index entry without its file (or with
+// a torn one) is a miss and is dropped. A file without an index entry is
+// invisible; after a process crash Open deletes such orphans, at most
+// `orphan_scan_budget` files examined per Open (a pass resumes at the next
+// Open). After a system crash (another boot id) the index may be torn:
+// Open starts empty (deleting every block file).
+// Accounting: a block costs its length rounded up to 4 KiB (min 4 KiB), its
+// disk footprint; `max_bytes` bounds the sum. Reads update LRU order in
+// memory and reach the index with the next Put (or every 1024 reads, or at
+// close): a crash forgets recent reads' order, nothing else.
+// Errors: no method throws. A failed Put is simply not cached. A failed
+// InvalidateFile disables the cache (every Get misses, Put does nothing)
+// until reopened, since an old version could otherwise be served.
+//
+// Thread-safety: all methods are thread-safe and may run concurrently; no
+// lock is held across file I/O of another block. Locks: the Env's
+// (cache/lmdb.h) and a mutex over the pending reads, a leaf never held while
+// calling into LMDB. Racing Put/eviction/invalidation of the same block can
+// at worst leave an entry without its file (a miss, counted corrupt).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace globusfs::cache {
+
+struct BlockKey {
+  std::string collection_id;
+  std::string path;
+  uint64_t file_size = 0;
+  int64_t file_mtime = 0;
+  uint64_t index = 0;  // offset / block_size
+};
+
+struct BlockCacheOptions {
+  std::filesystem::path dir;
+  uint64_t max_bytes = 1ULL << 30;  // --cache-size
+  uint32_t block_size = 1 << 20;
+  // Identifies this boot, to tell a process crash (cache kept) from a system
+  // crash (cache wiped). Empty: read /proc/sys/kernel/random/boot_id.
+  std::string boot_id;
+  // Directory entries examined per Open when sweeping orphan block files
+  // after an unclean shutdown (at least one of the 256 subfolders per Open).
+  uint32_t orphan_scan_budget = 4096;
+};
+
+class BlockCache {
+ public:
+  // nullptr (with *error) when the folder cannot be used.
+  static std::unique_ptr<BlockCache> Open(const BlockCacheOptions& options, std::string* error);
+  virtual ~BlockCache() = default;
+
+  uint32_t block_size() const;
+  // A verified block (the last block of a file may be short), or false.
+  virtual bool Get(const BlockKey& key, std::string* data) = 0;
+  // Stores a block (best effort: a full disk or an I/O error just skips it).
+  virtual void Put(const BlockKey& key, std::string_view data) = 0;
+  // Drops every cached block of the file, whatever its size and mtime.
+  virtual void InvalidateFile(std::string_view collection_id, std::string_view path) = 0;
+
+  struct Stats {
+    uint64_t bytes = 0;   // charged bytes (see Accounting), from the index
+    uint64_t blocks = 0;  // indexed blocks
+    // Since Open. misses counts every Get that returned false (corrupt ones
+    // too); corrupt counts blocks dropped because their file was missing,
+    // short or failed the checksum; write_failures counts Puts/invalidations
+    // that could not be written (disk full, I/O error).
+    uint64_t hits = 0, misses = 0, corrupt = 0, evicted = 0;
+    uint64_t write_failures = 0;
+  };
+  virtual Stats GetStats() = 0;
+
+ protected:
+  explicit BlockCache(uint32_t block_size) : block_size_(block_size) {}
+
+ private:
+  uint32_t block_size_;
+};
+
+inline uint32_t BlockCache::block_size() const { return block_size_; }
+
+}  // namespace globusfs::cache

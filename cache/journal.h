@@ -1,0 +1,69 @@
+// Journal: the write-back journal of globusfs, an LMDB environment synced on
+// every change (DIR/journal). It holds every change the filesystem has
+// accepted but Globus has not yet confirmed, so that after a crash the next
+// mount can finish it and nothing the user saved is lost.
+//
+// Records are typed entries with an id; this issue uses kind "upload" (a
+// staged file waiting for its HTTPS PUT); server-side copies and deletes
+// (with their submission ids) will use other kinds. A record is written and
+// synced before the operation that needs it is acknowledged, and removed
+// only once Globus has confirmed the change.
+//
+// Storage: one LMDB database per kind ("uploads"), keyed by id (at most 511
+// bytes); each record is a JSON object with a format version "v" (strings
+// that are not valid UTF-8 are stored as {"hex": "..."}). A record that does
+// not decode is left in place, never returned, and counted by
+// CorruptRecords(). Open never wipes a journal: one it cannot read (not
+// LMDB, or another format) is an error, since it may hold the user's data.
+// One Journal per directory (flock on DIR/owner.lock).
+//
+// Errors: no method throws; a failed write returns false.
+// Thread-safety: all methods are thread-safe. Writers are serialised by
+// LMDB (each waits for the previous one's fsync).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace globusfs::cache {
+
+struct StagedUpload {
+  std::string id;  // unique (e.g. a random hex string)
+  std::string collection_id;
+  std::string path;         // collection path the file is uploaded to
+  std::string staged_file;  // the local file holding the data
+  uint64_t size = 0;        // bytes to upload
+  // The remote version the user's changes were based on (for conflict
+  // detection at replay): absent, or that size and mtime.
+  bool base_exists = false;
+  uint64_t base_size = 0;
+  int64_t base_mtime = 0;
+  int64_t staged_at_ms = 0;
+
+  bool operator==(const StagedUpload&) const = default;
+};
+
+class Journal {
+ public:
+  // nullptr (with *error) when it cannot be opened.
+  static std::unique_ptr<Journal> Open(const std::filesystem::path& dir, std::string* error);
+  virtual ~Journal() = default;
+
+  // Insert or replace; durable (fsynced) when it returns true.
+  virtual bool PutUpload(const StagedUpload& upload) = 0;
+  // True when no record with this id remains (removed and synced, or there
+  // was none); false when the write failed.
+  virtual bool RemoveUpload(const std::string& id) = 0;
+  // nullopt when absent, unreadable or undecodable.
+  virtual std::optional<StagedUpload> GetUpload(const std::string& id) = 0;
+  // Every decodable upload, sorted by staged_at_ms (then id).
+  virtual std::vector<StagedUpload> PendingUploads() = 0;
+  // Records of any kind that do not decode (skipped by the methods above).
+  virtual uint64_t CorruptRecords() = 0;
+};
+
+}  // namespace globusfs::cache

@@ -1,0 +1,326 @@
+// Journal: round trips of every field, remove, order, reopen, undecodable
+// records, refusing to wipe, threads, and durability across a killed process.
+#include "cache/journal.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/lmdb.h"
+#include "temp_dir.h"
+
+namespace globusfs::cache {
+namespace {
+
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+StagedUpload Upload(std::string id, int64_t staged_at_ms = 1000) {
+  StagedUpload u;
+  u.id = std::move(id);
+  u.collection_id = "6fa2b9d4-1f0e-4c8a-9d3b-2f5e8a7c1b90";
+  u.path = "/home/user/" + u.id + ".txt";
+  u.staged_file = "/var/cache/globusfs/staging/" + u.id;
+  u.size = 12345;
+  u.base_exists = true;
+  u.base_size = 100;
+  u.base_mtime = 1700000000;
+  u.staged_at_ms = staged_at_ms;
+  return u;
+}
+
+std::unique_ptr<Journal> OpenJournal(const fs::path& dir) {
+  std::string error;
+  auto journal = Journal::Open(dir, &error);
+  EXPECT_NE(journal, nullptr) << error;
+  return journal;
+}
+
+std::vector<std::string> Ids(const std::vector<StagedUpload>& uploads) {
+  std::vector<std::string> ids;
+  for (const StagedUpload& u : uploads) ids.push_back(u.id);
+  return ids;
+}
+
+TEST(JournalTest, RoundTripsEveryFieldAndOddStrings) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path() / "journal");
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(fs::status(tmp.path() / "journal").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+
+  StagedUpload odd;
+  odd.id = "a1b2c3";
+  odd.collection_id = "coll with spaces";
+  odd.path = "/dir with spaces/ünïcødé 日本語 😀/new\nline\ttab \"quote\" back\\slash";
+  odd.path += std::string("\0nul", 4);
+  odd.staged_file = "/staging/not utf-8 \xff\xfe\xc3(";
+  odd.size = std::numeric_limits<uint64_t>::max();
+  odd.base_exists = false;
+  odd.base_size = 0;
+  odd.base_mtime = std::numeric_limits<int64_t>::min();
+  odd.staged_at_ms = -5;
+  ASSERT_TRUE(journal->PutUpload(odd));
+
+  StagedUpload plain = Upload("plain");
+  plain.base_mtime = std::numeric_limits<int64_t>::max();
+  ASSERT_TRUE(journal->PutUpload(plain));
+
+  EXPECT_EQ(journal->GetUpload("a1b2c3"), odd);
+  EXPECT_EQ(journal->GetUpload("plain"), plain);
+  EXPECT_EQ(journal->GetUpload("missing"), std::nullopt);
+  EXPECT_EQ(journal->GetUpload(""), std::nullopt);
+  const std::vector<StagedUpload> pending = journal->PendingUploads();
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0], odd);  // staged_at_ms -5 < 1000
+  EXPECT_EQ(pending[1], plain);
+  EXPECT_EQ(journal->CorruptRecords(), 0u);
+}
+
+TEST(JournalTest, PutReplacesAndRejectsBadIds) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_TRUE(journal->PutUpload(Upload("x")));
+  StagedUpload changed = Upload("x");
+  changed.size = 7;
+  ASSERT_TRUE(journal->PutUpload(changed));
+  EXPECT_EQ(journal->GetUpload("x"), changed);
+  EXPECT_EQ(journal->PendingUploads().size(), 1u);
+  EXPECT_FALSE(journal->PutUpload(Upload("")));
+  EXPECT_FALSE(journal->PutUpload(Upload(std::string(600, 'k'))));  // over LMDB's key limit
+  EXPECT_EQ(journal->PendingUploads().size(), 1u);
+}
+
+TEST(JournalTest, Remove) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_TRUE(journal->PutUpload(Upload("a")));
+  ASSERT_TRUE(journal->PutUpload(Upload("b")));
+  EXPECT_TRUE(journal->RemoveUpload("a"));
+  EXPECT_EQ(journal->GetUpload("a"), std::nullopt);
+  EXPECT_EQ(Ids(journal->PendingUploads()), std::vector<std::string>{"b"});
+  EXPECT_TRUE(journal->RemoveUpload("a"));  // already gone: still true
+  EXPECT_TRUE(journal->RemoveUpload(""));
+  EXPECT_TRUE(journal->RemoveUpload(std::string(600, 'k')));
+  EXPECT_TRUE(journal->RemoveUpload("b"));
+  EXPECT_TRUE(journal->PendingUploads().empty());
+}
+
+TEST(JournalTest, PendingIsOrderedByStagedAtThenId) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  for (auto [id, at] : std::vector<std::pair<std::string, int64_t>>{
+           {"a", 300}, {"b", 100}, {"c", 200}, {"d", 100}, {"e", -1}}) {
+    ASSERT_TRUE(journal->PutUpload(Upload(id, at)));
+  }
+  EXPECT_EQ(Ids(journal->PendingUploads()), (std::vector<std::string>{"e", "b", "d", "c", "a"}));
+}
+
+TEST(JournalTest, ReopenKeepsRecordsAndOnlyOneOwner) {
+  TempDir tmp;
+  {
+    auto journal = OpenJournal(tmp.path());
+    ASSERT_TRUE(journal->PutUpload(Upload("kept", 1)));
+    ASSERT_TRUE(journal->PutUpload(Upload("removed", 2)));
+    ASSERT_TRUE(journal->RemoveUpload("removed"));
+    std::string error;
+    EXPECT_EQ(Journal::Open(tmp.path(), &error), nullptr);
+    EXPECT_FALSE(error.empty());
+  }
+  auto journal = OpenJournal(tmp.path());
+  EXPECT_EQ(Ids(journal->PendingUploads()), std::vector<std::string>{"kept"});
+  EXPECT_EQ(journal->GetUpload("kept"), Upload("kept", 1));
+}
+
+TEST(JournalTest, UndecodableRecordsAreSkippedAndCounted) {
+  TempDir tmp;
+  const StagedUpload good = Upload("good");
+  {
+    auto journal = OpenJournal(tmp.path());
+    ASSERT_TRUE(journal->PutUpload(good));
+  }
+  {
+    auto env = Env::Open(tmp.path(), EnvOptions{});
+    env->Write([](Txn& txn) {
+      Dbi uploads = Dbi::Open(txn, "uploads");
+      uploads.Put(txn, "garbage", std::string("\x00\xff not json", 12));
+      uploads.Put(txn, "array", "[1,2,3]");
+      uploads.Put(
+          txn, "wrong-type",
+          R"({"v":1,"id":"wrong-type","collection_id":"c","path":"/p","staged_file":"/s",)"
+          R"("size":-1,"base_exists":false,"base_size":0,"base_mtime":0,"staged_at_ms":0})");
+      uploads.Put(txn, "missing-field", R"({"v":1,"id":"missing-field"})");
+      uploads.Put(txn, "future",
+                  R"({"v":2,"id":"future","collection_id":"c","path":"/p","staged_file":"/s",)"
+                  R"("size":1,"base_exists":false,"base_size":0,"base_mtime":0,"staged_at_ms":0})");
+      uploads.Put(txn, "other-id",
+                  R"({"v":1,"id":"good","collection_id":"c","path":"/p","staged_file":"/s",)"
+                  R"("size":1,"base_exists":false,"base_size":0,"base_mtime":0,"staged_at_ms":0})");
+      uploads.Put(
+          txn, "bad-hex",
+          R"({"v":1,"id":"bad-hex","collection_id":"c","path":{"hex":"zz"},"staged_file":"/s",)"
+          R"("size":1,"base_exists":false,"base_size":0,"base_mtime":0,"staged_at_ms":0})");
+    });
+  }
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(Ids(journal->PendingUploads()), std::vector<std::string>{"good"});
+  EXPECT_EQ(journal->CorruptRecords(), 7u);
+  EXPECT_EQ(journal->GetUpload("garbage"), std::nullopt);
+  EXPECT_EQ(journal->GetUpload("future"), std::nullopt);
+  EXPECT_EQ(journal->GetUpload("good"), good);
+  EXPECT_TRUE(journal->RemoveUpload("garbage"));  // the caller may clear one
+  EXPECT_EQ(journal->CorruptRecords(), 6u);
+}
+
+TEST(JournalTest, RefusesToWipeAnUnreadableJournal) {
+  TempDir tmp;
+  { OpenJournal(tmp.path()); }
+  const std::string junk(16384, 'j');
+  { std::ofstream(tmp.path() / "data.mdb", std::ios::trunc) << junk; }
+  std::string error;
+  EXPECT_EQ(Journal::Open(tmp.path(), &error), nullptr);
+  EXPECT_NE(error.find(tmp.path().string()), std::string::npos) << error;
+  EXPECT_EQ(fs::file_size(tmp.path() / "data.mdb"), junk.size());  // left for the user
+}
+
+TEST(JournalTest, RefusesAnotherFormat) {
+  TempDir tmp;
+  {
+    auto env = Env::Open(tmp.path(), EnvOptions{});
+    env->Write([](Txn& txn) {
+      Dbi::Open(txn, "meta", MDB_CREATE).Put(txn, "format", "globusfs-journal/99");
+    });
+  }
+  std::string error;
+  EXPECT_EQ(Journal::Open(tmp.path(), &error), nullptr);
+  EXPECT_NE(error.find("globusfs-journal/99"), std::string::npos) << error;
+}
+
+TEST(JournalTest, ConcurrentWriters) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  constexpr int kThreads = 4;
+  constexpr int kEach = 15;
+  std::vector<std::thread> threads;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        EXPECT_TRUE(journal->PutUpload(Upload(id, t * 100 + i)));
+        if (i % 3 == 0) {
+          EXPECT_TRUE(journal->RemoveUpload(id));
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const int writes = kThreads * (kEach + kEach / 3);
+  std::printf("[ perf     ] journal: %d synced writes from %d threads, %.2f ms each\n", writes,
+              kThreads, s / writes * 1e3);
+  EXPECT_EQ(journal->PendingUploads().size(), static_cast<size_t>(kThreads * (kEach - kEach / 3)));
+}
+
+// The child opens the journal, puts records and reports on `fd` each id
+// whose PutUpload returned true; it never closes the journal.
+[[noreturn]] void ChildPutsUploads(const fs::path& dir, int fd, int count) {
+  std::string error;
+  auto journal = Journal::Open(dir, &error);
+  if (journal == nullptr) _exit(2);
+  for (int i = 0; i < count; ++i) {
+    const std::string id = "u" + std::to_string(i);
+    if (journal->PutUpload(Upload(id, i))) {
+      const std::string line = id + "\n";
+      if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(3);
+    }
+  }
+  _exit(0);
+}
+
+std::vector<std::string> ReadLines(int fd, size_t at_least, pid_t kill_when_reached) {
+  std::vector<std::string> lines;
+  std::string buffer;
+  char chunk[256];
+  for (;;) {
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0) break;
+    buffer.append(chunk, static_cast<size_t>(n));
+    for (size_t nl; (nl = buffer.find('\n')) != std::string::npos; buffer.erase(0, nl + 1)) {
+      lines.push_back(buffer.substr(0, nl));
+    }
+    if (kill_when_reached > 0 && lines.size() >= at_least) {
+      kill(kill_when_reached, SIGKILL);  // keep reading what it wrote before dying
+      kill_when_reached = 0;
+    }
+  }
+  return lines;
+}
+
+void ExpectEveryReportedIdSurvives(const fs::path& dir, const std::vector<std::string>& ids) {
+  auto journal = OpenJournal(dir);
+  ASSERT_NE(journal, nullptr);
+  const std::vector<StagedUpload> pending = journal->PendingUploads();
+  std::set<std::string> have;
+  for (const StagedUpload& u : pending) have.insert(u.id);
+  for (const std::string& id : ids) {
+    EXPECT_TRUE(have.count(id)) << id << " was acknowledged but is lost";
+    EXPECT_EQ(journal->GetUpload(id), Upload(id, std::stoi(id.substr(1))));
+  }
+  EXPECT_EQ(journal->CorruptRecords(), 0u);
+}
+
+TEST(JournalTest, AcknowledgedUploadsSurviveSigkill) {
+  TempDir tmp;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    ChildPutsUploads(tmp.path(), fds[1], 100000);  // killed long before the end
+  }
+  close(fds[1]);
+  const std::vector<std::string> ids = ReadLines(fds[0], 25, pid);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  ASSERT_GE(ids.size(), 25u);
+  ExpectEveryReportedIdSurvives(tmp.path(), ids);
+}
+
+TEST(JournalTest, AcknowledgedUploadsSurviveExitWithoutClose) {
+  TempDir tmp;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    ChildPutsUploads(tmp.path(), fds[1], 20);
+  }
+  close(fds[1]);
+  const std::vector<std::string> ids = ReadLines(fds[0], 0, 0);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_EQ(ids.size(), 20u);
+  ExpectEveryReportedIdSurvives(tmp.path(), ids);
+}
+
+}  // namespace
+}  // namespace globusfs::cache
