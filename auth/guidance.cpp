@@ -97,8 +97,9 @@ std::optional<std::string> RemedyCommand(const http::Error& e) {
     case Requirement::kLogin: {
       // A missing token for a collection's data: log in with that collection.
       static const std::string kCollection = "Missing login for collection ";
-      if (e.code == "MissingLogin" && e.message.rfind(kCollection, 0) == 0) {
-        std::string id = e.message.substr(kCollection.size(), 36);
+      auto at = e.message.find(kCollection);
+      if (e.code == "MissingLogin" && at != std::string::npos) {
+        std::string id = e.message.substr(at + kCollection.size(), 36);
         if (LooksLikeUuid(id)) return "globusfs-auth login --collection " + id;
       }
       return std::string("globusfs-auth login");

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include "auth/guidance.h"
+
 namespace globusfs::fs {
 
 int ToErrno(RemoteErrc e) {
@@ -21,6 +23,24 @@ int ToErrno(RemoteErrc e) {
     case RemoteErrc::kOther: return EIO;
   }
   return EIO;  // unreachable: every enumerator is handled above
+}
+
+}  // namespace globusfs::fs
+
+namespace globusfs::fs {
+
+int ReportRemoteError(Logger& log, const http::Error& e, const std::string& where) {
+  RemoteErrc c = Classify(e);
+  if (c == RemoteErrc::kAuthRequired) {
+    auto cmd = auth::RemedyCommand(e);
+    std::string fix = cmd ? *cmd : "globusfs-auth login";
+    log.LogOnce(LogLevel::kWarning, fix, where + ": " + e.Summary() + " -- access needs you to run: " + fix);
+  } else if (c == RemoteErrc::kNotFound || c == RemoteErrc::kExists) {
+    log.Log(LogLevel::kDebug, where + ": " + e.Summary());
+  } else {
+    log.Log(LogLevel::kWarning, where + ": " + e.Summary());
+  }
+  return ToErrno(c);
 }
 
 }  // namespace globusfs::fs

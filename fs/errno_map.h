@@ -3,10 +3,20 @@
 // code cannot go unmapped (the compiler warns). Pure; thread-safe.
 #pragma once
 
+#include <string>
+
+#include "auth/http/error.h"
+#include "fs/log.h"
 #include "fs/remote/remote_error.h"
 
 namespace globusfs::fs {
 
 int ToErrno(RemoteErrc e);
+
+// Classifies a remote failure, logs it (an authentication requirement as
+// one line, at most once a minute, naming the globusfs-auth command that
+// fixes it; not-found/exists at debug level; the rest as warnings) and
+// returns its errno. `where` says what was being done ("read alpha:/x").
+int ReportRemoteError(Logger& log, const http::Error& e, const std::string& where);
 
 }  // namespace globusfs::fs

@@ -94,8 +94,7 @@ int64_t FileContents::NowMs() const {
 }
 
 int FileContents::Fail(const http::Error& e, const char* op, const std::string& path) {
-  log_.Log(LogLevel::kWarning, std::string(op) + " " + path + ": " + e.Summary());
-  return ToErrno(Classify(e));
+  return ReportRemoteError(log_, e, std::string(op) + " " + path);
 }
 
 std::shared_ptr<FileReader> FileContents::ReaderFor(const std::shared_ptr<OpenFile>& f) {

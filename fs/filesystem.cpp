@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <functional>
 
-#include "auth/guidance.h"
 #include "auth/http/url.h"
 #include "fs/errno_map.h"
 #include "fs/remote/remote_error.h"
@@ -135,19 +134,7 @@ int Filesystem::ChildPath(uint64_t parent, const std::string& name, NodeInfo* pa
 }
 
 int Filesystem::Fail(const http::Error& e, const char* op, int mount, const std::string& path) {
-  RemoteErrc c = Classify(e);
-  std::string where = std::string(op) + " " + (mount >= 0 ? Mount(mount).entry.name : "") + ":" + path;
-  if (c == RemoteErrc::kAuthRequired) {
-    auto cmd = auth::RemedyCommand(e);
-    std::string fix = cmd ? *cmd : "globusfs-auth login";
-    log_.LogOnce(LogLevel::kWarning, fix,
-                 where + ": " + e.Summary() + " -- access needs you to run: " + fix);
-  } else if (c == RemoteErrc::kNotFound || c == RemoteErrc::kExists) {
-    log_.Log(LogLevel::kDebug, where + ": " + e.Summary());
-  } else {
-    log_.Log(LogLevel::kWarning, where + ": " + e.Summary());
-  }
-  return ToErrno(c);
+  return ReportRemoteError(log_, e, std::string(op) + " " + (mount >= 0 ? Mount(mount).entry.name : "") + ":" + path);
 }
 
 int Filesystem::FailTask(const TaskOutcome& t, const char* op, int mount, const std::string& path) {

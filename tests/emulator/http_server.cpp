@@ -555,7 +555,11 @@ void HttpServer::Serve(int fd, std::string remote) {
         ok = conn.WriteAll(p, n);
         if (ok) sent += n;
         if (resp.body_chunk_delay_ms && sent < limit) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(resp.body_chunk_delay_ms));
+          // A slow body, in short naps so Stop() is not held up.
+          auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(resp.body_chunk_delay_ms);
+          while (!stopping_ && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
         }
       }
     }

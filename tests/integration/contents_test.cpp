@@ -249,6 +249,43 @@ TEST_F(Contents, TokensExpiredMidReadAreRefreshed) {
   EXPECT_GE(emu_->RequestCount("auth.token"), 1u) << "a refresh happened";
 }
 
+TEST_F(Contents, NoTokenForACollectionIsEaccesWithTheLoginCommand) {
+  // A guest collection needs no data_access consent, so it lists without
+  // its own login; its data needs its https token.
+  testing::EmulatorOptions opts;
+  opts.collections = {"alpha", "beta", "nohttps"};
+  opts.extra_args = {"--guest", "beta"};
+  emu_ = EmulatorProcess::Start(opts);
+  WriteFile(emu_->root("beta") / "b.txt", "b");
+  testing::MountOptions o;
+  o.login_collections = {"alpha"};  // no token for beta's data
+  MountOrDie(o);
+  EXPECT_EQ(Sh("ls beta").out, "b.txt\n");
+  RunResult r = Sh("cat beta/b.txt");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.all();
+  EXPECT_NE(mount_->Log().find("globusfs-auth login --collection " + emu_->collection_id("beta")), std::string::npos)
+      << mount_->Log();
+  // Fixed with the tool, without a remount.
+  RunResult login = mount_->Auth({"login", "--collection", emu_->collection_id("beta")});
+  ASSERT_EQ(login.exit_code, 0) << login.all();
+  EXPECT_EQ(Sh("cat beta/b.txt").out, "b");
+}
+
+TEST_F(Contents, AStalledReadTimesOutAndIsRetried) {
+  std::string data = Pattern(2 * kBlock, 12);
+  WriteFile(a_ / "slow.bin", data);
+  testing::MountOptions o;
+  o.extra_env = {{"GLOBUS_SDK_HTTP_TIMEOUT", "2"}};
+  MountOrDie(o);
+  // One response stalls (16 KiB, then nothing for a minute): the client
+  // gives up on it after the timeout and asks again.
+  emu_->AddFault({{"route", "https.get"}, {"body_delay_ms", 60000}, {"count", 1}});
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(ShaOf("alpha/slow.bin"), Sha256(data));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s) << "not held for the stall";
+}
+
 TEST_F(Contents, ACollectionWithoutHttpsIsEopnotsuppWithALogLine) {
   WriteFile(emu_->root("nohttps") / "x.txt", "x");
   MountOrDie();

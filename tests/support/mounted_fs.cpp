@@ -71,7 +71,7 @@ RunResult MountedFs::Auth(std::vector<std::string> args) {
 bool MountedFs::Mount(std::string* why) {
   if (options_.login) {
     std::vector<std::string> args = {"login"};
-    for (const auto& n : options_.collections) {
+    for (const auto& n : options_.login_collections.empty() ? options_.collections : options_.login_collections) {
       args.push_back("--collection");
       args.push_back(emu_.collection_id(n));
     }
@@ -89,7 +89,9 @@ bool MountedFs::Mount(std::string* why) {
   }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   argv.push_back(mountpoint_.string());
-  daemon_ = std::make_unique<ChildProcess>(argv, Env());
+  auto env = Env();
+  for (const auto& [k, v] : options_.extra_env) env[k] = v;
+  daemon_ = std::make_unique<ChildProcess>(argv, env);
   daemon_->CloseStdin();
   auto deadline = std::chrono::steady_clock::now() + 20s;
   while (!IsMounted(mountpoint_) && !daemon_->Exited() && std::chrono::steady_clock::now() < deadline) {

@@ -27,6 +27,8 @@ struct MountOptions {
   std::vector<std::string> collections = {"alpha", "beta"};  // mounted under these names
   std::vector<std::string> extra_args;  // for globusfs (e.g. --metadata-ttl 1)
   std::string cache_dir;                // empty: a fresh one per MountedFs
+  std::map<std::string, std::string> extra_env;  // for the daemon (e.g. GLOBUS_SDK_HTTP_TIMEOUT)
+  std::vector<std::string> login_collections;    // empty: every mounted collection
   bool login = true;                    // log in (with every collection) first
 };
 
