@@ -48,7 +48,8 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
 
 bool IsLoginCode(const http::Error& e) {
   return e.code == "MissingLogin" || e.code == "invalid_grant" ||
-         e.code == "ClientError.AuthenticationFailed" || e.code == "UNAUTHORIZED";
+         e.code == "ClientError.AuthenticationFailed" || e.code == "UNAUTHORIZED" ||
+         e.code == "AuthenticationRequired";
 }
 
 }  // namespace

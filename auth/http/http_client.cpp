@@ -174,7 +174,11 @@ Error TransportError(const HttpConfig& config, const HttpRequest& request, CURLc
                          "); check the URL, and if the server's certificate is not trusted "
                          "set GLOBUS_SDK_VERIFY_SSL to a CA bundle file");
   }
-  if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
+  // For an https:// URL, "unsupported protocol" means the server answered
+  // with something that is not HTTP (e.g. a stray body read as HTTP/0.9 on
+  // a reused connection): a transport failure worth retrying, not a config.
+  bool https = request.url.rfind("https://", 0) == 0;
+  if (code == CURLE_URL_MALFORMAT || (code == CURLE_UNSUPPORTED_PROTOCOL && !https)) {
     return MakeError(ErrorKind::kConfig, where + "not a valid https URL (" + detail + ")");
   }
   return MakeError(ErrorKind::kNetwork, where + detail);

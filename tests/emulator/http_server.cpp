@@ -489,6 +489,8 @@ void HttpServer::Serve(int fd, std::string remote) {
     } catch (const std::exception&) {
       resp = Response::Json(500, R"({"code":"InternalError","message":"emulator: unhandled error"})");
     }
+    // A HEAD never has a body, whatever the answer (errors included).
+    if (req.method == "HEAD") resp.head_only = true;
     if (resp.drop) {
       conn.Hangup();
       observer_(req, 0);
