@@ -25,15 +25,16 @@ constexpr const char* kLockFile = "owner.lock";
 constexpr int kRecordVersion = 1;  // the "v" of every record written now
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
-// The kinds of record, one LMDB database each. Copies and deletes (with
-// their Globus submission ids) will be added here.
-enum class Kind { kUpload };
-constexpr std::array kKinds = {Kind::kUpload};
+// The kinds of record, one LMDB database each.
+enum class Kind { kUpload, kTask };
+constexpr std::array kKinds = {Kind::kUpload, Kind::kTask};
 
 const char* DbName(Kind kind) {
   switch (kind) {
     case Kind::kUpload:
       return "uploads";
+    case Kind::kTask:
+      return "tasks";
   }
   return "";  // unreachable: the switch names every kind
 }
@@ -167,11 +168,72 @@ bool DecodeUpload(std::string_view bytes, std::string_view id, StagedUpload* u) 
   }
 }
 
+// ---- the task record ----------------------------------------------------------
+
+bool KnownTaskKind(std::string_view kind) { return kind == "transfer" || kind == "delete"; }
+
+std::string EncodeTask(const PendingTask& t) {
+  json items = json::array();
+  for (const PendingTask::Item& item : t.items) {
+    items.push_back({{"source_path", StringField(item.source_path)},
+                     {"destination_path", StringField(item.destination_path)},
+                     {"recursive", item.recursive}});
+  }
+  const json j = {
+      {"v", kRecordVersion},
+      {"submission_id", StringField(t.submission_id)},
+      {"kind", StringField(t.kind)},
+      {"task_id", StringField(t.task_id)},
+      {"source_collection", StringField(t.source_collection)},
+      {"destination_collection", StringField(t.destination_collection)},
+      {"items", std::move(items)},
+      {"created_at_ms", t.created_at_ms},
+  };
+  return j.dump();
+}
+
+bool DecodeTaskItem(const json& j, PendingTask::Item* item) {
+  return j.is_object() && ReadString(j, "source_path", &item->source_path) &&
+         ReadString(j, "destination_path", &item->destination_path) &&
+         ReadBool(j, "recursive", &item->recursive);
+}
+
+// False unless `bytes` is a whole version-1 task record stored under `id`.
+bool DecodeTask(std::string_view bytes, std::string_view id, PendingTask* t) {
+  try {
+    const json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+    uint64_t version = 0;
+    if (!j.is_object() || !ReadU64(j, "v", &version) || version != kRecordVersion ||
+        !ReadString(j, "submission_id", &t->submission_id) || t->submission_id != id ||
+        !ReadString(j, "kind", &t->kind) || !KnownTaskKind(t->kind) ||
+        !ReadString(j, "task_id", &t->task_id) ||
+        !ReadString(j, "source_collection", &t->source_collection) ||
+        !ReadString(j, "destination_collection", &t->destination_collection) ||
+        !ReadI64(j, "created_at_ms", &t->created_at_ms)) {
+      return false;
+    }
+    const auto items = j.find("items");
+    if (items == j.end() || !items->is_array()) return false;
+    t->items.clear();
+    t->items.reserve(items->size());
+    for (const json& item : *items) {
+      if (!DecodeTaskItem(item, &t->items.emplace_back())) return false;
+    }
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool Decodes(Kind kind, std::string_view id, std::string_view bytes) {
   switch (kind) {
     case Kind::kUpload: {
       StagedUpload u;
       return DecodeUpload(bytes, id, &u);
+    }
+    case Kind::kTask: {
+      PendingTask t;
+      return DecodeTask(bytes, id, &t);
     }
   }
   return false;
@@ -240,6 +302,47 @@ class LmdbJournal final : public Journal {
       }
       std::sort(out.begin(), out.end(), [](const StagedUpload& a, const StagedUpload& b) {
         return std::tie(a.staged_at_ms, a.id) < std::tie(b.staged_at_ms, b.id);
+      });
+    } catch (...) {
+    }
+    return out;
+  }
+
+  bool PutTask(const PendingTask& task) override {
+    try {
+      return !task.submission_id.empty() && KnownTaskKind(task.kind) &&
+             Put(Kind::kTask, task.submission_id, EncodeTask(task));
+    } catch (...) {
+      return false;
+    }
+  }
+
+  bool RemoveTask(const std::string& submission_id) override {
+    return Remove(Kind::kTask, submission_id);
+  }
+
+  std::optional<PendingTask> GetTask(const std::string& submission_id) override {
+    try {
+      PendingTask t;
+      if (const std::optional<std::string> bytes = Get(Kind::kTask, submission_id);
+          bytes && DecodeTask(*bytes, submission_id, &t)) {
+        return t;
+      }
+    } catch (...) {
+    }
+    return std::nullopt;
+  }
+
+  std::vector<PendingTask> PendingTasks() override {
+    std::vector<PendingTask> out;
+    try {
+      for (const auto& [id, bytes] : List(Kind::kTask)) {
+        PendingTask t;
+        if (DecodeTask(bytes, id, &t)) out.push_back(std::move(t));
+      }
+      std::sort(out.begin(), out.end(), [](const PendingTask& a, const PendingTask& b) {
+        return std::tie(a.created_at_ms, a.submission_id) <
+               std::tie(b.created_at_ms, b.submission_id);
       });
     } catch (...) {
     }

@@ -3,16 +3,18 @@
 // accepted but Globus has not yet confirmed, so that after a crash the next
 // mount can finish it and nothing the user saved is lost.
 //
-// Records are typed entries with an id; this issue uses kind "upload" (a
-// staged file waiting for its HTTPS PUT); server-side copies and deletes
-// (with their submission ids) will use other kinds. A record is written and
-// synced before the operation that needs it is acknowledged, and removed
-// only once Globus has confirmed the change.
+// Records are typed entries with an id, of two kinds: "upload" (a staged
+// file waiting for its HTTPS PUT, keyed by its id) and "task" (a batched
+// server-side copy or delete, keyed by its Globus submission_id, recorded
+// before the submission is sent so that a replay after a crash reuses the
+// id and Transfer answers "Duplicate" instead of running it twice). A
+// record is written and synced before the operation that needs it is
+// acknowledged, and removed only once Globus has confirmed the change.
 //
-// Storage: one LMDB database per kind ("uploads"), keyed by id (at most 511
-// bytes); each record is a JSON object with a format version "v" (strings
-// that are not valid UTF-8 are stored as {"hex": "..."}). A record that does
-// not decode is left in place, never returned, and counted by
+// Storage: one LMDB database per kind ("uploads", "tasks"), keyed by id (at
+// most 511 bytes); each record is a JSON object with a format version "v"
+// (strings that are not valid UTF-8 are stored as {"hex": "..."}). A record
+// that does not decode is left in place, never returned, and counted by
 // CorruptRecords(). Open never wipes a journal: one it cannot read (not
 // LMDB, or another format) is an error, since it may hold the user's data.
 // One Journal per directory (flock on DIR/owner.lock).
@@ -47,6 +49,24 @@ struct StagedUpload {
   bool operator==(const StagedUpload&) const = default;
 };
 
+// A batched transfer or delete, recorded before it is sent.
+struct PendingTask {
+  std::string submission_id;  // the key (from GET /submission_id)
+  std::string kind;           // "transfer" or "delete"
+  std::string task_id;        // empty until Globus accepted it
+  std::string source_collection, destination_collection;  // delete: source only
+  struct Item {
+    std::string source_path, destination_path;
+    bool recursive = false;
+
+    bool operator==(const Item&) const = default;
+  };
+  std::vector<Item> items;  // delete: source_path only
+  int64_t created_at_ms = 0;
+
+  bool operator==(const PendingTask&) const = default;
+};
+
 class Journal {
  public:
   // nullptr (with *error) when it cannot be opened.
@@ -62,6 +82,20 @@ class Journal {
   virtual std::optional<StagedUpload> GetUpload(const std::string& id) = 0;
   // Every decodable upload, sorted by staged_at_ms (then id).
   virtual std::vector<StagedUpload> PendingUploads() = 0;
+
+  // Insert or replace (e.g. to add the task_id once Globus accepted the
+  // submission); durable (fsynced) when it returns true. False, with
+  // nothing written, for an empty or over-long submission_id, a kind other
+  // than "transfer" or "delete", or a failed write.
+  virtual bool PutTask(const PendingTask& task) = 0;
+  // True when no record with this submission_id remains (removed and
+  // synced, or there was none); false when the write failed.
+  virtual bool RemoveTask(const std::string& submission_id) = 0;
+  // nullopt when absent, unreadable or undecodable.
+  virtual std::optional<PendingTask> GetTask(const std::string& submission_id) = 0;
+  // Every decodable task, sorted by created_at_ms (then submission_id).
+  virtual std::vector<PendingTask> PendingTasks() = 0;
+
   // Records of any kind that do not decode (skipped by the methods above).
   virtual uint64_t CorruptRecords() = 0;
 };

@@ -2,12 +2,14 @@
 
 #include <openssl/evp.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -28,6 +30,7 @@
 #include "fs/remote/data_client.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_client.h"
+#include "fs/task_batcher.h"
 
 namespace globusfs::fs {
 
@@ -52,6 +55,11 @@ globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOI
   --cache-size SIZE                  disk space for cached file blocks (default 1G; 0 = none)
   --memory-limit SIZE                memory for read buffers and readahead is half of this
                                      (default 256M)
+  --copy-mode batch|wait             copies between collections become batched Globus
+                                     transfer tasks (default batch: cp returns at once,
+                                     fsync/unmount wait); wait: each copy waits for its task
+
+  globusfs status MOUNTPOINT [--json]   pending, active, failed and recent Globus tasks
   --log-file FILE                    log here (default: <cache dir>/globusfs.log when detached)
   -h, --help                         this text
   --version                          the version
@@ -233,7 +241,7 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
       if (!v) return usage_error("-o needs options");
       config->fuse_options.push_back(v);
     } else if (a == "--collection" || a == "--config" || a == "--cache-dir" || a == "--metadata-ttl" ||
-               a == "--log-file" || a == "--cache-size" || a == "--memory-limit") {
+               a == "--log-file" || a == "--cache-size" || a == "--memory-limit" || a == "--copy-mode") {
       const char* v = value();
       if (!v) return usage_error(a + " needs a value");
       if (a == "--collection") {
@@ -246,6 +254,10 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
         config->cache_dir = v;
       } else if (a == "--log-file") {
         config->log_file = v;
+      } else if (a == "--copy-mode") {
+        std::string m = v;
+        if (m != "batch" && m != "wait") return usage_error("--copy-mode is batch or wait");
+        config->copy_wait = m == "wait";
       } else if (a == "--cache-size") {
         if (!ParseSize(v, &config->cache_size)) return usage_error("--cache-size wants a size such as 512M or 2G");
       } else if (a == "--memory-limit") {
@@ -365,6 +377,10 @@ int RunDaemon(const DaemonConfig& config) {
   rc.block_size = blocks ? blocks->block_size() : (1u << 20);
   FileContents contents(cache_dir + "/staging", rc, *journal, ns, log, c.clock);
   contents.StartUploader();
+  BatcherOptions bo;
+  bo.wait_each = config.copy_wait;
+  TaskBatcher batcher(*c.transfer, *journal, ns, log, c.clock, bo);
+  batcher.Start();
 
   FsOptions fso;
   fso.uid = ::getuid();
@@ -372,14 +388,81 @@ int RunDaemon(const DaemonConfig& config) {
   fso.ttl_s = config.metadata_ttl_s;
   fso.single = config.table.single;
   fso.start_time = Now();
-  Filesystem fs(fso, mounts, ns, log, &contents);
+  Filesystem fs(fso, mounts, ns, log, &contents, &batcher);
   std::string names;
   for (const auto& m : mounts) names += " " + m.entry.name + "=" + m.info.id + ":" + m.root_path;
   log.Log(LogLevel::kInfo, "mounted on " + config.mountpoint + ":" + names + " (cache " + cache_dir + ")");
   int exit_code = session.Run(fs);
+  // Unmounted: what was accepted still goes to Globus before we exit.
+  if (!batcher.Status()["pending"].empty() || !batcher.Status()["active"].empty()) {
+    log.Log(LogLevel::kInfo, "unmounted; waiting for the pending Globus tasks");
+  }
+  if (batcher.WaitAll() != 0) {
+    log.Log(LogLevel::kError, "some copies or deletes failed (see above)");
+    exit_code = 1;
+  }
+  batcher.Stop();
   pool.Shutdown();
   log.Log(LogLevel::kInfo, "unmounted from " + config.mountpoint);
   return exit_code;
+}
+
+}  // namespace globusfs::fs
+
+namespace globusfs::fs {
+
+int RunStatus(int argc, char** argv) {
+  // globusfs status MOUNTPOINT [--json]
+  std::string mountpoint;
+  bool as_json = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--json") as_json = true;
+    else if (a == "-h" || a == "--help") {
+      std::cout << "usage: globusfs status MOUNTPOINT [--json]\n";
+      return 0;
+    } else if (mountpoint.empty()) mountpoint = a;
+    else {
+      std::cerr << "globusfs status: unexpected argument " << a << "\n";
+      return 2;
+    }
+  }
+  if (mountpoint.empty()) {
+    std::cerr << "usage: globusfs status MOUNTPOINT [--json]\n";
+    return 2;
+  }
+  std::string value(1 << 20, '\0');
+  ssize_t n = ::getxattr(mountpoint.c_str(), Filesystem::kStatusXattr, value.data(), value.size());
+  if (n < 0) {
+    std::cerr << "globusfs status: " << mountpoint << " is not a globusfs mount (" << std::strerror(errno) << ")\n";
+    return 1;
+  }
+  value.resize(static_cast<size_t>(n));
+  auto j = nlohmann::json::parse(value, nullptr, false);
+  if (j.is_discarded()) {
+    std::cerr << "globusfs status: unreadable answer from the daemon\n";
+    return 1;
+  }
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "pending: " << j["pending"].size() << " item(s) not yet sent\n";
+  auto table = [](const char* title, const nlohmann::json& tasks) {
+    std::cout << title << ":\n";
+    if (tasks.empty()) std::cout << "  (none)\n";
+    for (const auto& t : tasks) {
+      std::cout << "  " << t.value("task_id", std::string("-")) << "  " << t.value("type", std::string()) << "  "
+                << t.value("status", std::string()) << "  items " << t.value("items", 0) << "  files "
+                << t.value("files_transferred", 0) << "  bytes " << t.value("bytes_transferred", 0);
+      if (t.contains("detail")) std::cout << "  " << t["detail"].get<std::string>();
+      std::cout << "\n";
+    }
+  };
+  table("active", j["active"]);
+  table("failed", j["failed"]);
+  table("recent", j["recent"]);
+  return 0;
 }
 
 }  // namespace globusfs::fs

@@ -23,11 +23,15 @@ struct DaemonConfig {
   double metadata_ttl_s = 60;
   uint64_t cache_size = 1ULL << 30;     // --cache-size: the disk block cache's bound
   uint64_t memory_limit = 256ULL << 20;  // --memory-limit: half of it may hold read buffers
+  bool copy_wait = false;                // --copy-mode wait: each copy waits for its own task
   std::string log_file;   // empty: stderr in the foreground, else <cache dir>/globusfs.log
 };
 
 // Returns the process exit code.
 int RunDaemon(const DaemonConfig& config);
+
+// `globusfs status MOUNTPOINT [--json]`: the mount's Globus tasks.
+int RunStatus(int argc, char** argv);
 
 // Parses globusfs's command line. Returns the exit code to use right away
 // (0 after --help/--version, 2 on a usage error) or -1 to run.

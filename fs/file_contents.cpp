@@ -392,6 +392,43 @@ int FileContents::Truncate(const FileRef& ref, const std::optional<FileEntry>& r
   return rc ? rc : up;
 }
 
+bool FileContents::Describe(uint64_t handle, HandleInfo* out) {
+  std::shared_ptr<OpenFile> f;
+  {
+    std::lock_guard lock(table_mu_);
+    auto it = handles_.find(handle);
+    if (it == handles_.end()) return false;
+    f = it->second.file;
+    out->writable = Writable(it->second.flags);
+  }
+  std::lock_guard lock(f->mu);
+  out->ref = f->ref;
+  out->remote = f->remote;
+  out->dirty = f->dirty;
+  out->size = f->staged ? f->size : (f->remote ? f->remote->size : 0);
+  return true;
+}
+
+void FileContents::BecomeCopyTarget(uint64_t handle, const FileEntry& shown) {
+  std::shared_ptr<OpenFile> f;
+  {
+    std::lock_guard lock(table_mu_);
+    auto it = handles_.find(handle);
+    if (it == handles_.end()) return;
+    f = it->second.file;
+    kernel_versions_.erase(f->ref.ino);
+  }
+  std::lock_guard lock(f->mu);
+  if (f->fd >= 0) ::close(f->fd);
+  if (!f->staged_path.empty()) ::unlink(f->staged_path.c_str());
+  f->fd = -1;
+  f->staged = false;
+  f->dirty = false;
+  ++f->generation;  // an upload in flight for the empty file is not "clean"
+  f->remote = shown;
+  f->reader.reset();
+}
+
 bool FileContents::Overlay(int mount, const std::string& path, FileEntry* entry) {
   std::shared_ptr<OpenFile> f;
   {

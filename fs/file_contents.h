@@ -68,6 +68,20 @@ class FileContents {
   // close (of every descriptor) and fsync: uploads unsaved changes.
   int Flush(uint64_t handle);
   int Release(uint64_t handle);
+  // What copy_file_range needs to know of an open handle.
+  struct HandleInfo {
+    FileRef ref;
+    std::optional<FileEntry> remote;  // the listed version (nullopt: not on the server)
+    bool dirty = false;               // unsaved local changes
+    bool writable = false;
+    uint64_t size = 0;                // what a reader sees now
+  };
+  bool Describe(uint64_t handle, HandleInfo* out);
+  // The handle's file becomes the destination of a server-side copy: its
+  // (empty) staged contents are dropped, nothing is uploaded at close, and
+  // reads see `shown` (the copy's result) once the task has finished.
+  void BecomeCopyTarget(uint64_t handle, const FileEntry& shown);
+
   // setattr(size) on a path, open or not.
   int Truncate(const FileRef& ref, const std::optional<FileEntry>& remote, uint64_t size);
   // The local view of a file with unsaved or just-written data.

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <functional>
 
 #include "auth/http/url.h"
@@ -52,8 +53,8 @@ struct Filesystem::DirHandle {
 };
 
 Filesystem::Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log,
-                       FileContents* contents)
-    : options_(options), mounts_(std::move(mounts)), ns_(ns), log_(log), contents_(contents) {
+                       FileContents* contents, TaskBatcher* batcher)
+    : options_(options), mounts_(std::move(mounts)), ns_(ns), log_(log), contents_(contents), batcher_(batcher) {
   if (!options_.single) {
     for (size_t i = 0; i < mounts_.size(); ++i) {
       NodeInfo n = inodes_.Ensure(static_cast<int>(i), mounts_[i].root_path, EntryType::kDir, 0);
@@ -241,6 +242,7 @@ int Filesystem::Mkdir(uint64_t parent, const std::string& name, Entry* out) {
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
   const std::string& coll = Mount(p.mount).info.id;
+  if (int rc = Settle(p.mount, path)) return rc;  // a queued delete of this name goes first
   auto r = ns_.Mkdir(coll, path);
   if (!r) return Fail(r.error(), "mkdir", p.mount, path);
   auto found = ns_.Lookup(coll, path);
@@ -267,6 +269,21 @@ int Filesystem::DeletePath(int mount, const std::string& path, bool is_dir, cons
   return 0;
 }
 
+int Filesystem::RemovePath(int mount, const std::string& path, bool is_dir, const char* op) {
+  if (!batcher_) return DeletePath(mount, path, is_dir, op);
+  // Hidden at once, deleted in a batch (failures bring it back and are logged).
+  const std::string& coll = Mount(mount).info.id;
+  ns_.NoteRemoved(coll, path);
+  inodes_.Unlink(mount, path);
+  batcher_->QueueDelete(coll, path, is_dir);
+  return 0;
+}
+
+int Filesystem::Settle(int mount, const std::string& path) {
+  // Waits for queued work on the path; a failure not yet reported is EIO.
+  return batcher_ ? batcher_->WaitPath(Mount(mount).info.id, path) : 0;
+}
+
 int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   if (parent == kRootIno && !options_.single) return EPERM;
   NodeInfo p;
@@ -276,9 +293,8 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   if (!found) return Fail(found.error(), "unlink", p.mount, path);
   if (!*found) return ENOENT;
   if (IsDir(**found)) return EISDIR;
-  if (int rc = DeletePath(p.mount, path, false, "unlink")) return rc;
   if (contents_) contents_->Unlinked(p.mount, path);
-  return 0;
+  return RemovePath(p.mount, path, false, "unlink");
 }
 
 int Filesystem::Rmdir(uint64_t parent, const std::string& name) {
@@ -294,7 +310,7 @@ int Filesystem::Rmdir(uint64_t parent, const std::string& name) {
   auto listing = ns_.List(coll, path);  // emptiness is checked here, not by a delete task
   if (!listing) return Fail(listing.error(), "rmdir", p.mount, path);
   if (!(*listing)->empty()) return ENOTEMPTY;
-  return DeletePath(p.mount, path, true, "rmdir");
+  return RemovePath(p.mount, path, true, "rmdir");
 }
 
 int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
@@ -309,10 +325,13 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   if (from == to) return 0;
   if (IsUnder(to, from)) return EINVAL;
   const std::string& coll = Mount(p.mount).info.id;
-  // A file with unsaved changes goes up first: Transfer renames what exists.
+  // Transfer renames what exists: unsaved changes go up, a copy into the
+  // source lands, and a queued delete of the target runs, first.
   if (contents_) {
     if (int rc = contents_->FlushPath(p.mount, from)) return rc;
   }
+  if (int rc = Settle(p.mount, from)) return rc;
+  if (int rc = Settle(p.mount, to)) return rc;
   auto src = ns_.Lookup(coll, from);
   if (!src) return Fail(src.error(), "rename", p.mount, from);
   if (!*src) return ENOENT;
@@ -343,6 +362,8 @@ int Filesystem::Open(uint64_t ino, int flags, OpenReply* out) {
   if (n.mount < 0 || IsCollectionRoot(n) || n.type == EntryType::kDir) return EISDIR;
   FileRef ref;
   if (int rc = DataRef(n, &ref)) return rc;
+  // A pending copy into this file is read (or written) once it has landed.
+  if (int rc = Settle(n.mount, n.path)) return rc;
   auto found = ns_.Lookup(Mount(n.mount).info.id, n.path);
   if (!found) return Fail(found.error(), "open", n.mount, n.path);
   FileEntry local;
@@ -360,6 +381,7 @@ int Filesystem::Create(uint64_t parent, const std::string& name, int flags, Entr
   FileRef ref;
   if (int rc = DataRef(n, &ref)) return rc;
   const std::string& coll = Mount(p.mount).info.id;
+  if (int rc = Settle(p.mount, path)) return rc;
   auto found = ns_.Lookup(coll, path);
   if (!found) return Fail(found.error(), "create", p.mount, path);
   if (*found && (flags & O_EXCL)) return EEXIST;
@@ -388,6 +410,51 @@ int Filesystem::Write(uint64_t handle, uint64_t offset, std::string_view data) {
 }
 
 int Filesystem::Flush(uint64_t handle) { return contents_ ? contents_->Flush(handle) : EBADF; }
+
+int Filesystem::Fsync(uint64_t handle) {
+  if (!contents_) return EBADF;
+  if (int rc = contents_->Flush(handle)) return rc;
+  FileContents::HandleInfo info;
+  if (!batcher_ || !contents_->Describe(handle, &info)) return 0;
+  return batcher_->WaitPath(info.ref.target.collection_id, info.ref.path);
+}
+
+int Filesystem::FsyncDir(uint64_t ino) {
+  NodeInfo n;
+  if (int rc = Resolve(ino, &n)) return rc;
+  return batcher_ ? batcher_->WaitAll() : 0;
+}
+
+int Filesystem::CopyFileRange(uint64_t in_handle, uint64_t in_offset, uint64_t out_handle, uint64_t out_offset,
+                              uint64_t length, uint64_t* copied) {
+  *copied = 0;
+  if (!contents_ || !batcher_) return EOPNOTSUPP;
+  FileContents::HandleInfo in, out;
+  if (!contents_->Describe(in_handle, &in) || !contents_->Describe(out_handle, &out)) return EBADF;
+  if (!out.writable) return EBADF;
+  // cp asks again at the end of what it copied: that is the end of the file.
+  if (in.remote && in_offset >= in.remote->size && out_offset == in_offset && !out.dirty &&
+      out.remote && out.remote->size == in.remote->size) {
+    return 0;
+  }
+  // Only a whole, saved file into an empty one is a server-side copy.
+  if (in_offset != 0 || out_offset != 0 || !in.remote || in.dirty || length < in.remote->size ||
+      out.size != 0 || in.remote->type != EntryType::kFile) {
+    return EOPNOTSUPP;
+  }
+  const std::string& src_coll = in.ref.target.collection_id;
+  const std::string& dst_coll = out.ref.target.collection_id;
+  FileEntry shown = *in.remote;
+  shown.name = NameOf(out.ref.path);
+  shown.mtime = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  contents_->BecomeCopyTarget(out_handle, shown);
+  ns_.NoteCreated(dst_coll, out.ref.path, shown);  // shown at once, with the source's size
+  int rc = batcher_->QueueCopy(src_coll, in.ref.path, dst_coll, out.ref.path, false);
+  if (rc) return rc;
+  *copied = in.remote->size;
+  return 0;
+}
 
 int Filesystem::Release(uint64_t handle) { return contents_ ? contents_->Release(handle) : EBADF; }
 
@@ -477,6 +544,10 @@ void Filesystem::ReleaseDir(uint64_t handle) {
 int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* value) {
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
+  if (ino == kRootIno && name == kStatusXattr) {
+    *value = batcher_ ? batcher_->Status().dump() : "{}";
+    return 0;
+  }
   if (n.mount < 0) return ENODATA;
   const auth::CollectionInfo& c = Mount(n.mount).info;
   std::string transfer_path = ToTransferPath(n.path);
@@ -500,6 +571,7 @@ int Filesystem::ListXattr(uint64_t ino, std::vector<std::string>* names) {
   if (int rc = Resolve(ino, &n)) return rc;
   names->clear();
   if (n.mount >= 0) *names = XattrNames();
+  if (ino == kRootIno) names->push_back(kStatusXattr);
   return 0;
 }
 

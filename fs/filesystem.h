@@ -34,6 +34,7 @@
 #include "auth/collection_info.h"
 #include "fs/file_contents.h"
 #include "fs/inode_table.h"
+#include "fs/task_batcher.h"
 #include "fs/log.h"
 #include "fs/mount_table.h"
 #include "fs/namespace.h"
@@ -90,8 +91,10 @@ struct FsOptions {
 
 class Filesystem {
  public:
+  // `contents` and `batcher` may be null (unit tests of the namespace
+  // alone): then file data is EOPNOTSUPP and deletes wait for their tasks.
   Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log,
-             FileContents* contents = nullptr);
+             FileContents* contents = nullptr, TaskBatcher* batcher = nullptr);
 
   int Lookup(uint64_t parent, const std::string& name, Entry* out);
   void Forget(uint64_t ino, uint64_t nlookup);
@@ -107,8 +110,15 @@ class Filesystem {
   int Create(uint64_t parent, const std::string& name, int flags, Entry* entry, OpenReply* out);
   int Read(uint64_t handle, uint64_t offset, size_t size, std::string* out);
   int Write(uint64_t handle, uint64_t offset, std::string_view data);
-  int Flush(uint64_t handle);  // close and fsync: uploads unsaved changes
+  int Flush(uint64_t handle);  // close: uploads unsaved changes
+  int Fsync(uint64_t handle);  // uploads, and waits for a pending copy into the file
+  int FsyncDir(uint64_t ino);  // waits for every pending copy and delete
   int Release(uint64_t handle);
+  // copy_file_range: a whole file (offsets 0, length >= its size) becomes a
+  // server-side copy (a Globus transfer task, batched); anything else is
+  // EOPNOTSUPP so the caller falls back to read and write.
+  int CopyFileRange(uint64_t in_handle, uint64_t in_offset, uint64_t out_handle, uint64_t out_offset,
+                    uint64_t length, uint64_t* copied);
   int OpenDir(uint64_t ino, uint64_t* handle);
   // Calls `add(item, next_offset)` for items from `offset` until it returns
   // false (the reply buffer is full). With `plus`, each item passed to add
@@ -120,8 +130,10 @@ class Filesystem {
   int ListXattr(uint64_t ino, std::vector<std::string>* names);
   StatFs GetStatFs() const;
 
-  // The xattr names globusfs serves.
+  // The xattr names globusfs serves (on files and folders of collections;
+  // the mount root has "user.globusfs.status": the tasks, as JSON).
   static const std::vector<std::string>& XattrNames();
+  static constexpr const char* kStatusXattr = "user.globusfs.status";
   double ttl_s() const { return options_.ttl_s; }
 
  private:
@@ -139,6 +151,10 @@ class Filesystem {
   int Fail(const http::Error& e, const char* op, int mount, const std::string& path);
   int FailTask(const TaskOutcome& t, const char* op, int mount, const std::string& path);
   int DeletePath(int mount, const std::string& path, bool is_dir, const char* op);
+  // Hides the path and queues its delete (or deletes now without a batcher).
+  int RemovePath(int mount, const std::string& path, bool is_dir, const char* op);
+  // Waits for queued copies to / deletes of `path` before touching it.
+  int Settle(int mount, const std::string& path);
   // The file's reference for FileContents, or EOPNOTSUPP (logged) when its
   // collection has no HTTPS server.
   int DataRef(const NodeInfo& n, FileRef* out);
@@ -150,6 +166,7 @@ class Filesystem {
   Namespace& ns_;
   Logger& log_;
   FileContents* contents_;
+  TaskBatcher* batcher_;
   InodeTable inodes_;
 
   std::mutex handles_mu_;  // guards next_handle_, handles_

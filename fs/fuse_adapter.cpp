@@ -235,7 +235,24 @@ void OnFlush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void OnFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
-  Guard(req, "fsync", [&] { fuse_reply_err(req, Ctx(req).fs->Flush(fi->fh)); });
+  Guard(req, "fsync", [&] { fuse_reply_err(req, Ctx(req).fs->Fsync(fi->fh)); });
+}
+
+void OnCopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t, off_t off_out,
+                     fuse_file_info* fi_out, size_t len, int flags) {
+  Guard(req, "copy_file_range", [&] {
+    if (flags != 0) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    uint64_t copied = 0;
+    if (int rc = Ctx(req).fs->CopyFileRange(fi_in->fh, static_cast<uint64_t>(off_in), fi_out->fh,
+                                            static_cast<uint64_t>(off_out), len, &copied)) {
+      fuse_reply_err(req, rc);
+      return;
+    }
+    fuse_reply_write(req, copied);
+  });
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -300,7 +317,9 @@ void OnReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   });
 }
 
-void OnFsyncDir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
+void OnFsyncDir(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  Guard(req, "fsyncdir", [&] { fuse_reply_err(req, Ctx(req).fs->FsyncDir(ino)); });
+}
 
 void OnStatFs(fuse_req_t req, fuse_ino_t) {
   Guard(req, "statfs", [&] {
@@ -376,6 +395,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.write = OnWrite;
   ops.flush = OnFlush;
   ops.fsync = OnFsync;
+  ops.copy_file_range = OnCopyFileRange;
   ops.release = OnRelease;
   ops.opendir = OnOpenDir;
   ops.readdir = OnReadDir;

@@ -4,12 +4,14 @@
 
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "fs/daemon.h"
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   try {
+    if (argc > 1 && std::string(argv[1]) == "status") return globusfs::fs::RunStatus(argc, argv);
     globusfs::fs::DaemonConfig config;
     int rc = globusfs::fs::ParseDaemonArgs(argc, argv, &config);
     if (rc >= 0) return rc;

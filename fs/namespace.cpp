@@ -170,3 +170,11 @@ void Namespace::NoteCreated(const std::string& coll, const std::string& path, co
 }
 
 }  // namespace globusfs::fs
+
+namespace globusfs::fs {
+
+void Namespace::NoteRemoved(const std::string& coll, const std::string& path) {
+  store_.ApplyRemove(coll, path, NowMs());
+}
+
+}  // namespace globusfs::fs

@@ -56,6 +56,8 @@ class Namespace {
   // A file made here that Transfer does not list yet (created, not yet
   // uploaded): listings show it at once.
   void NoteCreated(const std::string& coll, const std::string& path, const FileEntry& entry);
+  // A path removed here whose delete is still queued: listings hide it now.
+  void NoteRemoved(const std::string& coll, const std::string& path);
 
   TransferApi& api() { return api_; }
 

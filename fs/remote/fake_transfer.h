@@ -16,8 +16,33 @@
 // next calls of one operation), SetLatency (sleep on the injected Clock
 // before each call).
 //
+// Tasks (SubmitTransfer, SubmitDelete) live in a task table and run only
+// when the test says so, so a test decides what a poller sees:
+//   - RunPendingTasks() runs one attempt of every ACTIVE task, in
+//     submission order (the emulator's worker, without the clock);
+//   - set_run_tasks_immediately(true) also runs a new task's first attempt
+//     inside its submission (later attempts still need RunPendingTasks).
+// DeleteAndWait always runs its task at once (it is the one waiting).
+// An attempt behaves like the emulator's (globus-api.md §2.7-§2.9): a
+// transfer copies the fake's entries (files keep their size, and their
+// mtime with preserve_timestamp, and get mode 0644; folders are merged
+// recursively, symbolic links inside them are left out as with
+// recursive_symlinks "ignore"; missing destination parents are created),
+// but never fails on a source or destination error: it counts a fault,
+// records one error event per item (FILE_NOT_FOUND, NOT_A_DIRECTORY,
+// IS_A_DIRECTORY, ...) and stays ACTIVE, to be retried by the next
+// attempt. A delete ends FAILED at its first error. A task whose deadline
+// (the request's, or submission + 24 h) has passed on the clock ends FAILED
+// with EXPIRED at its next attempt. Submission ids are deduplicated: the
+// same id again answers the original task ("Duplicate").
+// Task hooks: FailNextTask (the next task of a kind ends FAILED with a
+// given fatal code when it first runs) and tasks_submitted (tasks created,
+// duplicates not counted, DeleteAndWait's included) like the emulator's
+// Stats()["tasks"].
+//
 // Thread-safety: every method may be called from many threads. One mutex
-// (mu_) guards all state; it is never held while sleeping.
+// (mu_) guards all state, tasks included (an attempt runs under it); it is
+// never held while sleeping.
 #pragma once
 
 #include <chrono>
@@ -44,11 +69,21 @@ class FakeTransfer final : public TransferApi {
   static constexpr std::string_view kOpStat = "stat";
   static constexpr std::string_view kOpMkdir = "mkdir";
   static constexpr std::string_view kOpRename = "rename";
-  static constexpr std::string_view kOpDelete = "delete";
+  static constexpr std::string_view kOpDelete = "delete";  // DeleteAndWait
+  static constexpr std::string_view kOpSubmissionId = "submission_id";
+  static constexpr std::string_view kOpSubmitTransfer = "submit_transfer";
+  static constexpr std::string_view kOpSubmitDelete = "submit_delete";
+  static constexpr std::string_view kOpGetTask = "task";
+  static constexpr std::string_view kOpTaskEvents = "event_list";
+  static constexpr std::string_view kOpCancelTask = "cancel";
+  // Task kinds for FailNextTask() and tasks_submitted().
+  static constexpr std::string_view kTransfer = "transfer";
+  static constexpr std::string_view kDelete = "delete";
 
   // The tree (defined in fake_transfer.cpp; opaque to users).
   struct Node;
   struct Collection;
+  struct Task;
 
   // A null `clock` means RealClock (used only for latency and new mtimes).
   explicit FakeTransfer(std::shared_ptr<http::Clock> clock = nullptr);
@@ -65,6 +100,15 @@ class FakeTransfer final : public TransferApi {
   http::Result<void> Rename(const std::string& collection_id, const std::string& from,
                             const std::string& to) override;
   http::Result<TaskOutcome> DeleteAndWait(const DeleteRequest& request) override;
+  // A UUID-shaped id from a counter ("fa4e0000-0000-4000-8000-<n>").
+  http::Result<std::string> NewSubmissionId() override;
+  http::Result<std::string> SubmitTransfer(const TransferRequest& request) override;
+  http::Result<std::string> SubmitDelete(const DeleteRequest& request) override;
+  http::Result<TaskStatus> GetTask(const std::string& task_id) override;
+  // `limit` is clamped to 1..1000, as TransferClient does.
+  http::Result<std::vector<TaskEvent>> GetTaskEvents(const std::string& task_id,
+                                                     int limit) override;
+  http::Result<void> CancelTask(const std::string& task_id) override;
 
   // --- setting up state (missing parent directories are created, 0755, as
   // is an unknown collection) ---
@@ -100,6 +144,17 @@ class FakeTransfer final : public TransferApi {
   // Every call sleeps this long (on the clock) before it runs.
   void SetLatency(std::chrono::nanoseconds latency);
 
+  // --- task hooks (see the file comment) ---
+  // One attempt of every ACTIVE task; returns how many ran.
+  int RunPendingTasks();
+  void set_run_tasks_immediately(bool on);
+  // The next task created of `kind` (kTransfer or kDelete) ends FAILED with
+  // fatal_error {fatal_code, description} at its first attempt, having
+  // done nothing. Queued: two calls fail the next two tasks.
+  void FailNextTask(std::string_view kind, std::string fatal_code);
+  // Tasks created of `kind` (duplicates not counted).
+  uint64_t tasks_submitted(std::string_view kind) const;
+
  private:
   // Counts the call, sleeps the latency, pops an injected fault if any.
   std::optional<http::Error> Begin(std::string_view op);
@@ -110,6 +165,17 @@ class FakeTransfer final : public TransferApi {
   std::unique_ptr<Node>* SlotForSetupLocked(const std::string& collection_id,
                                             const std::string& path);
   int64_t Now() const;
+  // Transfer's checks of a submission (after the client-side ones), then
+  // the task: created, or the original one for a known submission_id.
+  // Sets *created. Runs nothing.
+  http::Result<std::string> SubmitLocked(std::unique_ptr<Task> task, bool* created);
+  Task* FindTaskLocked(std::string_view task_id);
+  // One attempt of an ACTIVE task (no-op otherwise).
+  void RunAttemptLocked(Task& task);
+  void RunTransferLocked(Task& task);
+  void RunDeleteLocked(Task& task);
+  void FinishLocked(Task& task, const std::string& status, const std::string& fatal_code,
+                    const std::string& fatal_description, TaskEvent event);
 
   const std::shared_ptr<http::Clock> clock_;
 
@@ -119,6 +185,13 @@ class FakeTransfer final : public TransferApi {
   std::map<std::string, std::deque<http::Error>, std::less<>> faults_;
   std::chrono::nanoseconds latency_{0};
   uint64_t next_task_ = 1;
+  uint64_t next_submission_ = 1;
+  std::map<std::string, std::unique_ptr<Task>, std::less<>> tasks_;  // by task id
+  std::vector<std::string> task_order_;                              // submission order
+  std::map<std::string, std::string, std::less<>> submissions_;      // submission id → task id
+  std::map<std::string, std::deque<std::string>, std::less<>> task_failures_;  // by kind
+  std::map<std::string, uint64_t, std::less<>> tasks_submitted_;               // by kind
+  bool run_tasks_immediately_ = false;
 };
 
 }  // namespace globusfs::fs

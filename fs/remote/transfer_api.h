@@ -31,6 +31,47 @@ struct DeleteRequest {
   bool recursive = false;  // must be true if any path is a directory
   bool ignore_missing = true;
   std::string label;
+  std::string submission_id;  // SubmitDelete: required (recorded before sending)
+};
+
+struct TransferItem {
+  std::string source_path;
+  std::string destination_path;  // the full destination path (not its folder)
+  bool recursive = false;        // a folder
+};
+
+struct TransferRequest {
+  std::string submission_id;  // required: recorded in the journal before sending
+  std::string source_collection;
+  std::string destination_collection;
+  std::vector<TransferItem> items;
+  std::string label;
+  bool verify_checksum = true;
+  bool preserve_timestamp = true;
+  // Absolute deadline ("YYYY-MM-DD HH:MM:SS+00:00"); empty = the service default.
+  std::string deadline;
+};
+
+// A task as GET /task/{id} reports it (the fields globusfs uses).
+struct TaskStatus {
+  std::string task_id;
+  std::string type;    // "TRANSFER" or "DELETE"
+  std::string status;  // ACTIVE, INACTIVE, SUCCEEDED, FAILED
+  std::string fatal_code, fatal_description;
+  int64_t faults = 0;
+  int64_t files = 0, files_transferred = 0, files_skipped = 0;
+  int64_t bytes_transferred = 0;
+  int64_t subtasks_total = 0, subtasks_succeeded = 0, subtasks_pending = 0, subtasks_failed = 0;
+  std::string label;
+  bool done() const { return status != "ACTIVE"; }
+};
+
+struct TaskEvent {
+  std::string code;  // FILE_NOT_FOUND, PERMISSION_DENIED, STARTED, ...
+  std::string description;
+  std::string details;
+  bool is_error = false;
+  std::string time;
 };
 
 // The end state of a task globusfs waited for.
@@ -69,6 +110,20 @@ class TransferApi {
   // end. A task that ends FAILED is returned as a TaskOutcome, not an
   // error; errors are for the submission or the polling itself.
   virtual http::Result<TaskOutcome> DeleteAndWait(const DeleteRequest& request) = 0;
+
+  // --- tasks, for batched copies and deletes (no waiting here) ---
+  // GET /submission_id.
+  virtual http::Result<std::string> NewSubmissionId() = 0;
+  // POST /transfer and /delete with the request's submission_id; returns the
+  // task id. "Duplicate" (the id was accepted before) is success with the
+  // original task id, so a replayed submission never runs twice.
+  virtual http::Result<std::string> SubmitTransfer(const TransferRequest& request) = 0;
+  virtual http::Result<std::string> SubmitDelete(const DeleteRequest& request) = 0;
+  virtual http::Result<TaskStatus> GetTask(const std::string& task_id) = 0;
+  // Newest first, at most `limit`.
+  virtual http::Result<std::vector<TaskEvent>> GetTaskEvents(const std::string& task_id, int limit) = 0;
+  // POST /task/{id}/cancel; a task already finished is not an error.
+  virtual http::Result<void> CancelTask(const std::string& task_id) = 0;
 };
 
 }  // namespace globusfs::fs

@@ -13,6 +13,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int64_t kMaxLsLimit = 100000;
+constexpr int kMaxEventLimit = 1000;  // event_list's largest page
 
 // The first path that cannot be sent, as its InvalidName error.
 std::optional<http::Error> CheckAll(std::initializer_list<std::string_view> texts) {
@@ -29,14 +30,14 @@ std::string LastComponent(std::string_view path) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
-std::string DefaultLabel(const std::string& prefix, const DeleteRequest& request) {
-  if (!request.label.empty()) return prefix + " " + request.label;
-  std::string label = prefix + " rm";
-  if (!request.paths.empty()) label += " " + request.paths.front();
-  if (request.paths.size() > 1) {
-    label += " and " + std::to_string(request.paths.size() - 1) + " more";
-  }
-  return label;
+// "<prefix> <label>", or "<prefix> <verb> <first path>[ and N more]".
+std::string TaskLabel(const std::string& prefix, const std::string& label, const char* verb,
+                      const std::string& first, size_t count) {
+  if (!label.empty()) return SanitizeLabel(prefix + " " + label);
+  std::string text = prefix + " " + verb;
+  if (count > 0) text += " " + first;
+  if (count > 1) text += " and " + std::to_string(count - 1) + " more";
+  return SanitizeLabel(text);
 }
 
 }  // namespace
@@ -125,6 +126,10 @@ http::Result<void> TransferClient::Rename(const std::string& collection_id, cons
   return {};
 }
 
+std::string TransferClient::TaskUrl(const std::string& task_id, const char* suffix) const {
+  return base_ + "v0.10/task/" + http::UrlEncodeComponent(task_id) + suffix;
+}
+
 http::Result<std::string> TransferClient::NewSubmissionId() {
   auto body = http_.GetJson(base_ + "v0.10/submission_id", authorizer_);
   if (!body) return std::move(body).error();
@@ -135,40 +140,88 @@ http::Result<std::string> TransferClient::NewSubmissionId() {
   return it->get<std::string>();
 }
 
-http::Result<TaskOutcome> TransferClient::DeleteAndWait(const DeleteRequest& request) {
-  if (auto bad = CheckAll({request.collection_id})) return *bad;
-  json items = json::array();
-  for (const auto& path : request.paths) {
-    if (auto bad = CheckPath(path)) return *bad;
-    items.push_back({{"DATA_TYPE", "delete_item"}, {"path", path}});
+http::Result<std::string> TransferClient::SubmitTransfer(const TransferRequest& request) {
+  if (auto bad = CheckSubmissionId(request.submission_id)) return *bad;
+  if (auto bad = CheckAll(
+          {request.source_collection, request.destination_collection, request.deadline})) {
+    return *bad;
   }
-  auto submission_id = NewSubmissionId();
-  if (!submission_id) return std::move(submission_id).error();
-  const json doc = {
-      {"DATA_TYPE", "delete"},
-      {"submission_id", *submission_id},
-      {"endpoint", request.collection_id},
-      {"recursive", request.recursive},
-      {"ignore_missing", request.ignore_missing},
-      {"interpret_globs", false},
-      {"notify_on_succeeded", false},
-      {"notify_on_failed", false},
-      {"notify_on_inactive", false},
-      {"label", SanitizeLabel(DefaultLabel(options_.task_label_prefix, request))},
-      {"DATA", std::move(items)},
-  };
-  // A POST retried by the HTTP core after a lost answer carries the same
-  // submission_id, so Transfer answers "Duplicate" with the original task:
-  // that is success too.
-  auto result = http_.PostJson(base_ + "v0.10/delete", doc, authorizer_);
+  for (const TransferItem& item : request.items) {
+    if (auto bad = CheckAll({item.source_path, item.destination_path})) return *bad;
+  }
+  const std::string label =
+      TaskLabel(options_.task_label_prefix, request.label, "cp",
+                request.items.empty() ? "" : request.items.front().source_path,
+                request.items.size());
+  // A POST the HTTP core resends after a lost answer carries the same
+  // submission_id: Transfer answers "Duplicate" with the original task.
+  auto result = http_.PostJson(base_ + "v0.10/transfer", BuildTransferDocument(request, label),
+                               authorizer_);
   if (!result) return std::move(result).error();
-  const auto task_id = result->is_object() ? result->find("task_id") : result->end();
-  if (task_id == result->end() || !task_id->is_string() ||
-      task_id->get_ref<const std::string&>().empty()) {
-    return http::MakeError(http::ErrorKind::kMalformed,
-                           "Transfer accepted a delete without naming its task");
+  return ParseSubmissionResult(*result);
+}
+
+http::Result<std::string> TransferClient::SubmitDelete(const DeleteRequest& request) {
+  if (auto bad = CheckSubmissionId(request.submission_id)) return *bad;
+  if (auto bad = CheckAll({request.collection_id})) return *bad;
+  for (const std::string& path : request.paths) {
+    if (auto bad = CheckPath(path)) return *bad;
   }
-  return WaitForTask(task_id->get<std::string>());
+  const std::string label =
+      TaskLabel(options_.task_label_prefix, request.label, "rm",
+                request.paths.empty() ? "" : request.paths.front(), request.paths.size());
+  auto result =
+      http_.PostJson(base_ + "v0.10/delete", BuildDeleteDocument(request, label), authorizer_);
+  if (!result) return std::move(result).error();
+  return ParseSubmissionResult(*result);
+}
+
+http::Result<TaskOutcome> TransferClient::DeleteAndWait(const DeleteRequest& request) {
+  // Everything is checked before the first request, so a refused delete
+  // sends nothing (not even GET /submission_id).
+  if (auto bad = CheckAll({request.collection_id})) return *bad;
+  for (const std::string& path : request.paths) {
+    if (auto bad = CheckPath(path)) return *bad;
+  }
+  DeleteRequest submit = request;
+  if (submit.submission_id.empty()) {
+    auto submission_id = NewSubmissionId();
+    if (!submission_id) return std::move(submission_id).error();
+    submit.submission_id = std::move(*submission_id);
+  }
+  auto task_id = SubmitDelete(submit);
+  if (!task_id) return std::move(task_id).error();
+  return WaitForTask(*task_id);
+}
+
+http::Result<TaskStatus> TransferClient::GetTask(const std::string& task_id) {
+  if (auto bad = CheckTaskId(task_id)) return *bad;
+  auto body = http_.GetJson(TaskUrl(task_id), authorizer_);
+  if (!body) return std::move(body).error();
+  auto status = ParseTaskStatus(*body);
+  if (status && status->task_id.empty()) status->task_id = task_id;
+  return status;
+}
+
+http::Result<std::vector<TaskEvent>> TransferClient::GetTaskEvents(const std::string& task_id,
+                                                                   int limit) {
+  if (auto bad = CheckTaskId(task_id)) return *bad;
+  const int clamped = std::clamp(limit, 1, kMaxEventLimit);
+  auto body = http_.GetJson(TaskUrl(task_id, "/event_list") +
+                                "?limit=" + std::to_string(clamped) + "&offset=0",
+                            authorizer_);
+  if (!body) return std::move(body).error();
+  return ParseTaskEvents(*body);
+}
+
+http::Result<void> TransferClient::CancelTask(const std::string& task_id) {
+  if (auto bad = CheckTaskId(task_id)) return *bad;
+  // Transfer answers "Canceled", or "TaskComplete" for a task that had
+  // already ended: both mean the task is no longer running. Any other 2xx
+  // is taken as success as well; errors (404, ...) come back as errors.
+  auto result = http_.PostJson(TaskUrl(task_id, "/cancel"), json::object(), authorizer_);
+  if (!result) return std::move(result).error();
+  return {};
 }
 
 http::Result<TaskOutcome> TransferClient::WaitForTask(const std::string& task_id) {

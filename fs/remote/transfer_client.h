@@ -5,11 +5,18 @@
 // failures and the 401 refresh):
 //   - ls paging (limit/offset until total, or a short page without total);
 //   - tolerant parsing of file documents (transfer_json.h), sorted by name;
-//   - delete tasks: a fresh submission_id, the submission (an answer of
-//     "Duplicate" after a retried POST is success: same submission_id, same
-//     task), then polling GET /task/{id} with doubling sleeps on the
-//     injected Clock until the status is not ACTIVE, or until
+//   - task submissions (SubmitTransfer, SubmitDelete) with the caller's
+//     submission_id: the HTTP core resends a POST whose answer was lost
+//     with the same body, so Transfer answers "Duplicate" (200) with the
+//     original task id; that is success exactly like "Accepted" (202).
+//     Labels are "<prefix> cp <first source>" / "<prefix> rm <first path>"
+//     (or "<prefix> <label>"), passed through SanitizeLabel;
+//     every notify_on_* flag is false.
+//   - DeleteAndWait: SubmitDelete (with a fresh submission_id unless the
+//     request carries one), then polling GET /task/{id} with doubling
+//     sleeps on the injected Clock until the status is not ACTIVE, or until
 //     task_wait_timeout (a kTimeout error; the task is left running).
+//   - CancelTask: both "Canceled" and "TaskComplete" answers are success.
 //   - every path is checked before it goes into a URL or a JSON body: a path
 //     that is not valid UTF-8 (or holds NUL) is a kConfig "InvalidName"
 //     error, never a mangled request.
@@ -39,7 +46,8 @@ struct TransferClientOptions {
   std::chrono::milliseconds task_poll_max{2000};
   // How long DeleteAndWait waits for a task to end; 0 = forever.
   std::chrono::milliseconds task_wait_timeout{std::chrono::minutes(10)};
-  // Task labels read "<prefix> rm <path>" (see SanitizeLabel).
+  // Task labels read "<prefix> cp <path>", "<prefix> rm <path>" or
+  // "<prefix> <request label>" (see SanitizeLabel).
   std::string task_label_prefix = "globusfs";
 };
 
@@ -61,12 +69,22 @@ class TransferClient final : public TransferApi {
                             const std::string& to) override;
   http::Result<TaskOutcome> DeleteAndWait(const DeleteRequest& request) override;
 
+  http::Result<std::string> NewSubmissionId() override;
+  http::Result<std::string> SubmitTransfer(const TransferRequest& request) override;
+  http::Result<std::string> SubmitDelete(const DeleteRequest& request) override;
+  http::Result<TaskStatus> GetTask(const std::string& task_id) override;
+  // `limit` is clamped to 1..1000 (event_list's page limits).
+  http::Result<std::vector<TaskEvent>> GetTaskEvents(const std::string& task_id,
+                                                     int limit) override;
+  http::Result<void> CancelTask(const std::string& task_id) override;
+
   const TransferClientOptions& options() const { return options_; }
 
  private:
   // base + "v0.10/operation/endpoint/{id}/{op}".
   std::string OperationUrl(const std::string& collection_id, const char* op) const;
-  http::Result<std::string> NewSubmissionId();
+  // base + "v0.10/task/{id}" + suffix.
+  std::string TaskUrl(const std::string& task_id, const char* suffix = "") const;
   http::Result<TaskOutcome> WaitForTask(const std::string& task_id);
 
   http::HttpClient& http_;

@@ -1,6 +1,8 @@
 #include "fs/remote/transfer_json.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace globusfs::fs {
@@ -119,6 +121,22 @@ uint32_t ReadMode(const json& doc, uint32_t fallback) {
     mode = mode * 8 + static_cast<uint32_t>(c - '0');
   }
   return mode & 07777;
+}
+
+// A count of a task document: a non-negative integer (a float is
+// truncated); anything else, null included, reads 0.
+int64_t ReadCount(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  if (it == doc.end()) return 0;
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX));
+  }
+  if (it->is_number_integer()) return std::max<int64_t>(0, it->get<int64_t>());
+  if (it->is_number_float()) {
+    const double v = it->get<double>();
+    return std::isfinite(v) && v >= 0 && v < 9.2e18 ? static_cast<int64_t>(v) : 0;
+  }
+  return 0;
 }
 
 const std::string* StringAt(const json& doc, const char* key) {
@@ -249,22 +267,137 @@ bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total
   return items < limit;
 }
 
-http::Result<TaskOutcome> ParseTaskDoc(const json& doc) {
+std::optional<http::Error> CheckTaskId(std::string_view task_id) {
+  if (task_id.empty()) {
+    http::Error e = http::MakeError(http::ErrorKind::kConfig, "empty task id");
+    e.code = std::string(kInvalidNameCode);
+    return e;
+  }
+  return CheckPath(task_id);
+}
+
+std::optional<http::Error> CheckSubmissionId(std::string_view submission_id) {
+  if (submission_id.empty()) {
+    http::Error e = http::MakeError(
+        http::ErrorKind::kConfig,
+        "a task submission needs a submission_id (GET /submission_id, recorded before sending)");
+    e.code = std::string(kMissingSubmissionIdCode);
+    return e;
+  }
+  return CheckPath(submission_id);
+}
+
+http::Result<TaskStatus> ParseTaskStatus(const json& doc) {
   const std::string* status = doc.is_object() ? StringAt(doc, "status") : nullptr;
   if (status == nullptr || status->empty()) {
     return Malformed("Transfer sent a task document without a status");
   }
-  TaskOutcome outcome;
-  outcome.status = *status;
-  if (const std::string* id = StringAt(doc, "task_id")) outcome.task_id = *id;
+  TaskStatus t;
+  t.status = *status;
+  const auto text = [&](const char* key, std::string& out) {
+    if (const std::string* v = StringAt(doc, key)) out = *v;
+  };
+  text("task_id", t.task_id);
+  text("type", t.type);
+  text("label", t.label);
   const auto fatal = doc.find("fatal_error");
   if (fatal != doc.end() && fatal->is_object()) {
-    if (const std::string* code = StringAt(*fatal, "code")) outcome.fatal_code = *code;
-    if (const std::string* text = StringAt(*fatal, "description")) {
-      outcome.fatal_description = *text;
-    }
+    if (const std::string* code = StringAt(*fatal, "code")) t.fatal_code = *code;
+    if (const std::string* desc = StringAt(*fatal, "description")) t.fatal_description = *desc;
   }
-  return outcome;
+  t.faults = ReadCount(doc, "faults");
+  t.files = ReadCount(doc, "files");
+  t.files_transferred = ReadCount(doc, "files_transferred");
+  t.files_skipped = ReadCount(doc, "files_skipped");
+  t.bytes_transferred = ReadCount(doc, "bytes_transferred");
+  t.subtasks_total = ReadCount(doc, "subtasks_total");
+  t.subtasks_succeeded = ReadCount(doc, "subtasks_succeeded");
+  t.subtasks_pending = ReadCount(doc, "subtasks_pending");
+  t.subtasks_failed = ReadCount(doc, "subtasks_failed");
+  return t;
+}
+
+http::Result<TaskOutcome> ParseTaskDoc(const json& doc) {
+  auto t = ParseTaskStatus(doc);
+  if (!t) return std::move(t).error();
+  return TaskOutcome{std::move(t->task_id), std::move(t->status), std::move(t->fatal_code),
+                     std::move(t->fatal_description)};
+}
+
+http::Result<std::vector<TaskEvent>> ParseTaskEvents(const json& body) {
+  const json* data = nullptr;
+  if (body.is_object()) {
+    const auto it = body.find("DATA");
+    if (it != body.end() && it->is_array()) data = &*it;
+  }
+  if (data == nullptr) return Malformed("Transfer sent an event list without a DATA list");
+  std::vector<TaskEvent> events;
+  events.reserve(data->size());
+  for (const json& item : *data) {
+    if (!item.is_object()) return Malformed("Transfer sent a task event that is not an object");
+    TaskEvent e;
+    if (const std::string* v = StringAt(item, "code")) e.code = *v;
+    if (const std::string* v = StringAt(item, "description")) e.description = *v;
+    if (const std::string* v = StringAt(item, "details")) e.details = *v;
+    if (const std::string* v = StringAt(item, "time")) e.time = *v;
+    const auto err = item.find("is_error");
+    e.is_error = err != item.end() && err->is_boolean() && err->get<bool>();
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+http::Result<std::string> ParseSubmissionResult(const json& body) {
+  const std::string* id = body.is_object() ? StringAt(body, "task_id") : nullptr;
+  if (id == nullptr || id->empty()) {
+    return Malformed("Transfer accepted a submission without naming its task");
+  }
+  return *id;
+}
+
+json BuildTransferDocument(const TransferRequest& request, const std::string& label) {
+  json items = json::array();
+  for (const TransferItem& item : request.items) {
+    items.push_back({{"DATA_TYPE", "transfer_item"},
+                     {"source_path", item.source_path},
+                     {"destination_path", item.destination_path},
+                     {"recursive", item.recursive}});
+  }
+  json doc = {
+      {"DATA_TYPE", "transfer"},
+      {"submission_id", request.submission_id},
+      {"source_endpoint", request.source_collection},
+      {"destination_endpoint", request.destination_collection},
+      {"label", label},
+      {"verify_checksum", request.verify_checksum},
+      {"preserve_timestamp", request.preserve_timestamp},
+      {"notify_on_succeeded", false},
+      {"notify_on_failed", false},
+      {"notify_on_inactive", false},
+      {"DATA", std::move(items)},
+  };
+  if (!request.deadline.empty()) doc["deadline"] = request.deadline;
+  return doc;
+}
+
+json BuildDeleteDocument(const DeleteRequest& request, const std::string& label) {
+  json items = json::array();
+  for (const std::string& path : request.paths) {
+    items.push_back({{"DATA_TYPE", "delete_item"}, {"path", path}});
+  }
+  return {
+      {"DATA_TYPE", "delete"},
+      {"submission_id", request.submission_id},
+      {"endpoint", request.collection_id},
+      {"recursive", request.recursive},
+      {"ignore_missing", request.ignore_missing},
+      {"interpret_globs", false},
+      {"notify_on_succeeded", false},
+      {"notify_on_failed", false},
+      {"notify_on_inactive", false},
+      {"label", label},
+      {"DATA", std::move(items)},
+  };
 }
 
 std::string SanitizeLabel(std::string_view label) {

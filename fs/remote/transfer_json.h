@@ -1,6 +1,7 @@
 // Pure helpers shared by TransferClient and FakeTransfer: reading Transfer's
-// JSON documents (file documents, listing pages, task documents) into
-// globusfs types, and the checks every path passes before it goes into a
+// JSON documents (file documents, listing pages, task documents, event
+// lists, submission answers) into globusfs types, building the transfer and
+// delete documents, and the checks every path passes before it goes into a
 // request.
 //
 // Parsing is tolerant where globus-api.md §2 leaves room (missing size or
@@ -66,8 +67,40 @@ http::Result<ListingPage> ParseListingPage(const nlohmann::json& body);
 // short (or empty) page.
 bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total, int64_t limit);
 
-// A task document: status (required, a string) and fatal_error.
+// nullopt when a task id can go into a URL (non-empty, valid UTF-8);
+// otherwise the kConfig "InvalidName" error.
+std::optional<http::Error> CheckTaskId(std::string_view task_id);
+
+// Code of the kConfig error for a task submission without a submission_id
+// (a bug in the caller: the id must be recorded before the request is sent).
+// Classify() maps it to kOther.
+inline constexpr std::string_view kMissingSubmissionIdCode = "MissingSubmissionId";
+
+// nullopt when the submission id can be sent; otherwise the kConfig error
+// (kMissingSubmissionIdCode when empty, InvalidName when not UTF-8).
+std::optional<http::Error> CheckSubmissionId(std::string_view submission_id);
+
+// A task document (GET /task/{id}, globus-api.md §2.9): status is required
+// (a non-empty string); every other field is optional (a missing or null
+// number reads 0, a null string ""). kMalformed if `doc` is not an object
+// or has no status.
+http::Result<TaskStatus> ParseTaskStatus(const nlohmann::json& doc);
+
+// The same document reduced to its outcome (status and fatal_error).
 http::Result<TaskOutcome> ParseTaskDoc(const nlohmann::json& doc);
+
+// An event_list page, in the server's order (newest first). kMalformed
+// without a DATA array or with an item that is not an object.
+http::Result<std::vector<TaskEvent>> ParseTaskEvents(const nlohmann::json& body);
+
+// The answer to POST /transfer or /delete ("Accepted" or "Duplicate"): the
+// task id. kMalformed when it names no task.
+http::Result<std::string> ParseSubmissionResult(const nlohmann::json& body);
+
+// The documents of §2.7 and §2.8, with every notify_on_* flag false and
+// `label` as given (the caller sanitises it). Paths are not checked here.
+nlohmann::json BuildTransferDocument(const TransferRequest& request, const std::string& label);
+nlohmann::json BuildDeleteDocument(const DeleteRequest& request, const std::string& label);
 
 // A task label Transfer accepts whatever the paths hold. Transfer's label
 // rules are UNVERIFIED, so this is conservative: letters, digits, space and

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "fs/remote/fake_transfer.h"
 
@@ -46,6 +47,12 @@ class FakeBackend final : public Backend {
   }
   uint64_t LsRequests() override { return fake_.calls(FakeTransfer::kOpList); }
   bool pages() const override { return false; }
+  void LetTasksRun() override { fake_.RunPendingTasks(); }
+  uint64_t TasksSubmitted(const std::string& kind) override { return fake_.tasks_submitted(kind); }
+  uint64_t SubmitRequests() override {
+    return fake_.tasks_submitted(FakeTransfer::kTransfer) +
+           fake_.tasks_submitted(FakeTransfer::kDelete);
+  }
 
  private:
   FakeTransfer fake_;
@@ -167,6 +174,16 @@ bool EmulatorBackend::Exists(const std::string& coll, const std::string& path) {
 }
 
 uint64_t EmulatorBackend::LsRequests() { return emu_.RequestCount("transfer.ls"); }
+
+void EmulatorBackend::LetTasksRun() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
+
+uint64_t EmulatorBackend::TasksSubmitted(const std::string& kind) {
+  return emu_.Stats()["tasks"].value(kind, uint64_t{0});
+}
+
+uint64_t EmulatorBackend::SubmitRequests() {
+  return emu_.RequestCount("transfer.transfer") + emu_.RequestCount("transfer.delete");
+}
 
 std::vector<std::string> Names(const std::vector<FileEntry>& entries) {
   std::vector<std::string> out;

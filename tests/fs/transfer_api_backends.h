@@ -53,6 +53,18 @@ class Backend {
   // ls requests made so far, and whether the backend pages at all.
   virtual uint64_t LsRequests() = 0;
   virtual bool pages() const = 0;
+  // Lets submitted tasks make progress between two polls: the fake runs one
+  // attempt of every ACTIVE task (FakeTransfer::RunPendingTasks); the
+  // emulator runs tasks on its own worker, so this only sleeps 20 ms.
+  virtual void LetTasksRun() = 0;
+  // Tasks created so far of kind "transfer" or "delete" (a Duplicate
+  // submission creates none): FakeTransfer::tasks_submitted, or the
+  // emulator's Stats()["tasks"][kind].
+  virtual uint64_t TasksSubmitted(const std::string& kind) = 0;
+  // Task submissions that reached the service: the emulator's POST
+  // /transfer and /delete requests; the fake, which has no wire, counts the
+  // tasks it created.
+  virtual uint64_t SubmitRequests() = 0;
 };
 
 // Collections "alpha" and "beta" with random ids, empty.
@@ -93,6 +105,9 @@ class EmulatorBackend final : public Backend {
   bool Exists(const std::string& coll, const std::string& path) override;
   uint64_t LsRequests() override;
   bool pages() const override { return true; }
+  void LetTasksRun() override;
+  uint64_t TasksSubmitted(const std::string& kind) override;
+  uint64_t SubmitRequests() override;
 
   testing::EmulatorProcess& emu() { return emu_; }
   http::HttpClient& http() { return *http_; }

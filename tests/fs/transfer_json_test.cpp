@@ -1,5 +1,6 @@
 // The pure Transfer JSON helpers (fs/remote/transfer_json.h): tolerant file
-// documents, listing pages and paging, task documents, path checks, labels.
+// documents, listing pages and paging, task documents and event lists,
+// submission answers, the transfer and delete documents, path checks, labels.
 // What the emulator cannot be made to send (garbage times, missing fields,
 // non-object items) is tested here.
 #include "fs/remote/transfer_json.h"
@@ -161,6 +162,191 @@ TEST(TransferApiJsonTask, ReadsOutcomes) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().kind, http::ErrorKind::kMalformed);
   }
+}
+
+// The §2.9 fixture (a queued DELETE task), as Transfer sends it.
+constexpr const char* kQueuedDelete = R"({
+  "task_id": "6b0aed60-575c-11eb-87bb-02187389bd35", "type": "DELETE",
+  "status": "ACTIVE", "is_ok": true, "is_paused": false,
+  "nice_status": "Queued", "fatal_error": null, "faults": 0,
+  "label": null, "command": "API 0.10", "username": "ada",
+  "request_time": "2021-01-15T18:13:10+00:00", "completion_time": null,
+  "deadline": "2021-01-16T18:13:10+00:00",
+  "destination_endpoint": null, "destination_endpoint_id": null,
+  "files": 1, "directories": 0, "symlinks": 0,
+  "files_transferred": 0, "files_skipped": 0,
+  "bytes_transferred": 0, "bytes_checksummed": 0, "effective_bytes_per_second": 0,
+  "subtasks_total": 1, "subtasks_pending": 1, "subtasks_succeeded": 0,
+  "subtasks_failed": 0, "subtasks_retrying": 0, "subtasks_canceled": 0,
+  "sync_level": null, "verify_checksum": false})";
+
+TEST(TransferApiJsonTask, ReadsAQueuedTaskDocument) {
+  auto t = ParseTaskStatus(json::parse(kQueuedDelete));
+  ASSERT_TRUE(t.ok()) << t.error().Summary();
+  EXPECT_EQ(t->task_id, "6b0aed60-575c-11eb-87bb-02187389bd35");
+  EXPECT_EQ(t->type, "DELETE");
+  EXPECT_EQ(t->status, "ACTIVE");
+  EXPECT_FALSE(t->done());
+  EXPECT_EQ(t->label, "");
+  EXPECT_EQ(t->fatal_code, "");
+  EXPECT_EQ(t->files, 1);
+  EXPECT_EQ(t->subtasks_total, 1);
+  EXPECT_EQ(t->subtasks_pending, 1);
+  EXPECT_EQ(t->subtasks_succeeded, 0);
+}
+
+TEST(TransferApiJsonTask, ReadsCountsAndFatalErrorsTolerantly) {
+  auto t = ParseTaskStatus(json{{"status", "FAILED"},
+                                {"type", "TRANSFER"},
+                                {"label", "globusfs cp _a"},
+                                {"fatal_error", {{"code", "CANCELED"}, {"description", "canceled"}}},
+                                {"faults", 3},
+                                {"files", 2.0},
+                                {"files_transferred", -4},
+                                {"files_skipped", "7"},
+                                {"bytes_transferred", uint64_t{1} << 40},
+                                {"subtasks_succeeded", nullptr},
+                                {"subtasks_failed", 1}});
+  ASSERT_TRUE(t.ok()) << t.error().Summary();
+  EXPECT_TRUE(t->done());
+  EXPECT_EQ(t->task_id, "");  // the caller fills it in
+  EXPECT_EQ(t->label, "globusfs cp _a");
+  EXPECT_EQ(t->fatal_code, "CANCELED");
+  EXPECT_EQ(t->fatal_description, "canceled");
+  EXPECT_EQ(t->faults, 3);
+  EXPECT_EQ(t->files, 2);
+  EXPECT_EQ(t->files_transferred, 0);  // negative: 0
+  EXPECT_EQ(t->files_skipped, 0);      // not a number: 0
+  EXPECT_EQ(t->bytes_transferred, int64_t{1} << 40);
+  EXPECT_EQ(t->subtasks_succeeded, 0);
+  EXPECT_EQ(t->subtasks_failed, 1);
+  // INACTIVE counts as done, as the SDK's task_wait has it.
+  auto inactive = ParseTaskStatus(json{{"status", "INACTIVE"}});
+  ASSERT_TRUE(inactive.ok());
+  EXPECT_TRUE(inactive->done());
+  for (const json& bad : {json(), json::array(), json{{"status", nullptr}}, json{{"type", "X"}}}) {
+    auto r = ParseTaskStatus(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, http::ErrorKind::kMalformed);
+  }
+}
+
+TEST(TransferApiJsonEvents, ReadsTheFixtureNewestFirst) {
+  auto events = ParseTaskEvents(json::parse(R"({
+    "DATA_TYPE": "event_list", "length": 3, "limit": 10, "offset": 0, "total": 3,
+    "DATA": [
+      {"DATA_TYPE": "event", "code": "CANCELED", "description": "canceled",
+       "details": "Canceled by the task owner", "is_error": true, "time": "2021-10-06T16:14:05+00:00"},
+      {"DATA_TYPE": "event", "code": "PERMISSION_DENIED", "description": "permission denied",
+       "details": "Error (make directories)\nFile: /foo/", "is_error": true, "time": "2021-10-06T16:13:57+00:00"},
+      {"DATA_TYPE": "event", "code": "STARTED", "description": "started",
+       "details": "{}", "is_error": false, "time": "2021-10-06T16:13:50+00:00"}]})"));
+  ASSERT_TRUE(events.ok()) << events.error().Summary();
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].code, "CANCELED");
+  EXPECT_TRUE((*events)[0].is_error);
+  EXPECT_EQ((*events)[0].details, "Canceled by the task owner");
+  EXPECT_EQ((*events)[0].time, "2021-10-06T16:14:05+00:00");
+  EXPECT_EQ((*events)[1].code, "PERMISSION_DENIED");
+  EXPECT_EQ((*events)[1].description, "permission denied");
+  EXPECT_EQ((*events)[2].code, "STARTED");
+  EXPECT_FALSE((*events)[2].is_error);
+  // Missing fields are empty; an is_error that is not a boolean is false.
+  auto odd = ParseTaskEvents(json{{"DATA", {json::object(), {{"is_error", "yes"}}}}});
+  ASSERT_TRUE(odd.ok());
+  ASSERT_EQ(odd->size(), 2u);
+  EXPECT_EQ((*odd)[0].code, "");
+  EXPECT_FALSE((*odd)[1].is_error);
+  auto empty = ParseTaskEvents(json{{"DATA", json::array()}});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  for (const json& bad : {json(), json{{"DATA", json::object()}}, json{{"DATA", {1}}}}) {
+    auto r = ParseTaskEvents(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, http::ErrorKind::kMalformed);
+  }
+}
+
+TEST(TransferApiJsonSubmission, AcceptedAndDuplicateBothNameTheTask) {
+  for (const char* code : {"Accepted", "Duplicate"}) {
+    auto id = ParseSubmissionResult(json{{"DATA_TYPE", "transfer_result"},
+                                         {"code", code},
+                                         {"submission_id", "s"},
+                                         {"task_id", "t-1"}});
+    ASSERT_TRUE(id.ok()) << code;
+    EXPECT_EQ(*id, "t-1");
+  }
+  for (const json& bad : {json(), json{{"code", "Accepted"}}, json{{"task_id", ""}},
+                          json{{"task_id", 5}}}) {
+    auto r = ParseSubmissionResult(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, http::ErrorKind::kMalformed);
+  }
+}
+
+TEST(TransferApiJsonSubmission, TransferDocument) {
+  TransferRequest r;
+  r.submission_id = "sub-1";
+  r.source_collection = "src";
+  r.destination_collection = "dst";
+  r.items = {{"/a/f.txt", "/b/f.txt", false}, {"/a/dir", "/b/dir", true}};
+  r.verify_checksum = false;
+  r.preserve_timestamp = true;
+  json doc = BuildTransferDocument(r, "globusfs cp");
+  EXPECT_EQ(doc["DATA_TYPE"], "transfer");
+  EXPECT_EQ(doc["submission_id"], "sub-1");
+  EXPECT_EQ(doc["source_endpoint"], "src");
+  EXPECT_EQ(doc["destination_endpoint"], "dst");
+  EXPECT_EQ(doc["label"], "globusfs cp");
+  EXPECT_EQ(doc["verify_checksum"], false);
+  EXPECT_EQ(doc["preserve_timestamp"], true);
+  for (const char* key : {"notify_on_succeeded", "notify_on_failed", "notify_on_inactive"}) {
+    EXPECT_EQ(doc[key], false) << key;  // the service would email the user otherwise
+  }
+  EXPECT_FALSE(doc.contains("deadline"));
+  ASSERT_EQ(doc["DATA"].size(), 2u);
+  EXPECT_EQ(doc["DATA"][0], (json{{"DATA_TYPE", "transfer_item"},
+                                  {"source_path", "/a/f.txt"},
+                                  {"destination_path", "/b/f.txt"},
+                                  {"recursive", false}}));
+  EXPECT_EQ(doc["DATA"][1]["recursive"], true);
+  r.deadline = "2030-01-02 03:04:05+00:00";
+  EXPECT_EQ(BuildTransferDocument(r, "x")["deadline"], "2030-01-02 03:04:05+00:00");
+}
+
+TEST(TransferApiJsonSubmission, DeleteDocument) {
+  DeleteRequest r;
+  r.collection_id = "c";
+  r.paths = {"/x", "/y dir"};
+  r.recursive = true;
+  r.ignore_missing = false;
+  r.submission_id = "sub-2";
+  json doc = BuildDeleteDocument(r, "globusfs rm _x");
+  EXPECT_EQ(doc["DATA_TYPE"], "delete");
+  EXPECT_EQ(doc["submission_id"], "sub-2");
+  EXPECT_EQ(doc["endpoint"], "c");
+  EXPECT_EQ(doc["recursive"], true);
+  EXPECT_EQ(doc["ignore_missing"], false);
+  EXPECT_EQ(doc["interpret_globs"], false);
+  EXPECT_EQ(doc["label"], "globusfs rm _x");
+  for (const char* key : {"notify_on_succeeded", "notify_on_failed", "notify_on_inactive"}) {
+    EXPECT_EQ(doc[key], false) << key;
+  }
+  EXPECT_EQ(doc["DATA"], (json{{{"DATA_TYPE", "delete_item"}, {"path", "/x"}},
+                               {{"DATA_TYPE", "delete_item"}, {"path", "/y dir"}}}));
+}
+
+TEST(TransferApiJsonSubmission, IdChecks) {
+  EXPECT_FALSE(CheckSubmissionId("2b5b6a1c-8c1e-4a52-9c6d-0f7f3c1e2a4b").has_value());
+  auto missing = CheckSubmissionId("");
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->kind, http::ErrorKind::kConfig);
+  EXPECT_EQ(missing->code, kMissingSubmissionIdCode);
+  EXPECT_EQ(CheckSubmissionId("\xff")->code, "InvalidName");
+  EXPECT_FALSE(CheckTaskId("t-1").has_value());
+  EXPECT_EQ(CheckTaskId("")->code, "InvalidName");
+  EXPECT_EQ(CheckTaskId("\xc0\xaf")->code, "InvalidName");
+  EXPECT_EQ(Classify(*CheckTaskId("")), RemoteErrc::kInvalid);
 }
 
 TEST(TransferApiJsonPaths, Utf8) {

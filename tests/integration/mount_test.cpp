@@ -115,14 +115,19 @@ TEST_F(Mount, MkdirMvRmAndRmdir) {
   r = Sh("rmdir alpha/new/docs");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("Directory not empty"), std::string::npos);
+  ASSERT_EQ(Sh("sync alpha").exit_code, 0);
   uint64_t deletes = emu_->Stats()["tasks"]["delete"];
   EXPECT_EQ(deletes, 0u) << "ENOTEMPTY is decided without a delete task";
 
+  // Deletes are batched: the entries go at once, the server follows (sync
+  // of the folder waits for it).
   ASSERT_EQ(Sh("rm alpha/new/hi.txt").exit_code, 0);
+  EXPECT_EQ(Sh("ls alpha/new").out, "docs\n");
+  ASSERT_EQ(Sh("sync alpha").exit_code, 0);
   EXPECT_FALSE(fs::exists(a_ / "new" / "hi.txt"));
-  ASSERT_EQ(Sh("rm -r alpha/new/docs").exit_code, 0);
+  ASSERT_EQ(Sh("rm -r alpha/new/docs && sync alpha").exit_code, 0);
   EXPECT_FALSE(fs::exists(a_ / "new" / "docs"));
-  ASSERT_EQ(Sh("rmdir alpha/new").exit_code, 0);
+  ASSERT_EQ(Sh("rmdir alpha/new && sync alpha").exit_code, 0);
   EXPECT_FALSE(fs::exists(a_ / "new"));
   EXPECT_EQ(Sh("ls alpha").out, "") << "everything gone, and the listing says so";
 }
@@ -150,8 +155,9 @@ TEST_F(Mount, RenameAcrossCollectionsIsExdevAndMvCopiesThenDeletes) {
   MountOrDie();
   RunResult r = Sh("perl -e 'rename(\"alpha/hello.txt\", \"beta/hello.txt\") or print $!'");
   EXPECT_EQ(r.out, "Invalid cross-device link") << r.all();
-  // mv falls back to copy + delete, and gets there whole.
-  r = Sh("mv alpha/hello.txt beta/");
+  // mv falls back to copy + delete (a Globus transfer, then a delete task),
+  // and gets there whole.
+  r = Sh("mv alpha/hello.txt beta/ && sync beta alpha");
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_FALSE(fs::exists(a_ / "hello.txt"));
   std::ifstream moved(b_ / "hello.txt");

@@ -1,5 +1,7 @@
 // Journal: round trips of every field, remove, order, reopen, undecodable
-// records, refusing to wipe, threads, and durability across a killed process.
+// records, refusing to wipe, threads, and durability across a killed process,
+// for both kinds of record (uploads, and the tasks of batched copies and
+// deletes).
 #include "cache/journal.h"
 
 #include <gtest/gtest.h>
@@ -320,6 +322,244 @@ TEST(JournalTest, AcknowledgedUploadsSurviveExitWithoutClose) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   ASSERT_EQ(ids.size(), 20u);
   ExpectEveryReportedIdSurvives(tmp.path(), ids);
+}
+
+
+// ---- tasks (batched copies and deletes) ---------------------------------------
+
+PendingTask Task(std::string submission_id, int64_t created_at_ms = 1000,
+                 std::string kind = "transfer") {
+  PendingTask t;
+  t.submission_id = std::move(submission_id);
+  t.kind = std::move(kind);
+  t.source_collection = "6fa2b9d4-1f0e-4c8a-9d3b-2f5e8a7c1b90";
+  if (t.kind == "transfer") t.destination_collection = "0b7c3d2e-5f4a-4b1c-8d9e-1a2b3c4d5e6f";
+  t.items.push_back({"/home/user/" + t.submission_id, t.kind == "transfer" ? "/copy/x" : "", false});
+  t.items.push_back({"/home/user/dir", t.kind == "transfer" ? "/copy/dir" : "", true});
+  t.created_at_ms = created_at_ms;
+  return t;
+}
+
+std::vector<std::string> SubmissionIds(const std::vector<PendingTask>& tasks) {
+  std::vector<std::string> ids;
+  for (const PendingTask& t : tasks) ids.push_back(t.submission_id);
+  return ids;
+}
+
+TEST(JournalTest, TasksRoundTripWithAThousandItemsAndOddPaths) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_NE(journal, nullptr);
+  PendingTask big;
+  big.submission_id = "2b5b6a1c-8c1e-4a52-9c6d-0f7f3c1e2a4b";
+  big.kind = "transfer";
+  big.source_collection = "src";
+  big.destination_collection = "dst";
+  big.created_at_ms = std::numeric_limits<int64_t>::max();
+  const std::vector<std::string> odd = {
+      "/dir with spaces/ünïcødé 日本語 😀",
+      "/new\nline\ttab \"quote\" back\\slash",
+      std::string("/nul\0inside", 11),
+      "/not utf-8 \xff\xfe\xc3(",
+      "/" + std::string(4000, 'x'),
+      "/{\"hex\": \"00\"}",
+      "",
+  };
+  for (int i = 0; i < 1000; ++i) {
+    const std::string& o = odd[static_cast<size_t>(i) % odd.size()];
+    big.items.push_back({o + "/" + std::to_string(i), "/dst/" + std::to_string(i) + o, i % 3 == 0});
+  }
+  ASSERT_TRUE(journal->PutTask(big));
+
+  PendingTask del = Task("del-1", -7, "delete");
+  del.task_id = "6b0aed60-575c-11eb-87bb-02187389bd35";
+  ASSERT_TRUE(journal->PutTask(del));
+
+  EXPECT_EQ(journal->GetTask(big.submission_id), big);
+  EXPECT_EQ(journal->GetTask("del-1"), del);
+  EXPECT_EQ(journal->GetTask("missing"), std::nullopt);
+  EXPECT_EQ(journal->GetTask(""), std::nullopt);
+  EXPECT_EQ(journal->GetTask(std::string(600, 'k')), std::nullopt);
+  const std::vector<PendingTask> pending = journal->PendingTasks();
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0], del);  // -7 < max
+  EXPECT_EQ(pending[1], big);
+  EXPECT_EQ(journal->CorruptRecords(), 0u);
+  // The kinds do not mix.
+  EXPECT_TRUE(journal->PendingUploads().empty());
+  ASSERT_TRUE(journal->PutUpload(Upload("del-1")));
+  EXPECT_EQ(journal->PendingTasks().size(), 2u);
+  EXPECT_TRUE(journal->RemoveUpload("del-1"));
+  EXPECT_EQ(journal->GetTask("del-1"), del);
+}
+
+TEST(JournalTest, TaskIdIsAddedByReplacingTheRecord) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  PendingTask t = Task("s1");
+  ASSERT_TRUE(journal->PutTask(t));
+  EXPECT_EQ(journal->GetTask("s1")->task_id, "");
+  t.task_id = "task-42";  // Globus accepted it
+  ASSERT_TRUE(journal->PutTask(t));
+  EXPECT_EQ(journal->GetTask("s1"), t);
+  EXPECT_EQ(journal->PendingTasks().size(), 1u);
+}
+
+TEST(JournalTest, TaskPutRejectsBadKeysAndKinds) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  EXPECT_FALSE(journal->PutTask(Task("")));
+  EXPECT_FALSE(journal->PutTask(Task(std::string(600, 'k'))));  // over LMDB's key limit
+  EXPECT_FALSE(journal->PutTask(Task("k", 1, "copy")));
+  EXPECT_FALSE(journal->PutTask(Task("k", 1, "")));
+  EXPECT_TRUE(journal->PendingTasks().empty());
+  EXPECT_TRUE(journal->PutTask(Task("k", 1, "delete")));
+  EXPECT_EQ(journal->CorruptRecords(), 0u);
+}
+
+TEST(JournalTest, RemoveTaskAndOrder) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  for (auto [id, at] : std::vector<std::pair<std::string, int64_t>>{
+           {"a", 300}, {"b", 100}, {"c", 200}, {"d", 100}, {"e", -1}}) {
+    ASSERT_TRUE(journal->PutTask(Task(id, at)));
+  }
+  EXPECT_EQ(SubmissionIds(journal->PendingTasks()),
+            (std::vector<std::string>{"e", "b", "d", "c", "a"}));
+  EXPECT_TRUE(journal->RemoveTask("b"));
+  EXPECT_EQ(journal->GetTask("b"), std::nullopt);
+  EXPECT_TRUE(journal->RemoveTask("b"));  // already gone: still true
+  EXPECT_TRUE(journal->RemoveTask(""));
+  EXPECT_TRUE(journal->RemoveTask(std::string(600, 'k')));
+  EXPECT_EQ(SubmissionIds(journal->PendingTasks()), (std::vector<std::string>{"e", "d", "c", "a"}));
+}
+
+TEST(JournalTest, TasksSurviveReopen) {
+  TempDir tmp;
+  PendingTask kept = Task("kept", 1);
+  kept.task_id = "t-1";
+  {
+    auto journal = OpenJournal(tmp.path());
+    ASSERT_TRUE(journal->PutTask(kept));
+    ASSERT_TRUE(journal->PutTask(Task("removed", 2, "delete")));
+    ASSERT_TRUE(journal->RemoveTask("removed"));
+    ASSERT_TRUE(journal->PutUpload(Upload("u")));
+  }
+  auto journal = OpenJournal(tmp.path());
+  EXPECT_EQ(SubmissionIds(journal->PendingTasks()), std::vector<std::string>{"kept"});
+  EXPECT_EQ(journal->GetTask("kept"), kept);
+  EXPECT_EQ(Ids(journal->PendingUploads()), std::vector<std::string>{"u"});
+}
+
+TEST(JournalTest, AJournalFromBeforeTasksGainsThem) {
+  TempDir tmp;
+  {  // what an older globusfs left: the format tag and uploads only
+    auto env = Env::Open(tmp.path(), EnvOptions{});
+    env->Write([](Txn& txn) {
+      Dbi::Open(txn, "meta", MDB_CREATE).Put(txn, "format", "globusfs-journal/1");
+      Dbi::Open(txn, "uploads", MDB_CREATE);
+    });
+  }
+  {
+    auto journal = OpenJournal(tmp.path());
+    ASSERT_NE(journal, nullptr);
+    EXPECT_TRUE(journal->PendingTasks().empty());
+    ASSERT_TRUE(journal->PutTask(Task("new")));
+  }
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(journal->GetTask("new"), Task("new"));
+}
+
+TEST(JournalTest, UndecodableTasksAreSkippedAndCounted) {
+  TempDir tmp;
+  const PendingTask good = Task("good");
+  {
+    auto journal = OpenJournal(tmp.path());
+    ASSERT_TRUE(journal->PutTask(good));
+  }
+  const std::string head = R"({"v":1,"task_id":"","source_collection":"s",)"
+                           R"("destination_collection":"d","created_at_ms":0,)";
+  {
+    auto env = Env::Open(tmp.path(), EnvOptions{});
+    env->Write([&](Txn& txn) {
+      Dbi tasks = Dbi::Open(txn, "tasks");
+      tasks.Put(txn, "garbage", std::string("\x00\xff not json", 12));
+      tasks.Put(txn, "other-id", head + R"("submission_id":"good","kind":"transfer","items":[]})");
+      tasks.Put(txn, "bad-kind", head + R"("submission_id":"bad-kind","kind":"copy","items":[]})");
+      tasks.Put(txn, "no-items", head + R"("submission_id":"no-items","kind":"delete"})");
+      tasks.Put(txn, "bad-item",
+                head + R"("submission_id":"bad-item","kind":"delete","items":[{"source_path":"/a"}]})");
+      tasks.Put(txn, "future",
+                R"({"v":2,"submission_id":"future","kind":"delete","task_id":"","source_collection":"s",)"
+                R"("destination_collection":"","created_at_ms":0,"items":[]})");
+      tasks.Put(txn, "fine", head + R"("submission_id":"fine","kind":"delete","items":[]})");
+    });
+  }
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(SubmissionIds(journal->PendingTasks()), (std::vector<std::string>{"fine", "good"}));
+  EXPECT_EQ(journal->CorruptRecords(), 6u);
+  EXPECT_EQ(journal->GetTask("bad-item"), std::nullopt);
+  EXPECT_EQ(journal->GetTask("good"), good);
+  EXPECT_TRUE(journal->RemoveTask("garbage"));
+  EXPECT_EQ(journal->CorruptRecords(), 5u);
+}
+
+// The child opens the journal, puts task records (with 100 items each) and
+// reports on `fd` each submission id whose PutTask returned true, then the
+// same id again with ":accepted" once a second PutTask added the task id;
+// it never closes the journal.
+[[noreturn]] void ChildPutsTasks(const fs::path& dir, int fd, int count) {
+  std::string error;
+  auto journal = Journal::Open(dir, &error);
+  if (journal == nullptr) _exit(2);
+  const auto report = [&](const std::string& line) {
+    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(3);
+  };
+  for (int i = 0; i < count; ++i) {
+    PendingTask t = Task("s" + std::to_string(i), i);
+    for (int k = 0; k < 100; ++k) t.items.push_back({"/src/" + std::to_string(k), "/dst", false});
+    if (!journal->PutTask(t)) continue;
+    report(t.submission_id + "\n");
+    t.task_id = "task-" + std::to_string(i);
+    if (journal->PutTask(t)) report(t.submission_id + ":accepted\n");
+  }
+  _exit(0);
+}
+
+TEST(JournalTest, AcknowledgedTasksSurviveSigkill) {
+  TempDir tmp;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    ChildPutsTasks(tmp.path(), fds[1], 100000);  // killed long before the end
+  }
+  close(fds[1]);
+  const std::vector<std::string> lines = ReadLines(fds[0], 40, pid);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  ASSERT_GE(lines.size(), 40u);
+
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_NE(journal, nullptr);
+  for (const std::string& line : lines) {
+    const size_t colon = line.find(':');
+    const std::string id = line.substr(0, colon);
+    const auto t = journal->GetTask(id);
+    ASSERT_TRUE(t.has_value()) << id << " was acknowledged but is lost";
+    EXPECT_EQ(t->items.size(), 102u);
+    EXPECT_EQ(t->created_at_ms, std::stoi(id.substr(1)));
+    if (colon != std::string::npos) {
+      EXPECT_EQ(t->task_id, "task-" + id.substr(1)) << "an acknowledged task id is lost";
+    }
+  }
+  EXPECT_EQ(journal->CorruptRecords(), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,129 @@
+// TaskBatcher: server-side copies and deletes, batched into few Globus tasks.
+//
+// A Globus task takes seconds to start, so one task per file would make
+// `cp -r` of a thousand files take most of an hour. Instead:
+//  - Copies (whole files or folders) and deletes are queued; items that
+//    arrive within `window` of each other for the same collections (copies:
+//    per source/destination pair; deletes: per collection) are sent as one
+//    task. A delete under a folder that is itself being deleted is folded
+//    into the folder's recursive delete.
+//  - Every batch gets a submission_id that is recorded in the journal
+//    BEFORE the request is sent; after a crash the next mount sends it again
+//    with the same id, and Globus answers Duplicate instead of running it
+//    twice.
+//  - A delete never runs before a pending copy of the same source has
+//    finished (mv across collections is copy, then delete): it is held back,
+//    and dropped if the copy fails.
+//  - A poller follows the tasks; a task that reports error events (a source
+//    that vanished, a permission refused) is cancelled rather than left
+//    ACTIVE until its deadline. Failures are logged with the Globus task id;
+//    a failed copy's destination is removed from the listing, a failed
+//    delete's entries come back.
+//  - WaitPath (a read or fsync of a pending destination, a new file where a
+//    delete is pending) and WaitAll (fsync of a folder, unmount) flush the
+//    batches concerned at once and wait; a failure is EIO.
+//
+// Thread-safety: all methods are thread-safe. mu_ guards all state and is
+// never held across a Transfer or journal call; one worker thread sends
+// batches and polls tasks.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth/http/clock.h"
+#include "cache/journal.h"
+#include "fs/log.h"
+#include "fs/namespace.h"
+#include "fs/remote/transfer_api.h"
+
+namespace globusfs::fs {
+
+struct BatcherOptions {
+  std::chrono::milliseconds window{400};  // items this close together share a task
+  size_t max_items = 10000;               // a batch this big is sent at once
+  std::chrono::milliseconds poll_initial{250};
+  std::chrono::milliseconds poll_max{2000};
+  bool wait_each = false;  // --copy-mode wait: each copy waits for its own task
+};
+
+class TaskBatcher {
+ public:
+  TaskBatcher(TransferApi& api, cache::Journal& journal, Namespace& ns, Logger& log,
+              std::shared_ptr<http::Clock> clock, BatcherOptions options);
+  ~TaskBatcher();
+  TaskBatcher(const TaskBatcher&) = delete;
+  TaskBatcher& operator=(const TaskBatcher&) = delete;
+
+  // Starts the worker and picks up the journal's tasks from a previous run.
+  void Start();
+  // Stops the worker; unsent and unfinished work stays journaled.
+  void Stop();
+
+  // Paths are normalised collection paths. QueueCopy returns 0, or (with
+  // wait_each) the copy's errno.
+  int QueueCopy(const std::string& src_coll, const std::string& src_path, const std::string& dst_coll,
+                const std::string& dst_path, bool recursive);
+  void QueueDelete(const std::string& coll, const std::string& path, bool is_dir);
+
+  // Waits for every pending copy to, and delete of, `path` (or above it).
+  int WaitPath(const std::string& coll, const std::string& path);
+  bool IsPending(const std::string& coll, const std::string& path);
+  // Waits for everything; EIO if anything failed since the last WaitAll.
+  int WaitAll();
+
+  // Pending, active, failed and recent tasks (for `globusfs status`).
+  nlohmann::json Status();
+
+ private:
+  enum class Kind { kCopy, kDelete };
+  enum class State { kQueued, kSent, kSucceeded, kFailed };
+  struct Item;
+  struct Batch;
+  struct Task;
+  using Clock = std::chrono::steady_clock;
+
+  void Loop();
+  void SendBatch(Batch batch);
+  void Poll(const std::string& submission_id);
+  void Finish(const std::string& submission_id, bool ok, const std::string& why);
+  // Caller holds mu_.
+  uint64_t AddItem(Kind kind, const std::string& src_coll, const std::string& src_path,
+                   const std::string& dst_coll, const std::string& dst_path, bool recursive);
+  bool Covers(const Item& item, const std::string& coll, const std::string& path) const;
+  bool BlockedByCopy(const Item& del) const;
+  void Complete(uint64_t id, State state, const std::string& why);
+  void FlushCovering(const std::string& coll, const std::string& path);
+  nlohmann::json ItemJson(const Item& i) const;
+  void Replay();
+
+  TransferApi& api_;
+  cache::Journal& journal_;
+  Namespace& ns_;
+  Logger& log_;
+  std::shared_ptr<http::Clock> clock_;
+  const BatcherOptions options_;
+
+  std::mutex mu_;  // guards everything below
+  std::condition_variable work_cv_;  // wakes the worker
+  std::condition_variable done_cv_;  // wakes waiters when items finish
+  bool stop_ = false;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::unique_ptr<Item>> items_;
+  std::map<std::string, std::unique_ptr<Batch>> batches_;  // not yet sent, by key
+  std::map<std::string, std::unique_ptr<Task>> tasks_;     // sent, by submission id
+  std::deque<nlohmann::json> recent_;                       // finished tasks, newest first
+  uint64_t failures_ = 0;                                   // since the last WaitAll
+  std::thread worker_;
+};
+
+}  // namespace globusfs::fs

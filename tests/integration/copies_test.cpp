@@ -1,0 +1,226 @@
+// Server-side copies and batched deletes through a real mount: cp, cp -r,
+// cp -a and mv between collections become Globus transfer tasks (no bytes
+// through this machine), rm -r becomes few delete tasks, fsync waits, a
+// failed task is EIO, and a daemon killed with copies pending finishes them
+// after a remount without running anything twice.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "tests/support/emulator_process.h"
+#include "tests/support/mounted_fs.h"
+
+namespace globusfs {
+namespace {
+
+using testing::EmulatorProcess;
+using testing::MountedFs;
+using testing::RunResult;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string Pattern(uint64_t size, uint32_t seed) {
+  std::string s(size, '\0');
+  std::mt19937 rng(seed);
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+void WriteFile(const fs::path& p, const std::string& data) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+class Copies : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+    Start(50);
+  }
+  void Start(int64_t task_delay_ms) {
+    testing::EmulatorOptions opts;
+    opts.collections = {"alpha", "beta"};
+    opts.task_delay_ms = task_delay_ms;
+    emu_ = EmulatorProcess::Start(opts);
+    a_ = emu_->root("alpha");
+    b_ = emu_->root("beta");
+  }
+  MountedFs& MountOrDie(testing::MountOptions o = {}) {
+    mount_ = std::make_unique<MountedFs>(*emu_, o);
+    std::string why;
+    EXPECT_TRUE(mount_->Mount(&why)) << why;
+    return *mount_;
+  }
+  void TearDown() override {
+    if (mount_) {
+      EXPECT_TRUE(mount_->Unmount()) << mount_->Log();
+    }
+  }
+  RunResult Sh(const std::string& cmd, std::chrono::seconds t = 120s) { return mount_->Sh(cmd, t); }
+  uint64_t Tasks(const char* type) { return emu_->Stats()["tasks"][type].get<uint64_t>(); }
+
+  std::unique_ptr<EmulatorProcess> emu_;
+  std::unique_ptr<MountedFs> mount_;
+  fs::path a_, b_;
+};
+
+TEST_F(Copies, CpOfALargeFileIsOneTransferWithNoBytesThroughThisMachine) {
+  std::string data = Pattern(100 << 20, 1);
+  WriteFile(a_ / "big.bin", data);
+  MountOrDie();
+  ASSERT_EQ(Sh("ls alpha beta >/dev/null").exit_code, 0);
+  emu_->ResetStats();
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult r = Sh("cp alpha/big.bin beta/big.bin");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "cp returns at once";
+  EXPECT_EQ(Sh("stat -c %s beta/big.bin").out, std::to_string(data.size()) + "\n") << "shown at once";
+  // fsync of the destination returns when the task is done.
+  r = Sh("sync beta/big.bin");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(fs::file_size(b_ / "big.bin"), data.size()) << "landed when fsync returned";
+  EXPECT_TRUE(ReadFile(b_ / "big.bin") == data);
+  auto stats = emu_->Stats();
+  EXPECT_EQ(stats["tasks"]["transfer"], 1);
+  EXPECT_EQ(stats["https_bytes_sent"], 0) << "no byte of the file came to this machine";
+  EXPECT_EQ(stats["https_bytes_received"], 0);
+}
+
+TEST_F(Copies, CpRecursiveOf300FilesIsAHandfulOfTasks) {
+  for (int i = 0; i < 300; ++i) {
+    WriteFile(a_ / "tree" / ("d" + std::to_string(i % 10)) / ("f" + std::to_string(i)), "file " + std::to_string(i) + "\n");
+  }
+  MountOrDie();
+  emu_->ResetStats();
+  RunResult r = Sh("cp -r alpha/tree beta/ && sync beta");
+  ASSERT_EQ(r.exit_code, 0) << r.all() << mount_->Log();
+  EXPECT_LE(Tasks("transfer"), 5u);
+  EXPECT_GE(Tasks("transfer"), 1u);
+  for (int i = 0; i < 300; ++i) {
+    fs::path rel = fs::path("tree") / ("d" + std::to_string(i % 10)) / ("f" + std::to_string(i));
+    ASSERT_EQ(ReadFile(b_ / rel), "file " + std::to_string(i) + "\n") << rel;
+  }
+  EXPECT_EQ(emu_->Stats()["https_bytes_sent"], 0);
+}
+
+TEST_F(Copies, CpDashAAndStatus) {
+  WriteFile(a_ / "keep" / "x.txt", "x\n");
+  WriteFile(a_ / "keep" / "y.txt", "y\n");
+  MountOrDie();
+  RunResult r = Sh("cp -a alpha/keep beta/kept && sync beta");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(ReadFile(b_ / "kept" / "y.txt"), "y\n");
+  RunResult st = testing::Run({GLOBUSFS_BIN, "status", mount_->mountpoint().string(), "--json"}, {});
+  ASSERT_EQ(st.exit_code, 0) << st.all();
+  auto j = nlohmann::json::parse(st.out);
+  ASSERT_FALSE(j["recent"].empty());
+  EXPECT_EQ(j["recent"][0]["type"], "TRANSFER");
+  EXPECT_EQ(j["recent"][0]["status"], "SUCCEEDED");
+  EXPECT_EQ(j["recent"][0]["task_id"].get<std::string>().size(), 36u);
+  st = testing::Run({GLOBUSFS_BIN, "status", mount_->mountpoint().string()}, {});
+  EXPECT_NE(st.out.find("recent:"), std::string::npos);
+}
+
+TEST_F(Copies, MvOfAFolderAcrossCollectionsIsATransferThenADelete) {
+  for (int i = 0; i < 20; ++i) WriteFile(a_ / "proj" / "sub" / ("f" + std::to_string(i)), Pattern(1000 + i, i));
+  MountOrDie();
+  emu_->ResetStats();
+  RunResult r = Sh("mv alpha/proj beta/ && sync beta alpha");
+  ASSERT_EQ(r.exit_code, 0) << r.all() << mount_->Log();
+  EXPECT_FALSE(fs::exists(a_ / "proj")) << "source gone";
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ReadFile(b_ / "proj" / "sub" / ("f" + std::to_string(i))), Pattern(1000 + i, i));
+  }
+  EXPECT_LE(Tasks("transfer"), 3u);
+  EXPECT_LE(Tasks("delete"), 3u);
+  EXPECT_EQ(Sh("ls alpha").out, "");
+  EXPECT_EQ(emu_->Stats()["https_bytes_sent"], 0);
+}
+
+TEST_F(Copies, RmRecursiveOf300FilesIsAHandfulOfDeleteTasks) {
+  for (int i = 0; i < 300; ++i) WriteFile(a_ / "junk" / ("d" + std::to_string(i % 7)) / ("f" + std::to_string(i)), "x");
+  MountOrDie();
+  emu_->ResetStats();
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult r = Sh("rm -r alpha/junk");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s) << "rm -r returns at once";
+  EXPECT_EQ(Sh("ls alpha").out, "") << "entries disappear at once";
+  ASSERT_EQ(Sh("sync alpha").exit_code, 0);
+  EXPECT_FALSE(fs::exists(a_ / "junk"));
+  EXPECT_LE(Tasks("delete"), 5u);
+  EXPECT_GE(Tasks("delete"), 1u);
+}
+
+TEST_F(Copies, AFailedCopyIsEioAtFsyncAndLeavesTheListing) {
+  emu_.reset();
+  Start(1500);  // time to take the source away before the task runs
+  WriteFile(a_ / "doomed.txt", "soon gone\n");
+  MountOrDie();
+  RunResult r = Sh("cp alpha/doomed.txt beta/doomed.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  fs::remove(a_ / "doomed.txt");  // behind the mount's back: the task will fault
+  r = Sh("sync beta/doomed.txt");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Input/output error"), std::string::npos) << r.all();
+  EXPECT_EQ(Sh("ls beta").out, "") << "the failed destination is no longer listed";
+  std::string log = mount_->Log();
+  EXPECT_NE(log.find("copy failed, Globus task "), std::string::npos) << log;
+  EXPECT_NE(log.find("FILE_NOT_FOUND"), std::string::npos) << log;
+}
+
+TEST_F(Copies, CopiesPendingAtACrashRunExactlyOnceAfterARemount) {
+  emu_.reset();
+  Start(3000);  // tasks wait 3 s before they run
+  for (int i = 0; i < 20; ++i) WriteFile(a_ / "src" / ("f" + std::to_string(i)), Pattern(5000 + i, 100 + i));
+  MountOrDie();
+  fs::path cache = mount_->cache_dir();
+  ASSERT_EQ(Sh("mkdir beta/dst && cp alpha/src/* beta/dst/").exit_code, 0);
+  // Wait until Globus has accepted the batch, then crash.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (Tasks("transfer") == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(Tasks("transfer"), 1u);
+  mount_->KillDaemon();
+  mount_.reset();
+  uint64_t submissions = emu_->RequestCount("transfer.transfer");
+  testing::MountOptions o;
+  o.login = false;
+  o.cache_dir = cache.string();
+  MountOrDie(o);
+  ASSERT_EQ(Sh("sync beta").exit_code, 0) << mount_->Log();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(ReadFile(b_ / "dst" / ("f" + std::to_string(i))), Pattern(5000 + i, 100 + i)) << i;
+  }
+  EXPECT_GT(emu_->RequestCount("transfer.transfer"), submissions) << "resubmitted after the remount";
+  EXPECT_EQ(Tasks("transfer"), 1u) << "Globus answered Duplicate: the copy ran once";
+  EXPECT_NE(mount_->Log().find("from the journal"), std::string::npos);
+}
+
+TEST_F(Copies, CopyModeWaitMakesEachCopyWait) {
+  WriteFile(a_ / "w.txt", "wait for me\n");
+  testing::MountOptions o;
+  o.extra_args = {"--copy-mode", "wait"};
+  MountOrDie(o);
+  RunResult r = Sh("cp alpha/w.txt beta/w.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(ReadFile(b_ / "w.txt"), "wait for me\n") << "there when cp returned";
+}
+
+TEST_F(Copies, ReadingAPendingDestinationWaitsForIt) {
+  WriteFile(a_ / "r.txt", "read me after the copy\n");
+  MountOrDie();
+  RunResult r = Sh("cp alpha/r.txt beta/r.txt && cat beta/r.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out, "read me after the copy\n");
+}
+
+}  // namespace
+}  // namespace globusfs
