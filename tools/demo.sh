@@ -77,7 +77,8 @@ $GLOBUS_EMULATOR_URL; daemon log: $DEMO/globusfs.log). Try:
   mkdir climate/2025 && mv climate/README.txt climate/2025/ && ls -l climate/2025
   rm -r climate/2025
   getfattr -d genomes/reads.bin          # the Globus collection, path and URL of a file
-  mv climate/2024/ord.csv genomes/       # across collections: not yet (file contents come next)
+  cp -r climate genomes/ && sync genomes  # a Globus transfer task, server to server
+  $BIN/globusfs status $DEMO/globus       # the tasks, with their Globus task ids
 
 The same tools work from another shell once it has the demo's settings:
 

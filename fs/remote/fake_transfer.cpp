@@ -273,24 +273,22 @@ Fault MakeFault(const auth::CollectionInfo& info, Problem p, const std::string& 
 // copy may replace the very nodes it reads when source and destination
 // overlap). Symbolic links are left out (recursive_symlinks "ignore").
 struct Snapshot {
+  std::string name;  // "" for the item itself
   bool dir = true;
   uint64_t size = 0;
   int64_t mtime = 0;
-  std::map<std::string, Snapshot> children;
-  int64_t files = 0, dirs = 0;  // below this directory
+  std::vector<Snapshot> children;  // sorted by name
+  int64_t files = 0, dirs = 0;     // below this directory
 };
 
-Snapshot Snap(const Node& n) {
-  Snapshot s;
-  s.dir = n.IsDir();
-  s.size = n.size;
-  s.mtime = n.mtime;
-  for (const auto& [name, child] : n.children) {
+Snapshot Snap(const std::string& name, const Node& n) {
+  Snapshot s{name, n.IsDir(), n.size, n.mtime, {}, 0, 0};
+  for (const auto& [child_name, child] : n.children) {
     if (child->type != EntryType::kDir && child->type != EntryType::kFile) continue;
-    Snapshot c = Snap(*child);
+    Snapshot c = Snap(child_name, *child);
     s.files += c.dir ? c.files : 1;
     s.dirs += c.dir ? 1 + c.dirs : 0;
-    s.children.emplace(name, std::move(c));
+    s.children.push_back(std::move(c));
   }
   return s;
 }
@@ -529,7 +527,8 @@ std::string Join(const std::string& dir, const std::string& name) {
 // counts them again.
 void CopyTree(Task& task, const Snapshot& from, Node* into, const std::string& path,
               const auth::CollectionInfo& info, int64_t now, std::optional<Fault>* fault) {
-  for (const auto& [name, child] : from.children) {
+  for (const Snapshot& child : from.children) {
+    const std::string& name = child.name;
     const std::string child_path = Join(path, name);
     if (!child.dir && task.completed.count(child_path) != 0) continue;  // by an earlier attempt
     auto& slot = into->children[name];
@@ -583,7 +582,7 @@ std::optional<Fault> CopyItem(Task& task, size_t i, FakeTransfer::Collection& sr
   const Parts dp = Components(to).value_or(Parts{});
   Problem problem = kNotADir;
   if (is_dir) {
-    const Snapshot tree = Snap(*f.node);
+    const Snapshot tree = Snap("", *f.node);
     if (!task.expanded[i]) {
       s.files += tree.files;
       s.subtasks_total += tree.files + tree.dirs;

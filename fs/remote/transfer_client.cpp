@@ -230,7 +230,7 @@ http::Result<TaskOutcome> TransferClient::WaitForTask(const std::string& task_id
   const milliseconds timeout = options_.task_wait_timeout;
   const milliseconds max_sleep = std::max(options_.task_poll_max, milliseconds(1));
   milliseconds sleep = std::clamp(options_.task_poll_initial, milliseconds(1), max_sleep);
-  const std::string url = base_ + "v0.10/task/" + http::UrlEncodeComponent(task_id);
+  const std::string url = TaskUrl(task_id);
   while (true) {
     milliseconds nap = sleep;
     if (timeout.count() > 0) {

@@ -365,7 +365,8 @@ Response Emulator::HandleControl(Request& req) {
     if (f.fraction < 0 || f.fraction > 1) return bad("fraction must be within 0..1");
     if (f.count == 0) return bad("count must be positive");
     if (f.fraction > 0 && j->contains("count")) return bad("give count or fraction, not both");
-    if (f.status == 0 && !f.drop && !f.truncate && f.delay_ms == 0 && f.body_delay_ms == 0) {
+    bool task_fault = f.route.rfind("task.", 0) == 0;  // fails the task itself
+    if (!task_fault && f.status == 0 && !f.drop && !f.truncate && f.delay_ms == 0 && f.body_delay_ms == 0) {
       return bad("the fault does nothing: give status, drop, truncate, delay_ms or body_delay_ms");
     }
     std::lock_guard lock(mu_);

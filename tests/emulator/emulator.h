@@ -77,6 +77,10 @@ class Emulator {
   // When the identity last authenticated in the Auth session (nullopt: never).
   std::optional<int64_t> AuthTime(const std::string& identity_id);
 
+  // A fault injected on a task route ("task.transfer", "task.delete"): the
+  // worker fails that task with the fault's code (default PERMISSION_DENIED).
+  std::optional<FaultRule> TakeTaskFault(const std::string& route) { return TakeFault(route); }
+
   void CountHttpsBytesReceived(uint64_t n);
   void CountTask(const std::string& type);  // "transfer" or "delete"
 

@@ -112,6 +112,8 @@ json& Ems(Task& t) { return t.request["_emulator"]; }
 
 class Attempt {
  public:
+  // Ends the task FAILED with this fatal error (also used for injected faults).
+  void Fail(const std::string& code, const std::string& description, const std::string& details);
   Attempt(Emulator& emu, std::string id, const std::function<bool()>& aborted)
       : emu_(emu), id_(std::move(id)), aborted_(aborted) {
     server_ = emu_.BaseUrl().substr(std::string("https://").size());
@@ -134,7 +136,6 @@ class Attempt {
              const std::string& reason, const std::string& code = "");
   Step SourceError(size_t i, bool whole_item, const std::string& sc, const std::string& dc,
                    int err, const std::string& reason);
-  void Fail(const std::string& code, const std::string& description, const std::string& details);
   void FailDelete(const Collection& c, const std::string& path, int err, const std::string& reason);
   Step TransferItem(size_t i, const json& item);
   Step TransferTree(size_t i, const std::string& sp, const std::string& dp, const ResolvedPath& s,
@@ -585,6 +586,12 @@ void CancelTask(Task& t) {
 void RunTaskAttempt(Emulator& emu, const std::string& id, const std::function<bool()>& aborted) {
   Attempt attempt(emu, id, aborted);
   if (!attempt.Begin()) return;
+  auto fault = emu.TakeTaskFault(attempt.type() == "DELETE" ? "task.delete" : "task.transfer");
+  if (fault) {
+    std::string code = fault->code.empty() ? "PERMISSION_DENIED" : fault->code;
+    attempt.Fail(code, "injected by globus-emulator", "Error: injected task failure (" + code + ")");
+    return;
+  }
   if (attempt.type() == "DELETE") {
     attempt.RunDelete();
   } else {

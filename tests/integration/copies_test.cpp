@@ -177,6 +177,21 @@ TEST_F(Copies, AFailedCopyIsEioAtFsyncAndLeavesTheListing) {
   EXPECT_NE(log.find("FILE_NOT_FOUND"), std::string::npos) << log;
 }
 
+TEST_F(Copies, AFailedDeleteBringsTheEntriesBackAndIsLogged) {
+  WriteFile(a_ / "keep" / "a.txt", "a");
+  WriteFile(a_ / "keep" / "b.txt", "b");
+  MountOrDie();
+  emu_->AddFault({{"route", "task.delete"}, {"code", "PERMISSION_DENIED"}, {"count", 1}});
+  ASSERT_EQ(Sh("rm -r alpha/keep").exit_code, 0);
+  EXPECT_EQ(Sh("ls alpha").out, "") << "hidden at once";
+  RunResult r = Sh("sync alpha");
+  EXPECT_NE(r.exit_code, 0) << "the failure is reported";
+  EXPECT_TRUE(fs::exists(a_ / "keep" / "a.txt"));
+  EXPECT_EQ(Sh("ls alpha/keep").out, "a.txt\nb.txt\n") << "and the entries are back";
+  EXPECT_NE(mount_->Log().find("delete failed, Globus task "), std::string::npos);
+  EXPECT_NE(mount_->Log().find("PERMISSION_DENIED"), std::string::npos);
+}
+
 TEST_F(Copies, CopiesPendingAtACrashRunExactlyOnceAfterARemount) {
   emu_.reset();
   Start(3000);  // tasks wait 3 s before they run
