@@ -455,7 +455,9 @@ int RunStatus(int argc, char** argv) {
       std::cout << "  " << t.value("task_id", std::string("-")) << "  " << t.value("type", std::string()) << "  "
                 << t.value("status", std::string()) << "  items " << t.value("items", 0) << "  files "
                 << t.value("files_transferred", 0) << "  bytes " << t.value("bytes_transferred", 0);
-      if (t.contains("detail")) std::cout << "  " << t["detail"].get<std::string>();
+      if (t.contains("detail") && t.value("status", std::string()) != "SUCCEEDED") {
+        std::cout << "  " << t["detail"].get<std::string>();
+      }
       std::cout << "\n";
     }
   };
