@@ -106,7 +106,8 @@ class TransferApi {
   virtual http::Result<void> Rename(const std::string& collection_id, const std::string& from,
                                     const std::string& to) = 0;
 
-  // Submits a delete task (with a fresh submission_id) and waits for it to
+  // Submits a delete task (with the request's submission_id, or a fresh one
+  // when it has none) and waits for it to
   // end. A task that ends FAILED is returned as a TaskOutcome, not an
   // error; errors are for the submission or the polling itself.
   virtual http::Result<TaskOutcome> DeleteAndWait(const DeleteRequest& request) = 0;
