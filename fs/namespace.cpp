@@ -84,18 +84,7 @@ http::Result<std::optional<FileEntry>> Namespace::Lookup(const std::string& coll
   if (why == RemoteErrc::kNotFound || why == RemoteErrc::kNotDirectory) return std::optional<FileEntry>();
   if (why != RemoteErrc::kPermissionDenied) return listing.error();
   // The parent cannot be listed, but the path itself may be reachable.
-  int64_t started = NowMs();
-  auto st = api_.Stat(coll, ToTransferPath(path));
-  if (!st) {
-    if (Classify(st.error()) == RemoteErrc::kNotFound) {
-      store_.PutNegative(coll, path, started);
-      return std::optional<FileEntry>();
-    }
-    return st.error();
-  }
-  st->name = NameOf(path);
-  store_.PutEntry(coll, path, *st, started);
-  return std::optional<FileEntry>(*st);
+  return Refresh(coll, path);
 }
 
 http::Result<void> Namespace::Mkdir(const std::string& coll, const std::string& path) {

@@ -11,6 +11,7 @@
 
 #include "tests/support/emulator_process.h"
 #include "tests/support/mounted_fs.h"
+#include "tests/support/test_files.h"
 
 namespace globusfs {
 namespace {
@@ -18,40 +19,14 @@ namespace {
 using testing::EmulatorProcess;
 using testing::MountedFs;
 using testing::RunResult;
+using testing::Pattern;
+using testing::ReadFile;
+using testing::WriteFile;
+using testing::Sha256;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kBlock = 1 << 20;
-
-std::string Pattern(uint64_t size, uint32_t seed) {
-  std::string s(size, '\0');
-  std::mt19937 rng(seed);
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-void WriteFile(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-std::string Sha256(const std::string& data) {
-  unsigned char d[32];
-  unsigned int n = 0;
-  EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
 
 class Contents : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 
 #include "tests/support/emulator_process.h"
 #include "tests/support/mounted_fs.h"
+#include "tests/support/test_files.h"
 
 namespace globusfs {
 namespace {
@@ -19,25 +20,11 @@ namespace {
 using testing::EmulatorProcess;
 using testing::MountedFs;
 using testing::RunResult;
+using testing::Pattern;
+using testing::ReadFile;
+using testing::WriteFile;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string Pattern(uint64_t size, uint32_t seed) {
-  std::string s(size, '\0');
-  std::mt19937 rng(seed);
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-void WriteFile(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 class Copies : public ::testing::Test {
  protected:
