@@ -16,6 +16,8 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
 
   --state-dir DIR              where the CA, the env file and the state live (required)
   --port N                     port on 127.0.0.1 (default: a free one)
+  --public-port N              advertise this port instead in every URL (env file,
+                               https_server, ...): a proxy on 127.0.0.1:N forwards here
   --collection NAME=UUID:ROOT  serve the local folder ROOT as a collection (repeatable);
                                NAME=ROOT derives a stable UUID from NAME
   --identity USERNAME          the identity Auth logs in as (default researcher@example.org)
@@ -91,10 +93,10 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
       return std::nullopt;
     }
     const char* v = nullptr;
-    if (a == "--state-dir" || a == "--port" || a == "--collection" || a == "--identity" ||
-        a == "--linked-identity" || a == "--high-assurance" || a == "--auth-timeout" ||
-        a == "--guest" || a == "--no-https" || a == "--latency-ms" || a == "--task-delay-ms" ||
-        a == "--token-lifetime" || a == "--client-id") {
+    if (a == "--state-dir" || a == "--port" || a == "--public-port" || a == "--collection" ||
+        a == "--identity" || a == "--linked-identity" || a == "--high-assurance" ||
+        a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
+        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id") {
       v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
     }
@@ -104,6 +106,11 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     } else if (a == "--port") {
       if (!ParseInt(v, &n) || n > 65535) return usage_error("--port: not a port: " + std::string(v));
       cfg.port = static_cast<uint16_t>(n);
+    } else if (a == "--public-port") {
+      if (!ParseInt(v, &n) || n == 0 || n > 65535) {
+        return usage_error("--public-port: not a port: " + std::string(v));
+      }
+      cfg.public_port = static_cast<uint16_t>(n);
     } else if (a == "--collection") {
       std::string spec = v;
       auto eq = spec.find('=');

@@ -42,6 +42,7 @@ struct Collection {
 struct Config {
   std::filesystem::path state_dir;
   uint16_t port = 0;
+  uint16_t public_port = 0;         // nonzero: the port in every URL handed out (a proxy in front)
   std::vector<Collection> collections;
   Identity identity;
   std::vector<Identity> linked;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -86,7 +87,9 @@ Emulator::Emulator(Config cfg) : cfg_(std::move(cfg)), collections_(cfg_.collect
 
 Emulator::~Emulator() { Stop(); }
 
-std::string Emulator::BaseUrl() const { return "https://127.0.0.1:" + std::to_string(port_); }
+std::string Emulator::BaseUrl() const {
+  return "https://127.0.0.1:" + std::to_string(cfg_.public_port ? cfg_.public_port : port_);
+}
 
 std::string Emulator::HttpsServerUrl(const Collection& c) const {
   return BaseUrl() + "/c/" + c.id;
@@ -211,9 +214,12 @@ std::optional<FaultRule> Emulator::TakeFault(const std::string& route) {
     if (!GlobMatch(it->route, route)) continue;
     if (it->fraction > 0) {
       if (std::uniform_real_distribution<double>(0, 1)(rng_) >= it->fraction) continue;
-      return *it;
+      FaultRule hit = *it;
+      hit.hits = it->hits++;
+      return hit;
     }
     FaultRule hit = *it;
+    hit.hits = it->hits++;
     if (it->count > 0 && --it->count == 0) faults_.erase(it);
     return hit;
   }
@@ -241,6 +247,91 @@ Response Emulator::InjectedError(const Request& req, const std::string& route, c
   }
   if (f.retry_after >= 0) r.headers.Set("Retry-After", std::to_string(f.retry_after));
   return r;
+}
+
+namespace {
+
+// Every string value becomes a number and every number (or boolean) a
+// string; keys and nesting stay.
+json Retyped(const json& j) {
+  if (j.is_object()) {
+    json o = json::object();
+    for (auto it = j.begin(); it != j.end(); ++it) o[it.key()] = Retyped(it.value());
+    return o;
+  }
+  if (j.is_array()) {
+    json a = json::array();
+    for (const auto& e : j) a.push_back(Retyped(e));
+    return a;
+  }
+  if (j.is_string()) return 7;
+  if (j.is_number() || j.is_boolean()) return j.dump();
+  return j;
+}
+
+// Picks the variant this hit uses among `names`: in turn for "any", else the
+// one named (nullptr when it is not of this kind of answer).
+template <size_t N>
+const char* PickVariant(const FaultRule& f, const char* const (&names)[N]) {
+  if (f.malformed == "any") return names[f.hits % N];
+  for (const char* n : names) {
+    if (f.malformed == n) return n;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Emulator::Malform(const std::string& route, const FaultRule& f, Response* r) {
+  if (r->head_only) return;  // no body to garble
+  bool json_answer = !r->file && r->headers.Get("content-type").value_or("").rfind("application/json", 0) == 0;
+  if (json_answer) {
+    const char* v = PickVariant(f, kMalformedJsonVariants);
+    if (!v) return;
+    std::string_view name = v;
+    if (name == "cut") {
+      // A complete HTTP answer (its Content-Length matches) of half a document.
+      r->body = r->body.substr(0, r->body.size() / 2);
+    } else if (name == "wrong_types") {
+      r->body = R"({"DATA_TYPE": "file_list", "DATA": [42, {"name": 7}]})";
+    } else if (name == "unterminated") {
+      r->body = R"({"DATA_TYPE": "file_list", "DATA": [42, {"name": 7}])";
+    } else if (name == "retyped") {
+      json doc = json::parse(r->body, nullptr, false);
+      r->body = doc.is_discarded() ? "7" : Retyped(doc).dump();
+    } else {  // not_object
+      r->body = R"([42, "garbage", null])";
+    }
+    return;
+  }
+  // A file body (https.get): a 206 that contradicts the request or itself.
+  if (!r->file || route != "https.get" || (r->status != 200 && r->status != 206)) return;
+  const char* v = PickVariant(f, kMalformedFileVariants);
+  if (!v) return;
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(r->file->path, ec);
+  if (ec) return;
+  uint64_t off = r->file->offset, len = r->file->length;
+  if (std::string_view(v) == "bad_range") {
+    // Another range than the one asked for (one byte later), honestly labelled.
+    if (len < 2) return;
+    r->status = 206;
+    r->file->offset = off + 1;
+    r->file->length = len - 1;
+    r->headers.Set("Content-Range", "bytes " + std::to_string(off + 1) + "-" + std::to_string(off + len - 1) +
+                                        "/" + std::to_string(size));
+  } else {  // short_body
+    // The range asked for in Content-Range, but half as many bytes, of garbage.
+    if (len == 0) return;
+    r->status = 206;
+    r->headers.Set("Content-Range", "bytes " + std::to_string(off) + "-" + std::to_string(off + len - 1) + "/" +
+                                        std::to_string(size));
+    static const std::string kGarbage = "globus-emulator: malformed body. ";
+    std::string body(len / 2, '\0');
+    for (size_t i = 0; i < body.size(); ++i) body[i] = kGarbage[i % kGarbage.size()];
+    r->file.reset();
+    r->body = std::move(body);
+  }
 }
 
 void Emulator::Delay(int64_t ms) {
@@ -281,6 +372,7 @@ Response Emulator::Handle(Request& req) {
   } else {
     r = JsonResponse(404, {{"code", "NotFound"}, {"message", "No such resource: " + req.raw_path}});
   }
+  if (fault && !fault->malformed.empty()) Malform(route, *fault, &r);
   if (fault && fault->truncate) {
     uint64_t len = r.file ? r.file->length : r.body.size();
     r.truncate_at = len / 2;
@@ -339,7 +431,8 @@ Response Emulator::HandleControl(Request& req) {
     json list = json::array();
     for (const auto& f : faults_) {
       list.push_back({{"route", f.route}, {"status", f.status}, {"count", f.count},
-                      {"fraction", f.fraction}, {"drop", f.drop}, {"truncate", f.truncate}});
+                      {"fraction", f.fraction}, {"drop", f.drop}, {"truncate", f.truncate},
+                      {"malformed", f.malformed}});
     }
     return JsonResponse(200, {{"faults", list}});
   }
@@ -358,6 +451,19 @@ Response Emulator::HandleControl(Request& req) {
       f.body_delay_ms = j->value("body_delay_ms", int64_t{0});
       f.count = j->value("count", int64_t{-1});
       f.fraction = j->value("fraction", 0.0);
+      if (auto m = j->find("malformed"); m != j->end()) {
+        if (m->is_boolean()) {
+          f.malformed = m->get<bool>() ? "any" : "";
+        } else if (m->is_string()) {
+          f.malformed = m->get<std::string>();
+          bool known = f.malformed == "any";
+          for (const char* n : kMalformedJsonVariants) known = known || f.malformed == n;
+          for (const char* n : kMalformedFileVariants) known = known || f.malformed == n;
+          if (!known) return bad("unknown malformed variant: " + f.malformed);
+        } else {
+          return bad("malformed must be true, false or a variant's name");
+        }
+      }
     } catch (const json::exception& e) {
       return bad(std::string("bad fault: ") + e.what());
     }
@@ -366,8 +472,9 @@ Response Emulator::HandleControl(Request& req) {
     if (f.count == 0) return bad("count must be positive");
     if (f.fraction > 0 && j->contains("count")) return bad("give count or fraction, not both");
     bool task_fault = f.route.rfind("task.", 0) == 0;  // fails the task itself
-    if (!task_fault && f.status == 0 && !f.drop && !f.truncate && f.delay_ms == 0 && f.body_delay_ms == 0) {
-      return bad("the fault does nothing: give status, drop, truncate, delay_ms or body_delay_ms");
+    if (!task_fault && f.status == 0 && !f.drop && !f.truncate && f.delay_ms == 0 && f.body_delay_ms == 0 &&
+        f.malformed.empty()) {
+      return bad("the fault does nothing: give status, drop, truncate, malformed, delay_ms or body_delay_ms");
     }
     std::lock_guard lock(mu_);
     faults_.push_back(f);

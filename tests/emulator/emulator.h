@@ -43,7 +43,16 @@ struct FaultRule {
   int64_t body_delay_ms = 0;  // slow body: sleep between 16 KiB chunks
   int64_t count = -1;       // how many requests it hits (-1: no limit)
   double fraction = 0;      // instead of count: the share of requests it hits
+  // A garbled answer: "" (no), "any" (the variants in turn) or one variant's
+  // name (kMalformedJsonVariants, kMalformedFileVariants); see Malform().
+  std::string malformed;
+  uint64_t hits = 0;        // requests hit so far (in a taken copy: this hit's index)
 };
+
+// The ways "malformed" garbles a JSON answer and a file body (https.get).
+inline constexpr const char* kMalformedJsonVariants[] = {"cut", "wrong_types", "unterminated",
+                                                         "retyped", "not_object"};
+inline constexpr const char* kMalformedFileVariants[] = {"bad_range", "short_body"};
 
 class Emulator {
  public:
@@ -96,6 +105,8 @@ class Emulator {
   // Sleeps up to `ms`, waking early when the emulator stops.
   void Delay(int64_t ms);
   Response InjectedError(const Request& req, const std::string& route, const FaultRule& f);
+  // Applies a "malformed" fault to the answer the service gave.
+  static void Malform(const std::string& route, const FaultRule& f, Response* r);
   void WriteEnvFile();
 
   Config cfg_;

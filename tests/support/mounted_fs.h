@@ -47,6 +47,8 @@ class MountedFs {
   void KillDaemon();
   // The daemon's exit code once unmounted (-1 while running).
   int exit_code() const { return exit_code_; }
+  // The daemon's process id while it runs (-f: the child itself), else -1.
+  pid_t daemon_pid() const { return daemon_ ? daemon_->pid() : -1; }
 
   const std::filesystem::path& mountpoint() const { return mountpoint_; }
   std::filesystem::path path(const std::string& rel) const { return mountpoint_ / rel; }
