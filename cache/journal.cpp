@@ -1,10 +1,13 @@
 #include "cache/journal.h"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <tuple>
@@ -241,6 +244,22 @@ bool Decodes(Kind kind, std::string_view id, std::string_view bytes) {
 
 // ---- LmdbJournal ---------------------------------------------------------------
 
+}  // namespace
+
+std::string NewRecordId() {
+  unsigned char b[12];
+  if (RAND_bytes(b, sizeof(b)) != 1) throw std::runtime_error("RAND_bytes failed");
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+namespace {
+
 class LmdbJournal final : public Journal {
  public:
   LmdbJournal(file_util::ExclusiveLock lock, std::unique_ptr<Env> env)
@@ -312,6 +331,22 @@ class LmdbJournal final : public Journal {
     try {
       return !task.submission_id.empty() && KnownTaskKind(task.kind) &&
              Put(Kind::kTask, task.submission_id, EncodeTask(task));
+    } catch (...) {
+      return false;
+    }
+  }
+
+  bool PutTaskReplacing(const PendingTask& task, const std::vector<std::string>& replaced) override {
+    try {
+      if (task.submission_id.empty() || !KnownTaskKind(task.kind)) return false;
+      const std::string bytes = EncodeTask(task);
+      env_->Write([&](Txn& txn) {
+        for (const auto& id : replaced) {
+          if (ValidKey(id) && id != task.submission_id) Db(Kind::kTask).Del(txn, id);
+        }
+        Db(Kind::kTask).Put(txn, task.submission_id, bytes);
+      });
+      return true;
     } catch (...) {
       return false;
     }

@@ -49,9 +49,11 @@ struct StagedUpload {
   bool operator==(const StagedUpload&) const = default;
 };
 
-// A batched transfer or delete, recorded before it is sent.
+// A batched transfer or delete, recorded before it is sent. A copy or
+// delete accepted but not yet batched has a record of its own, keyed by a
+// local id (see TaskBatcher), that the batch's record replaces.
 struct PendingTask {
-  std::string submission_id;  // the key (from GET /submission_id)
+  std::string submission_id;  // the key (from GET /submission_id, or a local id)
   std::string kind;           // "transfer" or "delete"
   std::string task_id;        // empty until Globus accepted it
   std::string source_collection, destination_collection;  // delete: source only
@@ -66,6 +68,9 @@ struct PendingTask {
 
   bool operator==(const PendingTask&) const = default;
 };
+
+// A fresh random id for a record (24 hex digits).
+std::string NewRecordId();
 
 class Journal {
  public:
@@ -88,6 +93,10 @@ class Journal {
   // nothing written, for an empty or over-long submission_id, a kind other
   // than "transfer" or "delete", or a failed write.
   virtual bool PutTask(const PendingTask& task) = 0;
+  // PutTask and the removal of the records `replaced` in one durable
+  // write: either all of it happens or none (a batch that takes the place
+  // of the records of its queued items).
+  virtual bool PutTaskReplacing(const PendingTask& task, const std::vector<std::string>& replaced) = 0;
   // True when no record with this submission_id remains (removed and
   // synced, or there was none); false when the write failed.
   virtual bool RemoveTask(const std::string& submission_id) = 0;

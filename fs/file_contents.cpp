@@ -1,7 +1,6 @@
 #include "fs/file_contents.h"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,18 +16,6 @@
 namespace globusfs::fs {
 
 namespace {
-
-std::string RandomId() {
-  unsigned char b[12];
-  RAND_bytes(b, sizeof(b));
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
 
 bool Writable(int flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 
@@ -158,7 +145,7 @@ int FileContents::EnsureStaged(const std::shared_ptr<OpenFile>& f, std::optional
     std::lock_guard lock(f->mu);
     if (f->staged) return 0;
     if (f->fd < 0) {
-      if (f->journal_id.empty()) f->journal_id = RandomId();
+      if (f->journal_id.empty()) f->journal_id = cache::NewRecordId();
       f->staged_path = (staging_dir_ / (f->journal_id + ".data")).string();
       f->fd = ::open(f->staged_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
       if (f->fd < 0) {

@@ -273,9 +273,9 @@ int Filesystem::RemovePath(int mount, const std::string& path, bool is_dir, cons
   if (!batcher_) return DeletePath(mount, path, is_dir, op);
   // Hidden at once, deleted in a batch (failures bring it back and are logged).
   const std::string& coll = Mount(mount).info.id;
+  if (int rc = batcher_->QueueDelete(coll, path, is_dir)) return rc;  // journaled, or refused
   ns_.NoteRemoved(coll, path);
   inodes_.Unlink(mount, path);
-  batcher_->QueueDelete(coll, path, is_dir);
   return 0;
 }
 

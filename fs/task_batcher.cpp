@@ -13,6 +13,8 @@ using json = nlohmann::json;
 namespace {
 
 constexpr auto kKeepFinished = std::chrono::minutes(5);
+// The journal key of a copy or delete accepted but not yet in a sent batch.
+const std::string kQueuedPrefix = "queued-";
 constexpr size_t kRecentTasks = 50;
 
 // Error events after which a task cannot succeed: cancel it (globus-api.md
@@ -35,6 +37,7 @@ struct TaskBatcher::Item {
   bool recursive = false;
   State state = State::kQueued;
   std::string submission_id;
+  std::string journal_key;  // its own record while queued (kQueuedPrefix...)
   std::string why;
   std::vector<uint64_t> folded;  // deletes covered by this recursive delete
   uint64_t folded_into = 0;
@@ -111,16 +114,43 @@ uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std:
   return id;
 }
 
+std::string TaskBatcher::JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
+                                       const std::string& dst_coll, const std::string& dst_path, bool recursive) {
+  cache::PendingTask rec;
+  try {
+    rec.submission_id = kQueuedPrefix + cache::NewRecordId();
+  } catch (const std::exception&) {
+    return "";
+  }
+  rec.kind = kind == Kind::kCopy ? "transfer" : "delete";
+  rec.source_collection = src_coll;
+  rec.destination_collection = dst_coll;
+  rec.items.push_back({src_path, dst_path, recursive});
+  rec.created_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->SystemNow().time_since_epoch()).count();
+  if (!journal_.PutTask(rec)) {
+    log_.Log(LogLevel::kError, "cannot record a " + rec.kind + " of " + src_path + " in the journal; refused");
+    return "";
+  }
+  return rec.submission_id;
+}
+
 int TaskBatcher::QueueCopy(const std::string& src_coll, const std::string& src_path, const std::string& dst_coll,
                            const std::string& dst_path, bool recursive) {
+  // Durable before it is accepted: a crash from here on loses nothing.
+  std::string key = JournalQueued(Kind::kCopy, src_coll, src_path, dst_coll, dst_path, recursive);
+  if (key.empty()) return EIO;
   {
     std::lock_guard lock(mu_);
-    AddItem(Kind::kCopy, src_coll, src_path, dst_coll, dst_path, recursive);
+    uint64_t id = AddItem(Kind::kCopy, src_coll, src_path, dst_coll, dst_path, recursive);
+    items_[id]->journal_key = key;
   }
   return options_.wait_each ? WaitPath(dst_coll, dst_path) : 0;
 }
 
-void TaskBatcher::QueueDelete(const std::string& coll, const std::string& path, bool is_dir) {
+int TaskBatcher::QueueDelete(const std::string& coll, const std::string& path, bool is_dir) {
+  std::string key = JournalQueued(Kind::kDelete, coll, path, "", "", is_dir);
+  if (key.empty()) return EIO;
   std::lock_guard lock(mu_);
   std::vector<uint64_t> covered;
   if (is_dir) {
@@ -141,12 +171,14 @@ void TaskBatcher::QueueDelete(const std::string& coll, const std::string& path, 
   }
   uint64_t id = AddItem(Kind::kDelete, coll, path, "", "", is_dir);
   Item& item = *items_[id];
+  item.journal_key = key;
   for (uint64_t c : covered) {
     items_[c]->folded_into = id;
     item.folded.push_back(c);
     // Anything folded into the folded item comes along.
     for (uint64_t deeper : items_[c]->folded) item.folded.push_back(deeper);
   }
+  return 0;
 }
 
 bool TaskBatcher::Covers(const Item& i, const std::string& coll, const std::string& path) const {
@@ -321,6 +353,7 @@ void TaskBatcher::SendBatch(Batch b) {
   // The journal record comes first: from here a crash loses nothing and
   // the resend (same submission id) cannot run twice.
   cache::PendingTask rec;
+  std::vector<std::string> replaced;  // the queued items' own records
   {
     std::lock_guard lock(mu_);
     rec.kind = b.kind == Kind::kCopy ? "transfer" : "delete";
@@ -329,6 +362,12 @@ void TaskBatcher::SendBatch(Batch b) {
     for (uint64_t id : b.ids) {
       const Item& i = *items_[id];
       rec.items.push_back({i.src_path, i.dst_path, i.recursive});
+      if (!i.journal_key.empty()) replaced.push_back(i.journal_key);
+      for (uint64_t f : i.folded) {
+        if (auto fi = items_.find(f); fi != items_.end() && !fi->second->journal_key.empty()) {
+          replaced.push_back(fi->second->journal_key);
+        }
+      }
     }
   }
   auto sid = api_.NewSubmissionId();
@@ -344,7 +383,7 @@ void TaskBatcher::SendBatch(Batch b) {
   rec.submission_id = *sid;
   rec.created_at_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_->SystemNow().time_since_epoch()).count();
-  if (!journal_.PutTask(rec)) {
+  if (!journal_.PutTaskReplacing(rec, replaced)) {
     std::lock_guard lock(mu_);
     for (uint64_t id : b.ids) Complete(id, State::kFailed, "cannot record the task in the journal");
     ++failures_;
@@ -364,6 +403,10 @@ void TaskBatcher::SendBatch(Batch b) {
     for (uint64_t id : b.ids) {
       items_[id]->state = State::kSent;
       items_[id]->submission_id = *sid;
+      items_[id]->journal_key.clear();
+      for (uint64_t f : items_[id]->folded) {
+        if (auto fi = items_.find(f); fi != items_.end()) fi->second->journal_key.clear();
+      }
     }
     tasks_[*sid] = std::move(t);
   }
@@ -472,7 +515,7 @@ void TaskBatcher::Poll(const std::string& sid) {
 
 void TaskBatcher::Finish(const std::string& sid, bool ok, const std::string& why) {
   journal_.RemoveTask(sid);
-  std::vector<Item> items;
+  std::vector<Item> items, kept;
   std::string task_id;
   Kind kind = Kind::kCopy;
   {
@@ -520,9 +563,44 @@ void TaskBatcher::Finish(const std::string& sid, bool ok, const std::string& why
     recent_.push_front(done);
     if (recent_.size() > kRecentTasks) recent_.pop_back();
     if (!ok) failures_ += t.ids.size();
+    if (!ok && kind == Kind::kCopy) kept = DropDeletesOf(t.ids);
     tasks_.erase(it);
   }
+  // mv across collections is a copy, then a delete: the copy failed, so the
+  // source stays.
+  for (const auto& d : kept) {
+    journal_.RemoveTask(d.journal_key);
+    ns_.Invalidate(d.src_coll, ParentOf(d.src_path));
+    ns_.Invalidate(d.src_coll, d.src_path);
+    log_.Log(LogLevel::kWarning, "not deleting " + d.src_path + ": the copy from it failed");
+  }
   done_cv_.notify_all();
+}
+
+std::vector<TaskBatcher::Item> TaskBatcher::DropDeletesOf(const std::vector<uint64_t>& failed_copies) {
+  std::vector<Item> dropped;
+  for (auto& [key, b] : batches_) {
+    if (b->kind != Kind::kDelete) continue;
+    for (auto i = b->ids.begin(); i != b->ids.end();) {
+      Item& del = *items_[*i];
+      bool blocked = std::any_of(failed_copies.begin(), failed_copies.end(), [&](uint64_t c) {
+        auto ci = items_.find(c);
+        return ci != items_.end() && ci->second->src_coll == del.src_coll &&
+               Overlap(ci->second->src_path, del.src_path);
+      });
+      if (!blocked) {
+        ++i;
+        continue;
+      }
+      Complete(del.id, State::kFailed, "not deleted: the copy from it failed");
+      dropped.push_back(del);
+      for (uint64_t f : del.folded) {
+        if (auto fi = items_.find(f); fi != items_.end()) dropped.push_back(*fi->second);
+      }
+      i = b->ids.erase(i);
+    }
+  }
+  return dropped;
 }
 
 json TaskBatcher::ItemJson(const Item& i) const {
@@ -556,6 +634,18 @@ json TaskBatcher::Status() {
 
 void TaskBatcher::Replay() {
   for (const auto& rec : journal_.PendingTasks()) {
+    if (rec.submission_id.rfind(kQueuedPrefix, 0) == 0 && rec.items.size() == 1) {
+      // Accepted but never sent: queued again, with the same record.
+      const auto& i = rec.items.front();
+      Kind kind = rec.kind == "transfer" ? Kind::kCopy : Kind::kDelete;
+      if (kind == Kind::kDelete) ns_.NoteRemoved(rec.source_collection, i.source_path);
+      std::lock_guard lock(mu_);
+      uint64_t id = AddItem(kind, rec.source_collection, i.source_path, rec.destination_collection,
+                            i.destination_path, i.recursive);
+      items_[id]->journal_key = rec.submission_id;
+      log_.Log(LogLevel::kInfo, "resuming a queued " + rec.kind + " of " + i.source_path + " from the journal");
+      continue;
+    }
     std::lock_guard lock(mu_);
     auto t = std::make_unique<Task>();
     t->submission_id = rec.submission_id;

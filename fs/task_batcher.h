@@ -73,7 +73,9 @@ class TaskBatcher {
   // wait_each) the copy's errno.
   int QueueCopy(const std::string& src_coll, const std::string& src_path, const std::string& dst_coll,
                 const std::string& dst_path, bool recursive);
-  void QueueDelete(const std::string& coll, const std::string& path, bool is_dir);
+  // Both are durable (journaled) when they return 0; EIO when the journal
+  // cannot record them.
+  int QueueDelete(const std::string& coll, const std::string& path, bool is_dir);
 
   // Waits for every pending copy to, and delete of, `path` (or above it).
   int WaitPath(const std::string& coll, const std::string& path);
@@ -102,6 +104,12 @@ class TaskBatcher {
   bool Covers(const Item& item, const std::string& coll, const std::string& path) const;
   bool BlockedByCopy(const Item& del) const;
   void Complete(uint64_t id, State state, const std::string& why);
+  // Takes the queued deletes of the failed copies' sources out of their
+  // batches (failed); returns them.
+  std::vector<Item> DropDeletesOf(const std::vector<uint64_t>& failed_copies);
+  // Records one accepted item in the journal; its key, or "" on failure.
+  std::string JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
+                            const std::string& dst_coll, const std::string& dst_path, bool recursive);
   void FlushCovering(const std::string& coll, const std::string& path);
   nlohmann::json ItemJson(const Item& i) const;
   void Replay();

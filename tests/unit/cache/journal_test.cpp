@@ -405,6 +405,20 @@ TEST(JournalTest, TaskIdIsAddedByReplacingTheRecord) {
   EXPECT_EQ(journal->PendingTasks().size(), 1u);
 }
 
+TEST(JournalTest, PutTaskReplacingSwapsRecordsInOneWrite) {
+  TempDir tmp;
+  auto journal = OpenJournal(tmp.path());
+  ASSERT_TRUE(journal->PutTask(Task("queued-1", 1)));
+  ASSERT_TRUE(journal->PutTask(Task("queued-2", 2)));
+  ASSERT_TRUE(journal->PutTask(Task("other", 3)));
+  PendingTask batch = Task("sid", 4);
+  ASSERT_TRUE(journal->PutTaskReplacing(batch, {"queued-1", "queued-2", "missing", ""}));
+  EXPECT_EQ(SubmissionIds(journal->PendingTasks()), (std::vector<std::string>{"other", "sid"}));
+  // A refused record removes nothing.
+  EXPECT_FALSE(journal->PutTaskReplacing(Task("k", 5, "copy"), {"other"}));
+  EXPECT_EQ(SubmissionIds(journal->PendingTasks()), (std::vector<std::string>{"other", "sid"}));
+}
+
 TEST(JournalTest, TaskPutRejectsBadKeysAndKinds) {
   TempDir tmp;
   auto journal = OpenJournal(tmp.path());
