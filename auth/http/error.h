@@ -38,6 +38,11 @@ struct Error {
   std::string request_id;  // Globus request id, when the service gave one
   nlohmann::json authorization_parameters;  // object or null
   std::vector<std::string> required_scopes;
+  // Set by HttpClient::Send: this error is the answer to a resend that
+  // followed a transport failure (a dropped or cut answer, a timeout), so a
+  // request that is not idempotent (mkdir, rename) may already have taken
+  // effect on the server, and the error may be the consequence of that.
+  bool resent_after_transport_failure = false;
 
   // code == "ConsentRequired" and the service named the scopes to consent to.
   bool IsConsentRequired() const;

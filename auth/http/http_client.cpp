@@ -338,6 +338,7 @@ void HttpClient::Perform(const HttpRequest& request, const std::string* authoriz
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request, Authorizer* authorizer) {
   bool unauthorized_handled = false;
   int retries = 0;
+  bool resent_after_transport_failure = false;
   while (true) {
     std::optional<std::string> authorization;
     if (authorizer != nullptr) {
@@ -378,11 +379,13 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, Authorizer* au
                              attempt.sink_aborted, attempt.source_aborted);
       outcome.transport_error = error.kind;
     }
+    error.resent_after_transport_failure = resent_after_transport_failure;
     if (!request.retry) return error;
     const auto delay = policy_.Decide(retries, outcome);
     if (!delay || !CanResend(request, attempt.source_bytes, attempt.sink_bytes)) return error;
     clock_->SleepFor(*delay);
     ++retries;
+    resent_after_transport_failure = resent_after_transport_failure || !got_response;
     PrepareResend(request);
   }
 }

@@ -6,7 +6,9 @@
 //     followed (a 3xx is returned to the caller). Only https:// URLs work.
 //   - transport failures and 429/5xx are retried per RetryPolicy, sleeping
 //     on the injected Clock; the final failure is returned as an Error
-//     (kNetwork, kTimeout, kTls, or kHttp parsed by ParseErrorDocument).
+//     (kNetwork, kTimeout, kTls, or kHttp parsed by ParseErrorDocument),
+//     with Error::resent_after_transport_failure set when an earlier
+//     attempt got no complete answer (the request may have taken effect).
 //   - on 401 with an Authorizer, HandleUnauthorized() is called at most once
 //     per Send; if it returns true the request is re-sent at once (this does
 //     not count as a backoff retry).

@@ -63,13 +63,33 @@ std::optional<uint64_t> ParseU64(std::string_view s) {
   return v;
 }
 
-// The first byte of "bytes a-b/n" (or "bytes a-b/*").
-std::optional<uint64_t> ContentRangeStart(std::string_view h) {
+// "bytes a-b/n" (or "bytes a-b/*": no total), RFC 9110 §14.4.
+struct ContentRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  std::optional<uint64_t> total;
+};
+
+std::optional<ContentRange> ParseContentRange(std::string_view h) {
   if (!h.starts_with("bytes ")) return std::nullopt;
   h.remove_prefix(6);
   const size_t dash = h.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  return ParseU64(h.substr(0, dash));
+  const size_t slash = h.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
+    return std::nullopt;
+  }
+  ContentRange r;
+  const auto first = ParseU64(h.substr(0, dash));
+  const auto last = ParseU64(h.substr(dash + 1, slash - dash - 1));
+  if (!first || !last || *last < *first) return std::nullopt;
+  r.first = *first;
+  r.last = *last;
+  const std::string_view total = h.substr(slash + 1);
+  if (total != "*") {
+    r.total = ParseU64(total);
+    if (!r.total || *r.total <= r.last) return std::nullopt;
+  }
+  return r;
 }
 
 // Receives the body of a ranged GET without knowing yet whether it is the
@@ -119,6 +139,8 @@ class RangeSink {
 
   // The transfer was cut on purpose: the 200 reading is complete.
   bool done() const { return done_; }
+  // Body bytes received (of the last attempt).
+  uint64_t received() const { return pos_; }
   // More bytes than asked for arrived: this was not a 206.
   bool whole_body() const { return whole_body_; }
 
@@ -343,19 +365,43 @@ http::Result<void> DataClient::ReadRange(const DataTarget& target, const std::st
   }
   const int status = response->status;
   if (status == 206) {
-    const auto start = ContentRangeStart(response->Header("content-range").value_or(""));
-    if (!start || *start != offset || sink.whole_body()) {
+    // The bytes must be exactly the range Content-Range names, and that
+    // range must be the one asked for (or its head, cut at the end of the
+    // file as the total says). Anything else is a garbled answer: never
+    // handed to the reader, never cached.
+    const std::string header = response->Header("content-range").value_or("");
+    const auto range = ParseContentRange(header);
+    const uint64_t last_asked = offset + length - 1;
+    std::string problem;
+    if (!range || range->first != offset || range->last > last_asked) {
+      problem = "does not hold the range asked for";
+    } else if (range->last < last_asked && (!range->total || *range->total != range->last + 1)) {
+      problem = "holds less than the range asked for, and not up to the end of the file";
+    } else if (sink.whole_body() || sink.received() != range->last - range->first + 1) {
+      problem = "has " + std::to_string(sink.received()) + " bytes, not the " +
+                std::to_string(range->last - range->first + 1) + " its Content-Range names";
+    }
+    if (!problem.empty()) {
       out->clear();
-      return Malformed(
-          kOp, path,
-          "the 206 answer does not hold the range asked for (bytes=" + std::to_string(offset) +
-              "-" + std::to_string(offset + length - 1) + ", Content-Range '" +
-              http::TruncateUtf8(response->Header("content-range").value_or(""), 80) + "')",
-          status);
+      return Malformed(kOp, path,
+                       "the 206 answer " + problem + " (bytes=" + std::to_string(offset) + "-" +
+                           std::to_string(last_asked) + ", Content-Range '" +
+                           http::TruncateUtf8(header, 80) + "')",
+                       status);
     }
     return {};
   }
   if (status == 200) {  // the server ignored Range (or none was sent): the whole file
+    // The whole body arrived (the transfer was not cut): it is the file, so
+    // its length must be the file's size the answer states.
+    const auto declared = ParseU64(response->Header("content-length").value_or(""));
+    if (declared && *declared != sink.received()) {
+      out->clear();
+      return Malformed(kOp, path,
+                       "the 200 answer has " + std::to_string(sink.received()) +
+                           " bytes, but its Content-Length is " + std::to_string(*declared),
+                       status);
+    }
     sink.TakeWholeBodyReading();
     return {};
   }

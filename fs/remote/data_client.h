@@ -12,9 +12,12 @@
 //     error with http_status 401 and code "AuthenticationRequired", which
 //     Classify maps to kAuthRequired.
 //   - ReadRange sends "Range: bytes=a-b" and streams the answer into the
-//     caller's string: a 206 must start at the offset (else kMalformed); a
+//     caller's string: a 206 must name in Content-Range the range asked for
+//     (or its head up to the end of the file, per the total) and carry
+//     exactly that many bytes, else kMalformed and nothing is returned; a
 //     200 (the server ignored Range) is read up to offset + length and then
-//     the transfer is cut; 416 (past the end) is an empty success. Bytes kept
+//     the transfer is cut, and a 200 read to its end must have as many bytes
+//     as its Content-Length; 416 (past the end) is an empty success. Bytes kept
 //     in memory are bounded by 2 * length whatever the server sends. A body
 //     cut short is retried by the core from the start of the range.
 //   - Upload PUTs the local file streamed with pread (constant memory),

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "auth/http/url.h"
+#include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_json.h"
 
 namespace globusfs::fs {
@@ -112,8 +113,15 @@ http::Result<void> TransferClient::Mkdir(const std::string& collection_id,
   if (auto bad = CheckAll({collection_id, path})) return *bad;
   auto r = http_.PostJson(OperationUrl(collection_id, "mkdir"),
                           json{{"DATA_TYPE", "mkdir"}, {"path", path}}, authorizer_);
-  if (!r) return std::move(r).error();
-  return {};
+  if (r) return {};
+  http::Error error = std::move(r).error();
+  // The first answer was lost and the resend found the folder: it may be
+  // our own first attempt that made it. A folder there now is success.
+  if (error.resent_after_transport_failure && Classify(error) == RemoteErrc::kExists) {
+    auto made = Stat(collection_id, path);
+    if (made && made->type == EntryType::kDir) return {};
+  }
+  return error;
 }
 
 http::Result<void> TransferClient::Rename(const std::string& collection_id, const std::string& from,
@@ -122,8 +130,18 @@ http::Result<void> TransferClient::Rename(const std::string& collection_id, cons
   auto r = http_.PostJson(OperationUrl(collection_id, "rename"),
                           json{{"DATA_TYPE", "rename"}, {"old_path", from}, {"new_path", to}},
                           authorizer_);
-  if (!r) return std::move(r).error();
-  return {};
+  if (r) return {};
+  http::Error error = std::move(r).error();
+  // The first answer was lost and the resend found no source: our first
+  // attempt may have moved it. The destination there and the source gone
+  // is success.
+  if (error.resent_after_transport_failure && Classify(error) == RemoteErrc::kNotFound) {
+    auto source = Stat(collection_id, from);
+    const bool source_gone = !source && source.error().code != kUnsupportedTypeCode &&
+                             Classify(source.error()) == RemoteErrc::kNotFound;
+    if (source_gone && Stat(collection_id, to)) return {};
+  }
+  return error;
 }
 
 std::string TransferClient::TaskUrl(const std::string& task_id, const char* suffix) const {

@@ -17,6 +17,12 @@
 //     sleeps on the injected Clock until the status is not ACTIVE, or until
 //     task_wait_timeout (a kTimeout error; the task is left running).
 //   - CancelTask: both "Canceled" and "TaskComplete" answers are success.
+//   - Mkdir and Rename are not idempotent, yet the HTTP core resends them
+//     when an answer is lost: when the resend (after a transport failure)
+//     answers Exists (mkdir) or NotFound (rename), a Stat checks whether the
+//     first attempt took effect (the folder exists as a dir; the source is
+//     gone and the destination exists) and reports success if so, else the
+//     resend's error.
 //   - every path is checked before it goes into a URL or a JSON body: a path
 //     that is not valid UTF-8 (or holds NUL) is a kConfig "InvalidName"
 //     error, never a mangled request.

@@ -145,6 +145,46 @@ const std::string* StringAt(const json& doc, const char* key) {
   return it->get_ptr<const std::string*>();
 }
 
+// Whether `key` of the object `doc` is missing, null, or of the given kind.
+// (Optional fields may be absent or null; one of another JSON type means the
+// document is not what Transfer sends.)
+bool IsStringOrAbsent(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  return it == doc.end() || it->is_null() || it->is_string();
+}
+
+bool IsNumberOrAbsent(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  return it == doc.end() || it->is_null() || it->is_number();
+}
+
+// DATA_TYPE is absent or the string `want` (globus-api.md §2.1: every
+// document names its type; a missing one is tolerated).
+bool DataTypeIs(const json& doc, std::string_view want) {
+  const auto it = doc.find("DATA_TYPE");
+  return it == doc.end() || (it->is_string() && it->get_ref<const std::string&>() == want);
+}
+
+// Why the object `doc` is not a file document (§2.2, §2.3), or nullptr. The
+// name and type are required strings (an unknown type is not an error: the
+// caller skips the entry); every other field globusfs knows is optional but,
+// when present and not null, must be of its documented JSON type.
+const char* FileDocProblem(const json& doc) {
+  if (!DataTypeIs(doc, "file")) return "a DATA_TYPE other than \"file\"";
+  const auto name = doc.find("name");
+  if (name == doc.end() || !name->is_string()) return "no name string";
+  const auto type = doc.find("type");
+  if (type == doc.end() || !type->is_string()) return "no type string";
+  for (const char* key : {"last_modified", "permissions", "user", "group", "link_target",
+                          "link_user", "link_group", "link_last_modified"}) {
+    if (!IsStringOrAbsent(doc, key)) return "a field that should be a string";
+  }
+  for (const char* key : {"size", "link_size"}) {
+    if (!IsNumberOrAbsent(doc, key)) return "a size that is not a number";
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view text) {
@@ -209,16 +249,18 @@ int64_t ParseTransferTime(std::string_view s) {
 
 http::Result<std::optional<FileEntry>> ParseFileDoc(const json& doc) {
   if (!doc.is_object()) return Malformed("Transfer sent a file document that is not an object");
-  const std::string* type = StringAt(doc, "type");
+  if (const char* bad = FileDocProblem(doc)) {
+    return Malformed(std::string("Transfer sent a file document with ") + bad);
+  }
+  const std::string& type = doc.at("type").get_ref<const std::string&>();
   const std::string* target = StringAt(doc, "link_target");
   FileEntry entry;
-  if (const std::string* name = StringAt(doc, "name")) entry.name = *name;
-  if (type == nullptr) return std::optional<FileEntry>();
-  if (*type == "dir" || *type == "file") {
-    const bool dir = *type == "dir";
+  entry.name = doc.at("name").get<std::string>();
+  if (type == "dir" || type == "file") {
+    const bool dir = type == "dir";
     entry.type = target != nullptr ? EntryType::kSymlink : dir ? EntryType::kDir : EntryType::kFile;
     entry.mode = ReadMode(doc, dir ? 0755 : 0644);
-  } else if (*type == "invalid_symlink") {
+  } else if (type == "invalid_symlink") {
     entry.type = EntryType::kInvalidSymlink;
     entry.mode = ReadMode(doc, 0644);
   } else {
@@ -239,6 +281,18 @@ http::Result<ListingPage> ParseListingPage(const json& body) {
     if (it != body.end() && it->is_array()) data = &*it;
   }
   if (data == nullptr) return Malformed("Transfer sent a directory listing without a DATA list");
+  if (!DataTypeIs(body, "file_list")) {
+    return Malformed("Transfer sent a directory listing whose DATA_TYPE is not \"file_list\"");
+  }
+  for (const char* key : {"total", "length", "offset", "limit"}) {
+    if (!IsNumberOrAbsent(body, key)) {
+      return Malformed(std::string("Transfer sent a directory listing whose \"") + key +
+                       "\" is not a number");
+    }
+  }
+  if (!IsStringOrAbsent(body, "path")) {
+    return Malformed("Transfer sent a directory listing whose \"path\" is not a string");
+  }
   ListingPage page;
   page.items = static_cast<int64_t>(data->size());
   page.entries.reserve(data->size());

@@ -4,11 +4,15 @@
 // delete documents, and the checks every path passes before it goes into a
 // request.
 //
-// Parsing is tolerant where globus-api.md §2 leaves room (missing size or
-// permissions, timestamps with 'T' or without an offset, unknown file types)
-// and strict only where nothing sensible can be done (a DATA item that is
-// not an object, a listing without a DATA array): those give a kMalformed
-// http::Error. Nothing here throws.
+// Parsing is tolerant where globus-api.md §2 leaves room (missing or null
+// optional fields, a missing DATA_TYPE, timestamps with 'T' or without an
+// offset, permissions that are not octal, unknown file types) and strict
+// about the shape: a field of the wrong JSON type (a number where a string
+// belongs, or the reverse), a DATA_TYPE naming another document, a file
+// document without a name or type string, a DATA item that is not an
+// object, a listing without a DATA array: those give a kMalformed
+// http::Error, so a garbled answer is never read as an empty or different
+// one. Nothing here throws.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -49,8 +53,12 @@ std::optional<http::Error> CheckPath(std::string_view path);
 int64_t ParseTransferTime(std::string_view text);
 
 // One file document (an ls DATA item or a stat answer). nullopt for an
-// entry of a type globusfs does not show; kMalformed if `doc` is not an
-// object or has no usable name.
+// entry of a type globusfs does not show (a "type" string other than file,
+// dir, invalid_symlink); kMalformed if `doc` is not an object, its
+// DATA_TYPE is present and not "file", "name" or "type" is missing or not a
+// string, or a known optional field (size, link_size: numbers;
+// last_modified, permissions, user, group, link_*: strings) is present,
+// not null, and of another JSON type.
 http::Result<std::optional<FileEntry>> ParseFileDoc(const nlohmann::json& doc);
 
 struct ListingPage {
@@ -59,7 +67,10 @@ struct ListingPage {
   std::optional<int64_t> total;    // "total", when the server gave a number
 };
 
-// One ls answer. kMalformed without a DATA array or with a non-object item.
+// One ls answer. kMalformed without a DATA array, with a DATA_TYPE other
+// than "file_list", with total/length/offset/limit that are not numbers (or
+// null), or with any item ParseFileDoc finds malformed: one bad item makes
+// the whole page malformed.
 http::Result<ListingPage> ParseListingPage(const nlohmann::json& body);
 
 // Whether a listing is complete after a page of `items` items fetched at

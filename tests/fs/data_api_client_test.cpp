@@ -81,6 +81,27 @@ TEST_F(DataClientEmulator, ATruncatedWholeBodyIsRetriedToo) {
   EXPECT_EQ(emu().RequestCount("https.get"), 2u);
 }
 
+TEST_F(DataClientEmulator, A206ThatIsNotTheRangeAskedForIsMalformed) {
+  const std::string data = Pattern(kMiB + 3, 8);
+  backend_->MakeFile("alpha", "/f", data);
+  // bad_range: another range, honestly labelled; short_body: the range asked
+  // for in Content-Range, but half as many bytes (of garbage).
+  for (const char* variant : {"bad_range", "short_body"}) {
+    emu().AddFault({{"route", "https.get"}, {"malformed", variant}, {"count", 1}});
+    std::string out = "stale";
+    auto r = api().ReadRange(a_, "/f", 1000, 64 * 1024, &out);
+    EXPECT_TRUE(Fails(r, RemoteErrc::kProtocol)) << variant;
+    EXPECT_TRUE(out.empty()) << variant << ": no bytes of a garbled answer reach the reader";
+  }
+  // The same read without a fault, and a 206 cut at the end of the file.
+  auto r = ReadBytes(api(), a_, "/f", 1000, 64 * 1024);
+  ASSERT_TRUE(r.ok()) << r.error().Summary();
+  EXPECT_TRUE(*r == data.substr(1000, 64 * 1024));
+  auto tail = ReadBytes(api(), a_, "/f", data.size() - 2, 100);
+  ASSERT_TRUE(tail.ok()) << tail.error().Summary();
+  EXPECT_EQ(*tail, data.substr(data.size() - 2));
+}
+
 TEST_F(DataClientEmulator, GivesUpAfterTheRetryBudget) {
   backend_->MakeFile("alpha", "/f", "x");
   emu().AddFault({{"route", "https.get"}, {"status", 503}});

@@ -51,6 +51,59 @@ TEST_F(TransferApiClient, TransientFailuresAreRetriedByTheHttpCore) {
                     RemoteErrc::kUnavailable, 503));
 }
 
+TEST_F(TransferApiClient, GarbledStatAndListAnswersAreMalformed) {
+  backend_.MakeFile("alpha", "/g/f", "x", std::nullopt, 0644);
+  const std::string alpha = backend_.CollectionId("alpha");
+  for (const char* variant : {"cut", "wrong_types", "unterminated", "retyped", "not_object"}) {
+    backend_.emu().AddFault({{"route", "transfer.stat"}, {"malformed", variant}, {"count", 1}});
+    EXPECT_TRUE(Fails(backend_.Api().Stat(alpha, "/g/f"), RemoteErrc::kProtocol)) << variant;
+    backend_.emu().AddFault({{"route", "transfer.ls"}, {"malformed", variant}, {"count", 1}});
+    EXPECT_TRUE(Fails(backend_.Api().List(alpha, "/g"), RemoteErrc::kProtocol)) << variant;
+  }
+  // The faults are used up: the same calls read the real answers.
+  auto stat = backend_.Api().Stat(alpha, "/g/f");
+  ASSERT_TRUE(stat.ok()) << stat.error().Summary();
+  EXPECT_EQ(stat->type, EntryType::kFile);
+  auto list = backend_.Api().List(alpha, "/g");
+  ASSERT_TRUE(list.ok()) << list.error().Summary();
+  EXPECT_EQ(Names(*list), std::vector<std::string>{"f"});
+}
+
+TEST_F(TransferApiClient, AMkdirWhoseAnswerWasCutIsSuccess) {
+  const std::string alpha = backend_.CollectionId("alpha");
+  backend_.MakeDir("alpha", "/mk");
+  // The folder is made, the answer cut; the resend answers Exists.
+  backend_.emu().AddFault({{"route", "transfer.mkdir"}, {"truncate", true}, {"count", 1}});
+  auto made = backend_.Api().Mkdir(alpha, "/mk/new");
+  ASSERT_TRUE(made.ok()) << made.error().Summary();
+  EXPECT_EQ(backend_.emu().RequestCount("transfer.mkdir"), 2u);
+  EXPECT_TRUE(backend_.Exists("alpha", "/mk/new"));
+  // Without a lost answer, Exists stays Exists.
+  EXPECT_TRUE(Fails(backend_.Api().Mkdir(alpha, "/mk/new"), RemoteErrc::kExists));
+  // A lost answer, and a file where the folder should be: still Exists.
+  backend_.MakeFile("alpha", "/mk/file", "x", std::nullopt, 0644);
+  backend_.emu().AddFault({{"route", "transfer.mkdir"}, {"truncate", true}, {"count", 1}});
+  EXPECT_TRUE(Fails(backend_.Api().Mkdir(alpha, "/mk/file"), RemoteErrc::kExists));
+}
+
+TEST_F(TransferApiClient, ARenameWhoseAnswerWasCutIsSuccess) {
+  const std::string alpha = backend_.CollectionId("alpha");
+  backend_.MakeFile("alpha", "/mv/a", "x", std::nullopt, 0644);
+  // The file is moved, the answer cut; the resend answers NotFound.
+  backend_.emu().AddFault({{"route", "transfer.rename"}, {"truncate", true}, {"count", 1}});
+  auto moved = backend_.Api().Rename(alpha, "/mv/a", "/mv/b");
+  ASSERT_TRUE(moved.ok()) << moved.error().Summary();
+  EXPECT_EQ(backend_.emu().RequestCount("transfer.rename"), 2u);
+  EXPECT_FALSE(backend_.Exists("alpha", "/mv/a"));
+  EXPECT_TRUE(backend_.Exists("alpha", "/mv/b"));
+  // Without a lost answer, a missing source stays NotFound.
+  EXPECT_TRUE(Fails(backend_.Api().Rename(alpha, "/mv/a", "/mv/c"), RemoteErrc::kNotFound));
+  // A lost answer to a rename of a missing source: the destination is not
+  // there either, so NotFound.
+  backend_.emu().AddFault({{"route", "transfer.rename"}, {"truncate", true}, {"count", 1}});
+  EXPECT_TRUE(Fails(backend_.Api().Rename(alpha, "/mv/a", "/mv/c"), RemoteErrc::kNotFound));
+}
+
 TEST_F(TransferApiClient, AnInvalidTokenIsAuthRequiredAndNeverInTheError) {
   const std::string token = "not-a-real-token-1234567890";
   StaticAuthorizer bad(token);

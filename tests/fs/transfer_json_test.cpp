@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fs/remote/remote_error.h"
 
@@ -66,11 +69,59 @@ TEST(TransferApiJsonFileDoc, Types) {
   EXPECT_EQ(broken.type, EntryType::kInvalidSymlink);
   EXPECT_EQ(broken.link_target, "gone");
   // Other types (devices, pipes, "link") are not shown.
-  for (const json& t : {json("pipe"), json("link"), json(7), json()}) {
+  for (const json& t : {json("pipe"), json("link"), json("")}) {
     auto r = ParseFileDoc({{"name", "p"}, {"type", t}});
     ASSERT_TRUE(r.ok());
     EXPECT_FALSE(r->has_value()) << t.dump();
   }
+}
+
+void ExpectMalformedDoc(const json& doc) {
+  auto r = ParseFileDoc(doc);
+  ASSERT_FALSE(r.ok()) << doc.dump();
+  EXPECT_EQ(r.error().kind, http::ErrorKind::kMalformed) << doc.dump();
+  EXPECT_EQ(Classify(r.error()), RemoteErrc::kProtocol) << doc.dump();
+}
+
+TEST(TransferApiJsonFileDoc, WrongTypesAreMalformed) {
+  // A type that is not a string, or none: not a file document at all.
+  for (const json& t : {json(7), json(), json(true), json::array()}) {
+    ExpectMalformedDoc({{"name", "p"}, {"type", t}});
+  }
+  ExpectMalformedDoc({{"name", "p"}});
+  // A name that is not a string, or none.
+  for (const json& n : {json(7), json(), json::object()}) {
+    ExpectMalformedDoc({{"name", n}, {"type", "file"}});
+  }
+  ExpectMalformedDoc({{"type", "file"}});
+  // Another document type.
+  ExpectMalformedDoc({{"DATA_TYPE", "file_list"}, {"name", "f"}, {"type", "file"}});
+  ExpectMalformedDoc({{"DATA_TYPE", 7}, {"name", "f"}, {"type", "file"}});
+  // Known optional fields of the wrong JSON type.
+  const json base = {{"name", "f"}, {"type", "file"}};
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, json>>{{"size", "12"},
+                                                 {"size", true},
+                                                 {"link_size", "4"},
+                                                 {"last_modified", 17},
+                                                 {"permissions", 644},
+                                                 {"user", 0},
+                                                 {"group", 0},
+                                                 {"link_target", 7},
+                                                 {"link_user", false},
+                                                 {"link_group", 1},
+                                                 {"link_last_modified", 3}}) {
+    json doc = base;
+    doc[key] = value;
+    ExpectMalformedDoc(doc);
+  }
+  // The emulator's "wrong_types" body, and the real stat fixture retyped
+  // (every string a number, every number a string).
+  ExpectMalformedDoc(json::parse(R"({"DATA_TYPE": "file_list", "DATA": [42, {"name": 7}]})"));
+  ExpectMalformedDoc(json::parse(R"({
+      "DATA_TYPE": 7, "name": 7, "type": 7, "size": "4", "last_modified": 7,
+      "permissions": 7, "user": 7, "group": 7, "link_target": null, "link_group": null,
+      "link_last_modified": null, "link_size": null, "link_user": null})"));
 }
 
 TEST(TransferApiJsonFileDoc, ToleratesMissingAndOddFields) {
@@ -79,18 +130,32 @@ TEST(TransferApiJsonFileDoc, ToleratesMissingAndOddFields) {
   EXPECT_EQ(f.mtime, 0);
   EXPECT_EQ(f.mode, 0644u);
   EXPECT_EQ(Parse({{"name", "d"}, {"type", "dir"}}).mode, 0755u);
+  // Values of the right JSON type that make no sense read as defaults.
   f = Parse({{"name", "f"},
              {"type", "file"},
              {"size", -5},
              {"permissions", "rw-r--r--"},
-             {"last_modified", 17}});
+             {"last_modified", "yesterday"}});
+  EXPECT_EQ(f.size, 0u);
+  EXPECT_EQ(f.mode, 0644u);
+  EXPECT_EQ(f.mtime, 0);
+  // Null is as good as missing.
+  f = Parse({{"DATA_TYPE", "file"},
+             {"name", "f"},
+             {"type", "file"},
+             {"size", nullptr},
+             {"permissions", nullptr},
+             {"last_modified", nullptr},
+             {"user", nullptr},
+             {"group", nullptr}});
   EXPECT_EQ(f.size, 0u);
   EXPECT_EQ(f.mode, 0644u);
   EXPECT_EQ(f.mtime, 0);
   EXPECT_EQ(Parse({{"name", "f"}, {"type", "file"}, {"permissions", "104755"}}).mode, 04755u);
   EXPECT_EQ(Parse({{"name", "f"}, {"type", "file"}, {"size", 12.0}}).size, 12u);
-  EXPECT_EQ(Parse({{"name", "f"}, {"type", "file"}, {"size", "12"}}).size, 0u);
   EXPECT_EQ(Parse({{"name", "f"}, {"type", "file"}, {"size", 1ull << 40}}).size, 1ull << 40);
+  // An empty name is a string (Stat fills in the last path component).
+  EXPECT_EQ(Parse({{"name", ""}, {"type", "dir"}}).name, "");
 }
 
 TEST(TransferApiJsonFileDoc, NotAnObjectIsMalformed) {
@@ -110,7 +175,7 @@ TEST(TransferApiJsonListing, ReadsAPageAndSkipsWhatItCannotShow) {
                        {{"name", "fifo"}, {"type", "pipe"}},
                        {{"name", "."}, {"type", "dir"}},
                        {{"name", "x/y"}, {"type", "file"}},
-                       {{"type", "file"}}}}};
+                       {{"name", ""}, {"type", "file"}}}}};
   auto page = ParseListingPage(body);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->entries.size(), 1u);
@@ -120,16 +185,85 @@ TEST(TransferApiJsonListing, ReadsAPageAndSkipsWhatItCannotShow) {
 }
 
 TEST(TransferApiJsonListing, MalformedBodies) {
-  for (const json& body : {json(), json::object(), json{{"DATA", "x"}}, json::array(),
-                           json{{"DATA", {{{"name", "a"}, {"type", "file"}}, 3}}}}) {
+  const json a = {{"name", "a"}, {"type", "file"}};
+  for (const json& body : {
+           json(),
+           json::object(),
+           json{{"DATA", "x"}},
+           json::array(),
+           json{{"DATA", {a, 3}}},
+           // An entry without a name string, or without a type string.
+           json{{"DATA", {a, {{"type", "file"}}}}},
+           json{{"DATA", {a, {{"name", 7}, {"type", "file"}}}}},
+           json{{"DATA", {a, {{"name", "b"}}}}},
+           json{{"DATA", {a, {{"name", "b"}, {"type", 7}}}}},
+           json{{"DATA", {a, {{"name", "b"}, {"type", "file"}, {"size", "4"}}}}},
+           // Another document, or counts that are not numbers.
+           json{{"DATA_TYPE", "file"}, {"DATA", {a}}},
+           json{{"DATA_TYPE", 7}, {"DATA", {a}}},
+           json{{"DATA", {a}}, {"total", "many"}},
+           json{{"DATA", {a}}, {"length", "1"}},
+           json{{"DATA", {a}}, {"path", 7}},
+           // The emulator's "wrong_types" and "not_object" bodies.
+           json::parse(R"({"DATA_TYPE": "file_list", "DATA": [42, {"name": 7}]})"),
+           json::parse(R"([42, "garbage", null])"),
+       }) {
     auto page = ParseListingPage(body);
     ASSERT_FALSE(page.ok()) << body.dump();
     EXPECT_EQ(page.error().kind, http::ErrorKind::kMalformed);
     EXPECT_EQ(Classify(page.error()), RemoteErrc::kProtocol);
   }
-  auto no_total = ParseListingPage({{"DATA", json::array()}, {"total", "many"}});
+  // Null counts, a negative total, a missing DATA_TYPE: tolerated.
+  auto no_total = ParseListingPage({{"DATA", json::array()}, {"total", nullptr}});
   ASSERT_TRUE(no_total.ok());
   EXPECT_FALSE(no_total->total.has_value());
+  auto negative = ParseListingPage({{"DATA", json::array()}, {"total", -1}});
+  ASSERT_TRUE(negative.ok());
+  EXPECT_FALSE(negative->total.has_value());
+}
+
+// A real listing (globus-api.md §2.2) retyped as the emulator's "retyped"
+// variant does it: every string a number, every number or boolean a string.
+// Read as it is, it would be an empty listing; it must be malformed.
+TEST(TransferApiJsonListing, RetypedRealListingIsMalformed) {
+  const json real = json::parse(R"({
+    "DATA_TYPE": "file_list", "endpoint": "aa752cea-8222-5bc8-acd9-555b090c0ccb",
+    "path": "/share/godata/", "absolute_path": null, "length": 1, "total": 1,
+    "rename_supported": true, "symlink_supported": true,
+    "DATA": [{"DATA_TYPE": "file", "name": "file1.txt", "type": "file", "size": 4,
+              "last_modified": "2020-09-23 18:53:12+00:00", "permissions": "0644",
+              "user": "root", "group": "root", "link_target": null, "link_user": null,
+              "link_group": null, "link_size": null, "link_last_modified": null}]})");
+  auto ok = ParseListingPage(real);
+  ASSERT_TRUE(ok.ok()) << ok.error().Summary();
+  ASSERT_EQ(ok->entries.size(), 1u);
+  EXPECT_EQ(ok->entries[0], (FileEntry{"file1.txt", EntryType::kFile, 4, 1600887192, 0644, ""}));
+
+  const std::function<json(const json&)> retype = [&](const json& j) -> json {
+    if (j.is_object()) {
+      json o = json::object();
+      for (auto it = j.begin(); it != j.end(); ++it) o[it.key()] = retype(it.value());
+      return o;
+    }
+    if (j.is_array()) {
+      json arr = json::array();
+      for (const auto& e : j) arr.push_back(retype(e));
+      return arr;
+    }
+    if (j.is_string()) return 7;
+    if (j.is_number() || j.is_boolean()) return j.dump();
+    return j;
+  };
+  auto page = ParseListingPage(retype(real));
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.error().kind, http::ErrorKind::kMalformed);
+  ExpectMalformedDoc(retype(real["DATA"][0]));
+  // Only one field of an entry retyped is enough.
+  for (const char* key : {"name", "type", "size", "last_modified", "permissions", "user"}) {
+    json one = real;
+    one["DATA"][0][key] = retype(one["DATA"][0][key]);
+    EXPECT_FALSE(ParseListingPage(one).ok()) << key;
+  }
 }
 
 TEST(TransferApiJsonListing, PagingStops) {

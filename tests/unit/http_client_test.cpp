@@ -78,6 +78,7 @@ TEST_F(HttpClientTest, ClosedPortIsANetworkError) {
   ASSERT_FALSE(response.ok());
   const Error& error = response.error();
   EXPECT_EQ(error.kind, ErrorKind::kNetwork) << error.Summary();
+  EXPECT_FALSE(error.resent_after_transport_failure) << "sent once, not resent";
   EXPECT_EQ(error.http_status, 0);
   EXPECT_THAT(error.message, HasSubstr("GET https://127.0.0.1:"));
   EXPECT_THAT(error.message, HasSubstr("/v2/oauth2/token"));
@@ -100,6 +101,9 @@ TEST_F(HttpClientTest, NetworkErrorsAreRetriedFiveTimesOnTheClock) {
       std::chrono::milliseconds(8000)};
   EXPECT_EQ(clock_->Sleeps(), expected);
   EXPECT_EQ(authorizer_.header_calls, 6);  // asked again before every attempt
+  // The last error answers a resend after transport failures: a request
+  // that is not idempotent may have taken effect.
+  EXPECT_TRUE(response.error().resent_after_transport_failure);
 }
 
 TEST_F(HttpClientTest, ExplicitRetryPolicyIsUsed) {
