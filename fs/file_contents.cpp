@@ -446,7 +446,12 @@ int FileContents::FlushPath(int mount, const std::string& path) {
   return Upload(f, "upload before rename");
 }
 
-void FileContents::Renamed(int mount, const std::string& from, const std::string& to) {
+void FileContents::Renamed(int mount, const std::string& coll, const std::string& from, const std::string& to) {
+  ForEachPending(coll, from, [&](cache::StagedUpload rec) {
+    std::string old = rec.path;
+    rec.path = to + rec.path.substr(from.size());
+    if (journal_.PutUpload(rec)) log_.Log(LogLevel::kInfo, "the pending upload of " + old + " follows it to " + rec.path);
+  });
   std::lock_guard lock(table_mu_);
   std::vector<std::pair<std::string, std::shared_ptr<OpenFile>>> moved;
   for (auto it = files_.begin(); it != files_.end();) {
@@ -466,13 +471,31 @@ void FileContents::Renamed(int mount, const std::string& from, const std::string
   }
 }
 
-void FileContents::Unlinked(int mount, const std::string& path) {
+void FileContents::Unlinked(int mount, const std::string& coll, const std::string& path) {
+  ForEachPending(coll, path, [&](const cache::StagedUpload& rec) {
+    if (!journal_.RemoveUpload(rec.id)) return;
+    ::unlink(rec.staged_file.c_str());
+    log_.Log(LogLevel::kInfo, "dropped the pending upload of " + rec.path + ": the file was removed");
+  });
   std::lock_guard lock(table_mu_);
   auto it = files_.find(Key(mount, path));
   if (it == files_.end()) return;
   std::lock_guard flock(it->second->mu);
   it->second->unlinked = true;  // still readable through open handles, never uploaded
   files_.erase(it);
+}
+
+void FileContents::ForEachPending(const std::string& coll, const std::string& path,
+                                  const std::function<void(const cache::StagedUpload&)>& fn) {
+  std::lock_guard replay(replay_mu_);  // not while the uploader sends one of them
+  for (const auto& rec : journal_.PendingUploads()) {
+    if (rec.collection_id != coll || !IsUnder(rec.path, path)) continue;
+    {
+      std::lock_guard lock(table_mu_);
+      if (active_ids_.count(rec.id)) continue;  // an open file's: it follows the file
+    }
+    fn(rec);
+  }
 }
 
 bool FileContents::ReplayOne(const cache::StagedUpload& rec) {
@@ -520,16 +543,20 @@ bool FileContents::ReplayOne(const cache::StagedUpload& rec) {
 }
 
 void FileContents::ReplayOnce() {
-  for (const auto& rec : journal_.PendingUploads()) {
-    {
-      std::lock_guard lock(table_mu_);
-      if (active_ids_.count(rec.id)) continue;  // an open file owns it
-    }
+  for (const auto& listed : journal_.PendingUploads()) {
     {
       std::lock_guard lock(uploader_mu_);
       if (stop_) return;
     }
-    ReplayOne(rec);
+    // Held while it is sent: an rm or mv of the file waits, then finds it
+    // uploaded (or still pending, at its current path).
+    std::lock_guard replay(replay_mu_);
+    {
+      std::lock_guard lock(table_mu_);
+      if (active_ids_.count(listed.id)) continue;  // an open file owns it
+    }
+    auto rec = journal_.GetUpload(listed.id);  // as it is now: removed or moved meanwhile?
+    if (rec) ReplayOne(*rec);
   }
 }
 

@@ -16,16 +16,21 @@
 // that changed remotely since it was opened is not overwritten: ours is
 // uploaded beside it under a conflict name, and the log says so.
 //
-// Thread-safety: all methods are thread-safe. Lock order: table_mu_, then
-// an OpenFile's mu. An OpenFile's upload_mu serialises its uploads and is
-// taken before (never while holding) mu; load_mu guards filling the staged
-// file. No lock but upload_mu/load_mu is held across network I/O.
+// A journaled upload of a closed file follows the file: an rm drops it, a
+// mv moves it to the new path.
+//
+// Thread-safety: all methods are thread-safe. Lock order: replay_mu_, then
+// table_mu_, then an OpenFile's mu. An OpenFile's upload_mu serialises its
+// uploads and is taken before (never while holding) mu; load_mu guards
+// filling the staged file. No lock but upload_mu/load_mu, and replay_mu_
+// (one journaled upload against rm/mv of it), is held across network I/O.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,8 +93,11 @@ class FileContents {
   bool Overlay(int mount, const std::string& path, FileEntry* entry);
   // Uploads the path now if it is open with unsaved changes (before a rename).
   int FlushPath(int mount, const std::string& path);
-  void Renamed(int mount, const std::string& from, const std::string& to);
-  void Unlinked(int mount, const std::string& path);
+  // The namespace changed under the files: open files and the journal's
+  // pending uploads (of closed files, in collection `coll`) follow a rename;
+  // an unlinked file is never uploaded again.
+  void Renamed(int mount, const std::string& coll, const std::string& from, const std::string& to);
+  void Unlinked(int mount, const std::string& coll, const std::string& path);
 
   // Starts the background uploader: first the journal's leftovers from a
   // previous run, then every `period` whatever failed since.
@@ -111,6 +119,10 @@ class FileContents {
   int Fail(const http::Error& e, const char* op, const std::string& path);
   void Forget(const std::shared_ptr<OpenFile>& f);  // last handle gone
   bool ReplayOne(const cache::StagedUpload& rec);
+  // Calls fn for each journaled upload at or under `path` that no open
+  // file owns, holding replay_mu_.
+  void ForEachPending(const std::string& coll, const std::string& path,
+                      const std::function<void(const cache::StagedUpload&)>& fn);
   std::shared_ptr<FileReader> ReaderFor(const std::shared_ptr<OpenFile>& f);
 
   const std::filesystem::path staging_dir_;
@@ -127,6 +139,9 @@ class FileContents {
   std::map<uint64_t, std::pair<uint64_t, int64_t>> kernel_versions_;  // ino -> size, mtime
   std::set<std::string> active_ids_;  // journal ids owned by open files
 
+  // Serialises the uploader's sending of a journaled upload with rm and mv
+  // changing it. Taken before table_mu_; held across that one upload.
+  std::mutex replay_mu_;
   std::mutex uploader_mu_;  // guards stop_
   std::condition_variable uploader_cv_;
   bool stop_ = false;

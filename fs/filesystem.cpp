@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
+#include <unordered_map>
 
 #include "auth/http/url.h"
 #include "fs/errno_map.h"
@@ -50,6 +51,13 @@ struct Filesystem::DirHandle {
   std::string path;
   Listing listing;                 // a collection folder's entries (snapshot at opendir)
   std::vector<std::string> roots;  // the mount root's names
+  // The listing's names and order stay those of opendir (offsets index
+  // them), but attributes changed since (a file written and uploaded while
+  // the folder was open) come from a newer listing: readdirplus must not
+  // hand the kernel an old size.
+  std::mutex mu;  // guards the two below
+  uint64_t generation = 0;
+  std::unordered_map<std::string, FileEntry> newer;  // by name
 };
 
 Filesystem::Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log,
@@ -293,7 +301,7 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   if (!found) return Fail(found.error(), "unlink", p.mount, path);
   if (!*found) return ENOENT;
   if (IsDir(**found)) return EISDIR;
-  if (contents_) contents_->Unlinked(p.mount, path);
+  if (contents_) contents_->Unlinked(p.mount, Mount(p.mount).info.id, path);
   return RemovePath(p.mount, path, false, "unlink");
 }
 
@@ -352,7 +360,7 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   auto r = ns_.Rename(coll, from, to);
   if (!r) return Fail(r.error(), "rename", p.mount, from);
   inodes_.Rename(p.mount, from, to);
-  if (contents_) contents_->Renamed(p.mount, from, to);
+  if (contents_) contents_->Renamed(p.mount, coll, from, to);
   return 0;
 }
 
@@ -471,6 +479,7 @@ int Filesystem::OpenDir(uint64_t ino, uint64_t* handle) {
     if (!listing) return Fail(listing.error(), "readdir", n.mount, n.path);
     h->mount = n.mount;
     h->path = n.path;
+    h->generation = ns_.generation();
     h->listing = *listing;
     if (!IsCollectionRoot(n) && !(options_.single && ino == kRootIno)) {
       if (auto pi = inodes_.Find(n.mount, ParentOf(n.path))) h->parent_ino = *pi;
@@ -493,6 +502,14 @@ int Filesystem::ReadDir(uint64_t handle, uint64_t offset, bool plus,
   }
   // Offsets: 0 ".", 1 "..", then entry i at offset i + 2.
   const size_t count = h->mount < 0 ? h->roots.size() : h->listing->size();
+  std::unique_lock newer_lock(h->mu);
+  if (h->mount >= 0 && h->generation != ns_.generation()) {
+    h->generation = ns_.generation();
+    if (auto now = ns_.List(Mount(h->mount).info.id, h->path)) {
+      h->newer.clear();
+      for (const auto& e : **now) h->newer.emplace(e.name, e);
+    }
+  }
   for (uint64_t off = offset; off < count + 2; ++off) {
     DirItem item;
     if (off == 0 || off == 1) {
@@ -516,7 +533,9 @@ int Filesystem::ReadDir(uint64_t handle, uint64_t offset, bool plus,
     } else {
       mount = h->mount;
       e = (*h->listing)[i];
+      if (auto it = h->newer.find(e.name); it != h->newer.end()) e = it->second;
       path = JoinPath(h->path, e.name);
+      if (contents_) contents_->Overlay(mount, path, &e);  // unsaved local data
     }
     item.name = e.name;
     if (plus) {

@@ -151,11 +151,13 @@ http::Result<std::optional<FileEntry>> Namespace::Refresh(const std::string& col
   }
   st->name = NameOf(path);
   store_.PutEntry(coll, path, *st, started);
+  ++generation_;
   return std::optional<FileEntry>(*st);
 }
 
 void Namespace::NoteCreated(const std::string& coll, const std::string& path, const FileEntry& entry) {
   store_.ApplyCreate(coll, path, entry, NowMs());
+  ++generation_;
 }
 
 }  // namespace globusfs::fs

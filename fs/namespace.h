@@ -20,6 +20,7 @@
 #pragma once
 
 #include <future>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,9 @@ class Namespace {
   void NoteRemoved(const std::string& coll, const std::string& path);
 
   TransferApi& api() { return api_; }
+  // Bumped whenever an entry's attributes change here (Refresh after an
+  // upload, NoteCreated): a folder listing taken earlier is stale for them.
+  uint64_t generation() const { return generation_.load(); }
 
  private:
   int64_t NowMs() const;
@@ -69,6 +73,7 @@ class Namespace {
   cache::MetadataStore& store_;
   std::shared_ptr<http::Clock> clock_;
 
+  std::atomic<uint64_t> generation_{0};
   std::mutex mu_;  // guards in_flight_
   std::map<std::string, std::shared_future<http::Result<Listing>>> in_flight_;
 };
