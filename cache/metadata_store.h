@@ -86,6 +86,8 @@ class MetadataStore {
   MetadataStore(const MetadataStore&) = delete;
   MetadataStore& operator=(const MetadataStore&) = delete;
 
+  int64_t ttl_ms() const { return options_.ttl_ms; }
+
   // The cached listing of `dir`, if fresh (or any age with allow_stale).
   std::optional<Listing> GetListing(std::string_view coll, std::string_view dir, int64_t now_ms,
                                     bool allow_stale = false) noexcept;

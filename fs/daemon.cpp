@@ -55,6 +55,8 @@ globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOI
   --cache-size SIZE                  disk space for cached file blocks (default 1G; 0 = none)
   --memory-limit SIZE                memory for read buffers and readahead is half of this
                                      (default 256M)
+  --walk-ahead N                     during a walk (find, du, ls -R) list up to N sibling
+                                     folders ahead, in parallel (default 4; 0 = never)
   --copy-mode batch|wait             copies between collections become batched Globus
                                      transfer tasks (default batch: cp returns at once,
                                      fsync/unmount wait); wait: each copy waits for its task
@@ -241,7 +243,8 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
       if (!v) return usage_error("-o needs options");
       config->fuse_options.push_back(v);
     } else if (a == "--collection" || a == "--config" || a == "--cache-dir" || a == "--metadata-ttl" ||
-               a == "--log-file" || a == "--cache-size" || a == "--memory-limit" || a == "--copy-mode") {
+               a == "--log-file" || a == "--cache-size" || a == "--memory-limit" || a == "--copy-mode" ||
+               a == "--walk-ahead") {
       const char* v = value();
       if (!v) return usage_error(a + " needs a value");
       if (a == "--collection") {
@@ -258,6 +261,11 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
         std::string m = v;
         if (m != "batch" && m != "wait") return usage_error("--copy-mode is batch or wait");
         config->copy_wait = m == "wait";
+      } else if (a == "--walk-ahead") {
+        char* end = nullptr;
+        long n = std::strtol(v, &end, 10);
+        if (*end || end == v || n < 0 || n > 64) return usage_error("--walk-ahead wants a number from 0 to 64");
+        config->walk_ahead = static_cast<int>(n);
       } else if (a == "--cache-size") {
         if (!ParseSize(v, &config->cache_size)) return usage_error("--cache-size wants a size such as 512M or 2G");
       } else if (a == "--memory-limit") {
@@ -353,7 +361,7 @@ int RunDaemon(const DaemonConfig& config) {
     log.Log(LogLevel::kError, "cannot open the metadata cache in " + cache_dir + ": " + why);
     return 1;
   }
-  Namespace ns(*c.transfer, *store, c.clock);
+  Namespace ns(*c.transfer, *store, c.clock, static_cast<size_t>(config.walk_ahead));
 
   // File contents: disk block cache, journal, readers, uploads.
   std::unique_ptr<cache::BlockCache> blocks;

@@ -24,6 +24,7 @@ struct DaemonConfig {
   uint64_t cache_size = 1ULL << 30;     // --cache-size: the disk block cache's bound
   uint64_t memory_limit = 256ULL << 20;  // --memory-limit: half of it may hold read buffers
   bool copy_wait = false;                // --copy-mode wait: each copy waits for its own task
+  int walk_ahead = 4;                    // --walk-ahead: listings fetched ahead at once in a walk
   std::string log_file;   // empty: stderr in the foreground, else <cache dir>/globusfs.log
 };
 

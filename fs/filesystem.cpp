@@ -481,6 +481,7 @@ int Filesystem::OpenDir(uint64_t ino, uint64_t* handle) {
     h->path = n.path;
     h->generation = ns_.generation();
     h->listing = *listing;
+    ns_.NoteOpened(Mount(n.mount).info.id, n.path);
     if (!IsCollectionRoot(n) && !(options_.single && ino == kRootIno)) {
       if (auto pi = inodes_.Find(n.mount, ParentOf(n.path))) h->parent_ino = *pi;
     }

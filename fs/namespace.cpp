@@ -18,8 +18,43 @@ const FileEntry* FindByName(const std::vector<FileEntry>& entries, const std::st
 
 }  // namespace
 
-Namespace::Namespace(TransferApi& api, cache::MetadataStore& store, std::shared_ptr<http::Clock> clock)
-    : api_(api), store_(store), clock_(std::move(clock)) {}
+Namespace::Namespace(TransferApi& api, cache::MetadataStore& store, std::shared_ptr<http::Clock> clock,
+                     size_t walk_ahead_threads)
+    : api_(api), store_(store), clock_(std::move(clock)) {
+  if (walk_ahead_threads > 0) ahead_ = std::make_unique<WorkPool>(walk_ahead_threads);
+}
+
+Namespace::~Namespace() {
+  if (ahead_) ahead_->Shutdown();
+}
+
+void Namespace::NoteOpened(const std::string& coll, const std::string& dir) {
+  if (!ahead_ || dir == "/") return;
+  const std::string parent = ParentOf(dir);
+  const int64_t now = NowMs();
+  {
+    std::lock_guard lock(mu_);
+    Walk& w = walks_[coll + '\0' + parent];
+    // Two different subfolders within a few seconds: a walk. Once per TTL.
+    bool walk = !w.last_child.empty() && w.last_child != dir && now - w.last_ms < 3000;
+    bool fresh = w.ahead_ms >= 0 && now - w.ahead_ms < store_.ttl_ms();
+    w.last_child = dir;
+    w.last_ms = now;
+    if (!walk || fresh) return;
+    w.ahead_ms = now;
+    if (walks_.size() > 4096) walks_.clear();  // a bound, not a cache
+  }
+  auto siblings = store_.GetListing(coll, parent, now);
+  if (!siblings) return;
+  size_t queued = 0;
+  for (const auto& e : siblings->entries) {
+    if (e.type != EntryType::kDir || queued >= kWalkAheadMax) continue;
+    std::string sub = JoinPath(parent, e.name);
+    if (sub == dir) continue;
+    ++queued;
+    ahead_->Submit([this, coll, sub] { (void)List(coll, sub); });  // cached ones cost a lookup
+  }
+}
 
 int64_t Namespace::NowMs() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_->SystemNow().time_since_epoch())

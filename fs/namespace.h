@@ -7,6 +7,11 @@
 //  - Lookup() of one path is answered from its parent's listing (cached or
 //    fetched), falling back to Transfer's stat when the parent cannot be
 //    listed. A missing name is a (cached) negative answer.
+//  - A walk (find, du, ls -R, cp -r) lists folders one after another, one
+//    round trip each. When a second subfolder of the same folder is opened
+//    within a few seconds, the remaining subfolders' listings are fetched
+//    ahead, a few at a time (WalkAhead; at most kWalkAheadMax per folder, once
+//    per TTL), so the walk finds them cached.
 //  - Mkdir/Rename/Delete go to Transfer and, once it has answered, update
 //    the cache at once, so the user always sees their own changes. When a
 //    mutation fails because the cache was wrong (Exists, NotFound), the
@@ -15,8 +20,9 @@
 // Paths are normalised collection paths (fs/mount_table.h); this layer turns
 // them into Transfer's form. Time comes from the injected clock.
 //
-// Thread-safety: all methods are thread-safe. mu_ guards only the in-flight
-// map; it is never held across a Transfer call or a cache call.
+// Thread-safety: all methods are thread-safe. mu_ guards the in-flight map
+// and the walk state; it is never held across a Transfer call or a cache
+// call.
 #pragma once
 
 #include <future>
@@ -31,6 +37,7 @@
 #include "auth/http/clock.h"
 #include "cache/metadata_store.h"
 #include "fs/remote/transfer_api.h"
+#include "fs/work_pool.h"
 
 namespace globusfs::fs {
 
@@ -38,9 +45,19 @@ using Listing = std::shared_ptr<const std::vector<FileEntry>>;
 
 class Namespace {
  public:
-  Namespace(TransferApi& api, cache::MetadataStore& store, std::shared_ptr<http::Clock> clock);
+  // `walk_ahead_threads`: listings fetched ahead at once during a walk (0:
+  // never).
+  Namespace(TransferApi& api, cache::MetadataStore& store, std::shared_ptr<http::Clock> clock,
+            size_t walk_ahead_threads = 0);
+  ~Namespace();
+  Namespace(const Namespace&) = delete;
+  Namespace& operator=(const Namespace&) = delete;
 
   http::Result<Listing> List(const std::string& coll, const std::string& dir);
+  // A folder was opened for reading (readdir): may start fetching its
+  // siblings' listings ahead (see above).
+  void NoteOpened(const std::string& coll, const std::string& dir);
+  static constexpr size_t kWalkAheadMax = 512;
   // nullopt: the path does not exist.
   http::Result<std::optional<FileEntry>> Lookup(const std::string& coll, const std::string& path);
 
@@ -74,7 +91,14 @@ class Namespace {
   std::shared_ptr<http::Clock> clock_;
 
   std::atomic<uint64_t> generation_{0};
-  std::mutex mu_;  // guards in_flight_
+  struct Walk {
+    std::string last_child;  // the subfolder opened last
+    int64_t last_ms = 0;
+    int64_t ahead_ms = -1;  // when its subfolders were last fetched ahead
+  };
+  std::mutex mu_;  // guards in_flight_, walks_
+  std::map<std::string, Walk> walks_;  // by coll '\0' parent folder
+  std::unique_ptr<WorkPool> ahead_;   // null: no walk-ahead
   std::map<std::string, std::shared_future<http::Result<Listing>>> in_flight_;
 };
 

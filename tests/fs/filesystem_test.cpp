@@ -330,6 +330,29 @@ TEST_F(FsCore, ConcurrentLookupsShareOneListing) {
   EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 1u);
 }
 
+TEST_F(FsCore, AWalkListsTheRemainingSubfoldersAhead) {
+  for (int i = 0; i < 10; ++i) fake_->AddDir(kA, "/data/w/s" + std::to_string(i));
+  Namespace walker(*fake_, *store_, clock_, /*walk_ahead_threads=*/2);
+  ASSERT_TRUE(walker.List(kA, "/data/w"));
+  fake_->ResetCalls();
+  // One folder opened: not a walk, nothing ahead.
+  ASSERT_TRUE(walker.List(kA, "/data/w/s0"));
+  walker.NoteOpened(kA, "/data/w/s0");
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 1u);
+  // A second sibling: the other eight are listed ahead.
+  ASSERT_TRUE(walker.List(kA, "/data/w/s1"));
+  walker.NoteOpened(kA, "/data/w/s1");
+  for (int i = 0; i < 500 && fake_->calls(FakeTransfer::kOpList) < 10; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 10u);
+  for (int i = 2; i < 10; ++i) ASSERT_TRUE(walker.List(kA, "/data/w/s" + std::to_string(i)));
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 10u) << "the walk found them cached";
+  // Once per TTL: walking the same folder again asks for nothing more.
+  walker.NoteOpened(kA, "/data/w/s2");
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), 10u);
+}
+
 TEST_F(FsCore, AuthRequirementsAreEaccesWithOneLogLineNamingTheCommand) {
   uint64_t alpha = LookupIno(kRootIno, "alpha");
   std::string scope = std::string("urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/") + kA + "/data_access]";
