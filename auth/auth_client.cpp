@@ -1,5 +1,7 @@
 #include "auth/auth_client.h"
 
+#include <cmath>
+
 #include "auth/pkce.h"
 
 namespace globusfs::auth {
@@ -199,7 +201,9 @@ http::Result<std::vector<SessionAuthentication>> AuthClient::IntrospectSession(
   for (const auto& [id, a] : auths->items()) {
     SessionAuthentication s;
     s.identity_id = id;
-    if (a.contains("auth_time") && a["auth_time"].is_number()) {
+    // Out of int64_t's range the conversion would be undefined: no time then.
+    if (a.contains("auth_time") && a["auth_time"].is_number() &&
+        std::abs(a["auth_time"].get<double>()) < 0x1p63) {
       s.auth_time = static_cast<int64_t>(a["auth_time"].get<double>());
     }
     s.idp = Str(a, "idp");

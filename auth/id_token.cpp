@@ -23,10 +23,14 @@ http::Error Bad(const std::string& why) {
   return MakeError(ErrorKind::kMalformed, "the id_token from Globus Auth " + why);
 }
 
+// A time in seconds; absent when missing, not a number, or outside what
+// int64_t holds (converting such a double would be undefined).
 std::optional<int64_t> OptInt(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return std::nullopt;
-  return static_cast<int64_t>(it->get<double>());
+  const double v = it->get<double>();
+  if (!(v > -0x1p63 && v < 0x1p63)) return std::nullopt;
+  return static_cast<int64_t>(v);
 }
 
 std::string Str(const json& j, const char* key) {

@@ -103,11 +103,12 @@ std::string ClientIdFromEnvOrConfig() {
   return j.is_object() ? j.value("client_id", "") : "";
 }
 
-// "512M", "2G", "1048576" -> bytes; false on garbage.
+// "512M", "2G", "1048576" -> bytes; false on garbage and on sizes of 2^64
+// bytes or more (converting those to uint64_t would be undefined).
 bool ParseSize(const std::string& text, uint64_t* out) {
   char* end = nullptr;
   double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || v < 0) return false;
+  if (end == text.c_str() || !(v >= 0)) return false;  // !(>=): NaN too
   std::string unit(end);
   uint64_t mult = 1;
   if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
@@ -115,7 +116,9 @@ bool ParseSize(const std::string& text, uint64_t* out) {
   else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
   else if (unit == "T" || unit == "t" || unit == "TiB") mult = 1ULL << 40;
   else if (!unit.empty()) return false;
-  *out = static_cast<uint64_t>(v * static_cast<double>(mult));
+  const double bytes = v * static_cast<double>(mult);
+  if (!(bytes < 0x1p64)) return false;  // inf too
+  *out = static_cast<uint64_t>(bytes);
   return true;
 }
 
@@ -273,9 +276,12 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
           return usage_error("--memory-limit wants a size of at least 16M");
         }
       } else {
+        // At most ~31 years: RunDaemon turns it into int64_t milliseconds.
         char* end = nullptr;
         config->metadata_ttl_s = std::strtod(v, &end);
-        if (*end || config->metadata_ttl_s < 0) return usage_error("--metadata-ttl wants seconds");
+        if (*end || end == v || !(config->metadata_ttl_s >= 0 && config->metadata_ttl_s <= 1e9)) {
+          return usage_error("--metadata-ttl wants seconds");
+        }
       }
     } else if (!a.empty() && a[0] == '-') {
       return usage_error("unknown option " + a);

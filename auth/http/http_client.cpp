@@ -292,7 +292,8 @@ void HttpClient::Perform(const HttpRequest& request, const std::string* authoriz
   curl_easy_setopt(h, CURLOPT_USERAGENT, config_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list.get());
   if (config_.timeout_s) {
-    const double seconds = std::max(*config_.timeout_s, 0.001);
+    // At most ~31 years: beyond, the conversions to long below are undefined.
+    const double seconds = std::clamp(*config_.timeout_s, 0.001, 1e9);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::ceil(seconds * 1000)));
     // A stall timeout, like a read timeout: < 1 byte/s for `seconds` aborts.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -16,7 +16,10 @@ namespace globusfs::testing {
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env) {
   ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test
-  for (const char* keep : {"PATH", "HOME", "LANG", "TMPDIR"}) {
+  // The sanitizer options pass through too, so that a sanitized child (the
+  // daemon, globusfs-auth) reports to the same log_path and fails the same way.
+  for (const char* keep : {"PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+                           "LSAN_OPTIONS"}) {
     if (!env.count(keep) && std::getenv(keep)) env[keep] = std::getenv(keep);
   }
   int in[2], out[2], err[2];

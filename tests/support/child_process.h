@@ -16,8 +16,9 @@ namespace globusfs::testing {
 
 class ChildProcess {
  public:
-  // `env` replaces the environment entirely (PATH etc. are added from the
-  // test's own environment unless given).
+  // `env` replaces the environment entirely (PATH, HOME, LANG, TMPDIR and the
+  // sanitizers' *SAN_OPTIONS are added from the test's own environment
+  // unless given).
   ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;

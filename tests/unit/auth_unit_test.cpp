@@ -337,6 +337,20 @@ TEST(IdToken, VerifiesSignatureIssuerAudienceAndExpiry) {
   EXPECT_FALSE(VerifyIdToken(tampered, s.Jwks(), "https://auth.example.org", "client-1", 1900).ok());
 }
 
+TEST(IdToken, TimesOutsideInt64AreAbsent) {
+  Signer s;
+  json claims = Claims();
+  claims["exp"] = 1e300;
+  claims["last_authentication"] = -1e300;
+  auto c = DecodeIdToken(s.Sign(claims));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->exp, 0) << "no usable expiry: the token counts as expired";
+  EXPECT_FALSE(c->last_authentication.has_value());
+  EXPECT_FALSE(VerifyIdToken(s.Sign(claims), s.Jwks(), "https://auth.example.org", "client-1", 1900).ok());
+  claims["exp"] = 2000.9;  // a fraction is cut
+  EXPECT_EQ(DecodeIdToken(s.Sign(claims))->exp, 2000);
+}
+
 TEST(IdToken, GarbageIsAnError) {
   EXPECT_FALSE(DecodeIdToken("").ok());
   EXPECT_FALSE(DecodeIdToken("a.b").ok());
