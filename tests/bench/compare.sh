@@ -12,9 +12,9 @@
 # turn and measures the same operations through it. Prints a table, writes
 # RESULTS_DIR/results.json, results.md and results.svg (default
 # tests/bench/results/). A step that fails or runs out of time prints "fail"
-# in its cell and the run goes on. Root (apt, sshd, drop_caches), FUSE, and
-# a build in ./build (delay_proxy globus-emulator globusfs globusfs-auth
-# randread). --quick: a 256 MiB big file instead of 1024 MiB.
+# in its cell and the run goes on. Root (apt, sshd, drop_caches) and FUSE;
+# it builds what it runs in ./build (installing the build's dependencies on
+# a fresh machine). --quick: a 256 MiB big file instead of 1024 MiB.
 #
 # The data set (in the src collection; the sshd serves the same folder):
 # many/ 10,000 files; tree/ 20 x 100 folders with one small file each;
@@ -45,9 +45,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "compare.sh: run as root (apt, sshd, drop_caches)" >&2; exit 1; }
-for b in delay_proxy globus-emulator globusfs globusfs-auth randread; do
-  [ -x "$BIN/$b" ] || { echo "compare.sh: build first: $BIN/$b is missing (see README)" >&2; exit 1; }
-done
+# On a fresh machine: the build's dependencies, then the programs it runs.
+if ! dpkg -s libfuse3-dev liblmdb-dev libcurl4-openssl-dev nlohmann-json3-dev >/dev/null 2>&1; then
+  tools/install-deps.sh
+fi
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+  cmake --build build -j"$(nproc)" --target delay_proxy globus-emulator globusfs globusfs-auth randread >/dev/null ||
+  { echo "compare.sh: the build failed" >&2; exit 1; }
 BIG_BYTES=$((BIG_MIB << 20))
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 say() { printf '%s\n' "$*" >&2; }
