@@ -1,6 +1,7 @@
 #include "fs/task_batcher.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "fs/mount_table.h"
@@ -67,7 +68,14 @@ struct TaskBatcher::Task {
 
 TaskBatcher::TaskBatcher(TransferApi& api, cache::Journal& journal, Namespace& ns, Logger& log,
                          std::shared_ptr<http::Clock> clock, BatcherOptions options)
-    : api_(api), journal_(journal), ns_(ns), log_(log), clock_(std::move(clock)), options_(options) {}
+    : api_(api),
+      journal_(journal),
+      ns_(ns),
+      log_(log),
+      clock_(std::move(clock)),
+      options_(options),
+      queued_seq_(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(clock_->SystemNow().time_since_epoch()).count())) {}
 
 TaskBatcher::~TaskBatcher() { Stop(); }
 
@@ -117,8 +125,12 @@ uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std:
 std::string TaskBatcher::JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
                                        const std::string& dst_coll, const std::string& dst_path, bool recursive) {
   cache::PendingTask rec;
+  // The journal lists records by creation time, then key: a sequence in the
+  // key keeps the order of items accepted within the same millisecond.
+  char seq[24];
+  std::snprintf(seq, sizeof seq, "%016llx-", static_cast<unsigned long long>(++queued_seq_));
   try {
-    rec.submission_id = kQueuedPrefix + cache::NewRecordId();
+    rec.submission_id = kQueuedPrefix + seq + cache::NewRecordId();
   } catch (const std::exception&) {
     return "";
   }

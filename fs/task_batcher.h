@@ -28,6 +28,7 @@
 // batches and polls tasks.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -121,6 +122,9 @@ class TaskBatcher {
   std::shared_ptr<http::Clock> clock_;
   const BatcherOptions options_;
 
+  // Orders the records of items accepted in the same millisecond; starts
+  // from the clock so a restart does not go back.
+  std::atomic<uint64_t> queued_seq_;
   std::mutex mu_;  // guards everything below
   std::condition_variable work_cv_;  // wakes the worker
   std::condition_variable done_cv_;  // wakes waiters when items finish

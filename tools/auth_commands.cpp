@@ -157,8 +157,12 @@ std::unique_ptr<AuthToolContext> MakeContext(std::istream& in, std::ostream& out
       if (j.is_object() && j.value("client_id", "") != "") ctx->client_id = j["client_id"];
     }
   }
-  if (const char* t = std::getenv("GLOBUSFS_LOGIN_TIMEOUT"); t && std::atoi(t) > 0) {
-    ctx->login_timeout = std::chrono::seconds(std::atoi(t));
+  if (const char* t = std::getenv("GLOBUSFS_LOGIN_TIMEOUT"); t && *t) {
+    // Seconds, 1 to a day; anything else keeps the default (strtol, unlike
+    // atoi, is defined on overflow).
+    char* end = nullptr;
+    long seconds = std::strtol(t, &end, 10);
+    if (*end == '\0' && seconds > 0 && seconds <= 86400) ctx->login_timeout = std::chrono::seconds(seconds);
   }
   ctx->auth = std::make_unique<auth::AuthClient>(*ctx->http, ctx->urls.auth, ctx->client_id);
   ctx->tokens = std::make_unique<auth::TokenSource>(*ctx->store, *ctx->auth, ctx->clock);
