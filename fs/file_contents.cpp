@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -487,9 +488,16 @@ void FileContents::Unlinked(int mount, const std::string& coll, const std::strin
 
 void FileContents::ForEachPending(const std::string& coll, const std::string& path,
                                   const std::function<void(const cache::StagedUpload&)>& fn) {
+  auto concerned = [&](const cache::StagedUpload& rec) {
+    return rec.collection_id == coll && IsUnder(rec.path, path);
+  };
+  // The common case (no pending upload there) neither waits for the
+  // uploader nor blocks it: rm and mv only wait when one is concerned.
+  auto pending = journal_.PendingUploads();
+  if (std::none_of(pending.begin(), pending.end(), concerned)) return;
   std::lock_guard replay(replay_mu_);  // not while the uploader sends one of them
-  for (const auto& rec : journal_.PendingUploads()) {
-    if (rec.collection_id != coll || !IsUnder(rec.path, path)) continue;
+  for (const auto& rec : journal_.PendingUploads()) {  // again: it may have sent some meanwhile
+    if (!concerned(rec)) continue;
     {
       std::lock_guard lock(table_mu_);
       if (active_ids_.count(rec.id)) continue;  // an open file's: it follows the file

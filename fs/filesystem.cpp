@@ -506,7 +506,8 @@ int Filesystem::ReadDir(uint64_t handle, uint64_t offset, bool plus,
   std::unique_lock newer_lock(h->mu);
   if (h->mount >= 0 && h->generation != ns_.generation()) {
     h->generation = ns_.generation();
-    if (auto now = ns_.List(Mount(h->mount).info.id, h->path)) {
+    // From the cache only: no Transfer call while readdir holds the handle.
+    if (auto now = ns_.Cached(Mount(h->mount).info.id, h->path)) {
       h->newer.clear();
       for (const auto& e : **now) h->newer.emplace(e.name, e);
     }

@@ -61,6 +61,12 @@ int64_t Namespace::NowMs() const {
       .count();
 }
 
+std::optional<Listing> Namespace::Cached(const std::string& coll, const std::string& dir) {
+  auto cached = store_.GetListing(coll, dir, NowMs(), /*allow_stale=*/true);
+  if (!cached) return std::nullopt;
+  return Listing(std::make_shared<const std::vector<FileEntry>>(std::move(cached->entries)));
+}
+
 http::Result<Listing> Namespace::List(const std::string& coll, const std::string& dir) {
   if (auto cached = store_.GetListing(coll, dir, NowMs())) {
     return Listing(std::make_shared<const std::vector<FileEntry>>(std::move(cached->entries)));

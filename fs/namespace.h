@@ -54,6 +54,8 @@ class Namespace {
   Namespace& operator=(const Namespace&) = delete;
 
   http::Result<Listing> List(const std::string& coll, const std::string& dir);
+  // What the cache holds for `dir`, of any age; never asks Transfer.
+  std::optional<Listing> Cached(const std::string& coll, const std::string& dir);
   // A folder was opened for reading (readdir): may start fetching its
   // siblings' listings ahead (see above).
   void NoteOpened(const std::string& coll, const std::string& dir);
