@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/support/emulator_process.h"
+#include "tests/support/mount_fixture.h"
 #include "tests/support/mounted_fs.h"
 #include "tests/support/test_files.h"
 
@@ -28,10 +29,11 @@ using namespace std::chrono_literals;
 
 constexpr uint64_t kBlock = 1 << 20;
 
-class Contents : public ::testing::Test {
+class Contents : public testing::MountFixture {
  protected:
   void SetUp() override {
-    if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+    MountFixture::SetUp();
+    if (IsSkipped()) return;
     testing::EmulatorOptions opts;
     opts.collections = {"alpha", "beta", "nohttps"};
     opts.extra_args = {"--no-https", "nohttps"};
@@ -41,27 +43,15 @@ class Contents : public ::testing::Test {
 
   MountedFs& MountOrDie(testing::MountOptions o = {}) {
     if (o.collections.size() == 2) o.collections = {"alpha", "beta", "nohttps"};
-    mount_ = std::make_unique<MountedFs>(*emu_, o);
-    std::string why;
-    EXPECT_TRUE(mount_->Mount(&why)) << why;
-    return *mount_;
+    return MountFixture::MountOrDie(o);
   }
 
-  void TearDown() override {
-    if (mount_) {
-      EXPECT_TRUE(mount_->Unmount()) << mount_->Log();
-    }
-  }
-
-  RunResult Sh(const std::string& cmd, std::chrono::seconds t = 120s) { return mount_->Sh(cmd, t); }
   std::string ShaOf(const std::string& mount_rel) {
     RunResult r = Sh("sha256sum '" + mount_rel + "' | cut -d' ' -f1");
     EXPECT_EQ(r.exit_code, 0) << r.all();
     return r.out.substr(0, 64);
   }
 
-  std::unique_ptr<EmulatorProcess> emu_;
-  std::unique_ptr<MountedFs> mount_;
   fs::path a_;
 };
 

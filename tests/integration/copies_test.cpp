@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/emulator_process.h"
+#include "tests/support/mount_fixture.h"
 #include "tests/support/mounted_fs.h"
 #include "tests/support/test_files.h"
 
@@ -26,10 +27,11 @@ using testing::WriteFile;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class Copies : public ::testing::Test {
+class Copies : public testing::MountFixture {
  protected:
   void SetUp() override {
-    if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+    MountFixture::SetUp();
+    if (IsSkipped()) return;
     Start(50);
   }
   void Start(int64_t task_delay_ms) {
@@ -40,22 +42,6 @@ class Copies : public ::testing::Test {
     a_ = emu_->root("alpha");
     b_ = emu_->root("beta");
   }
-  MountedFs& MountOrDie(testing::MountOptions o = {}) {
-    mount_ = std::make_unique<MountedFs>(*emu_, o);
-    std::string why;
-    EXPECT_TRUE(mount_->Mount(&why)) << why;
-    return *mount_;
-  }
-  void TearDown() override {
-    if (mount_) {
-      EXPECT_TRUE(mount_->Unmount()) << mount_->Log();
-    }
-  }
-  RunResult Sh(const std::string& cmd, std::chrono::seconds t = 120s) { return mount_->Sh(cmd, t); }
-  uint64_t Tasks(const char* type) { return emu_->Stats()["tasks"][type].get<uint64_t>(); }
-
-  std::unique_ptr<EmulatorProcess> emu_;
-  std::unique_ptr<MountedFs> mount_;
   fs::path a_, b_;
 };
 

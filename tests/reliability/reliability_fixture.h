@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/support/emulator_process.h"
+#include "tests/support/mount_fixture.h"
 #include "tests/support/mounted_fs.h"
 #include "tests/support/test_files.h"
 
@@ -182,19 +183,15 @@ inline std::string Join(const std::vector<std::string>& v, const std::string& se
 // may have, kAbsent meaning "not there".
 using Allowed = std::map<std::string, std::set<std::string>>;
 
-class Reliability : public ::testing::Test {
+class Reliability : public testing::MountFixture {
  protected:
   void SetUp() override {
-    if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+    MountFixture::SetUp();
     t0_ = std::chrono::steady_clock::now();
   }
 
   void TearDown() override {
-    if (mount_) {
-      bool clean = mount_->Unmount();
-      EXPECT_TRUE(clean) << "unmount was not clean (exit " << mount_->exit_code() << "); log tail:\n"
-                         << LogTail(4000);
-    }
+    MountFixture::TearDown();
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     std::printf("[ time     ] %.1f s\n", secs);
   }
@@ -209,13 +206,6 @@ class Reliability : public ::testing::Test {
     fs::create_directories(local_);
   }
 
-  MountedFs& MountOrDie(testing::MountOptions o = {}) {
-    mount_ = std::make_unique<MountedFs>(*emu_, o);
-    std::string why;
-    EXPECT_TRUE(mount_->Mount(&why)) << why;
-    return *mount_;
-  }
-
   // Remounts on the same cache folder without logging in again.
   MountedFs& Remount(const fs::path& cache, std::vector<std::string> extra_args = {}) {
     testing::MountOptions o;
@@ -225,7 +215,6 @@ class Reliability : public ::testing::Test {
     return MountOrDie(o);
   }
 
-  RunResult Sh(const std::string& cmd, std::chrono::seconds t = 120s) { return mount_->Sh(cmd, t); }
 
   // A file on the emulator's side ("alpha/x/y"), remembered with a label.
   std::string Put(const std::string& rel, const std::string& data, const std::string& label) {
@@ -278,13 +267,6 @@ class Reliability : public ::testing::Test {
                               << LogTail(4000);
   }
 
-  std::string LogTail(size_t n) const {
-    if (!mount_) return "";
-    std::string log = mount_->Log();
-    return log.size() > n ? log.substr(log.size() - n) : log;
-  }
-
-  uint64_t Tasks(const char* type) { return emu_->Stats()["tasks"][type].get<uint64_t>(); }
 
   size_t FaultsLeft() {
     auto r = emu_->http().GetJson(emu_->base_url() + "/_emulator/faults");
@@ -328,8 +310,6 @@ class Reliability : public ::testing::Test {
   }
 
   std::chrono::steady_clock::time_point t0_;
-  std::unique_ptr<EmulatorProcess> emu_;
-  std::unique_ptr<MountedFs> mount_;
   fs::path data_, local_;
   std::map<std::string, std::string> labels_;  // sha256 -> a name for messages
 };

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <set>
 #include <string>
@@ -284,44 +285,56 @@ void ExpectEveryReportedIdSurvives(const fs::path& dir, const std::vector<std::s
   EXPECT_EQ(journal->CorruptRecords(), 0u);
 }
 
-TEST(JournalTest, AcknowledgedUploadsSurviveSigkill) {
-  TempDir tmp;
+// What a forked child reported (one line per acknowledged record) and how
+// it ended.
+struct ChildRun {
+  std::vector<std::string> lines;
+  int status = -1;
+};
+
+// Runs child(fd) in a forked process (it must not return), reading its
+// lines; with kill_after > 0, SIGKILLs it once that many have arrived.
+ChildRun RunChild(const std::function<void(int fd)>& child, size_t kill_after) {
+  ChildRun run;
   int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
+  if (pipe(fds) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return run;
+  }
   const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
+  if (pid < 0) {
+    ADD_FAILURE() << "fork failed";
+    return run;
+  }
   if (pid == 0) {
     close(fds[0]);
-    ChildPutsUploads(tmp.path(), fds[1], 100000);  // killed long before the end
+    child(fds[1]);
+    _exit(0);
   }
   close(fds[1]);
-  const std::vector<std::string> ids = ReadLines(fds[0], 25, pid);
+  run.lines = ReadLines(fds[0], kill_after, kill_after > 0 ? pid : 0);
   close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  ASSERT_GE(ids.size(), 25u);
-  ExpectEveryReportedIdSurvives(tmp.path(), ids);
+  EXPECT_EQ(waitpid(pid, &run.status, 0), pid);
+  return run;
+}
+
+bool KilledBySigkill(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL; }
+
+TEST(JournalTest, AcknowledgedUploadsSurviveSigkill) {
+  TempDir tmp;
+  // The child would write 100,000 records: it is killed long before the end.
+  ChildRun run = RunChild([&](int fd) { ChildPutsUploads(tmp.path(), fd, 100000); }, 25);
+  ASSERT_TRUE(KilledBySigkill(run.status)) << run.status;
+  ASSERT_GE(run.lines.size(), 25u);
+  ExpectEveryReportedIdSurvives(tmp.path(), run.lines);
 }
 
 TEST(JournalTest, AcknowledgedUploadsSurviveExitWithoutClose) {
   TempDir tmp;
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    ChildPutsUploads(tmp.path(), fds[1], 20);
-  }
-  close(fds[1]);
-  const std::vector<std::string> ids = ReadLines(fds[0], 0, 0);
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  ASSERT_EQ(ids.size(), 20u);
-  ExpectEveryReportedIdSurvives(tmp.path(), ids);
+  ChildRun run = RunChild([&](int fd) { ChildPutsUploads(tmp.path(), fd, 20); }, 0);
+  ASSERT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.status;
+  ASSERT_EQ(run.lines.size(), 20u);
+  ExpectEveryReportedIdSurvives(tmp.path(), run.lines);
 }
 
 
@@ -544,21 +557,10 @@ TEST(JournalTest, UndecodableTasksAreSkippedAndCounted) {
 
 TEST(JournalTest, AcknowledgedTasksSurviveSigkill) {
   TempDir tmp;
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    ChildPutsTasks(tmp.path(), fds[1], 100000);  // killed long before the end
-  }
-  close(fds[1]);
-  const std::vector<std::string> lines = ReadLines(fds[0], 40, pid);
-  close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  ASSERT_GE(lines.size(), 40u);
+  ChildRun run = RunChild([&](int fd) { ChildPutsTasks(tmp.path(), fd, 100000); }, 40);
+  ASSERT_TRUE(KilledBySigkill(run.status)) << run.status;
+  ASSERT_GE(run.lines.size(), 40u);
+  const std::vector<std::string>& lines = run.lines;
 
   auto journal = OpenJournal(tmp.path());
   ASSERT_NE(journal, nullptr);
