@@ -72,25 +72,9 @@ http::Error Annotated(std::string_view op, std::string_view path, http::Error er
 }  // namespace
 
 FakeData::FakeData(std::shared_ptr<http::Clock> clock)
-    : clock_(clock ? std::move(clock) : std::make_shared<http::RealClock>()) {}
+    : clock_(clock ? std::move(clock) : std::make_shared<http::RealClock>()), hooks_(clock_) {}
 
 FakeData::~FakeData() = default;
-
-std::optional<http::Error> FakeData::Begin(std::string_view op) {
-  std::chrono::nanoseconds latency;
-  {
-    std::lock_guard lock(mu_);
-    ++calls_[std::string(op)];
-    latency = latency_;
-  }
-  if (latency.count() > 0) clock_->SleepFor(latency);
-  std::lock_guard lock(mu_);
-  auto it = faults_.find(op);
-  if (it == faults_.end() || it->second.empty()) return std::nullopt;
-  http::Error e = std::move(it->second.front());
-  it->second.pop_front();
-  return e;
-}
 
 FakeData::Collection* FakeData::FindLocked(const std::string& id, bool head, http::Error* error) {
   auto it = collections_.find(id);
@@ -127,7 +111,7 @@ http::Result<void> FakeData::ReadRange(const DataTarget& target, const std::stri
   if (auto bad = CheckPath(path)) return Annotated("read", path, std::move(*bad));
   length = std::min(length, std::numeric_limits<uint64_t>::max() - offset);
   if (length == 0) return {};  // DataClient sends nothing
-  if (auto fault = Begin(kOpRead)) return Annotated("read", path, std::move(*fault));
+  if (auto fault = hooks_.Begin(kOpRead)) return Annotated("read", path, std::move(*fault));
   std::lock_guard lock(mu_);
   http::Error error;
   Collection* c = FindLocked(target.collection_id, false, &error);
@@ -155,7 +139,7 @@ http::Result<void> FakeData::ReadRange(const DataTarget& target, const std::stri
 
 http::Result<DataObjectInfo> FakeData::Head(const DataTarget& target, const std::string& path) {
   if (auto bad = CheckPath(path)) return Annotated("head", path, std::move(*bad));
-  if (auto fault = Begin(kOpHead)) return Annotated("head", path, std::move(*fault));
+  if (auto fault = hooks_.Begin(kOpHead)) return Annotated("head", path, std::move(*fault));
   std::lock_guard lock(mu_);
   http::Error error;
   Collection* c = FindLocked(target.collection_id, true, &error);
@@ -185,7 +169,7 @@ http::Result<void> FakeData::Upload(const DataTarget& target, const std::string&
                                std::to_string(in.gcount()) + " of the " + std::to_string(size) +
                                " bytes to upload '" + local_file.string() + "'");
   }
-  if (auto fault = Begin(kOpUpload)) return Annotated("upload", path, std::move(*fault));
+  if (auto fault = hooks_.Begin(kOpUpload)) return Annotated("upload", path, std::move(*fault));
   const int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(clock_->SystemNow().time_since_epoch())
           .count();
@@ -251,11 +235,7 @@ std::optional<FakeData::File> FakeData::GetFile(const std::string& collection_id
   return f->second;
 }
 
-uint64_t FakeData::calls(std::string_view op) const {
-  std::lock_guard lock(mu_);
-  auto it = calls_.find(op);
-  return it == calls_.end() ? 0 : it->second;
-}
+uint64_t FakeData::calls(std::string_view op) const { return hooks_.calls(op); }
 
 uint64_t FakeData::bytes_served() const {
   std::lock_guard lock(mu_);
@@ -263,15 +243,13 @@ uint64_t FakeData::bytes_served() const {
 }
 
 void FakeData::ResetCalls() {
+  hooks_.ResetCalls();
   std::lock_guard lock(mu_);
-  calls_.clear();
   bytes_served_ = 0;
 }
 
 void FakeData::FailNext(std::string_view op, http::Error error, int count) {
-  std::lock_guard lock(mu_);
-  auto& queue = faults_[std::string(op)];
-  for (int i = 0; i < count; ++i) queue.push_back(error);
+  hooks_.FailNext(op, std::move(error), count);
 }
 
 void FakeData::SetIgnoreRange(bool ignore) {
@@ -279,10 +257,7 @@ void FakeData::SetIgnoreRange(bool ignore) {
   ignore_range_ = ignore;
 }
 
-void FakeData::SetLatency(std::chrono::nanoseconds latency) {
-  std::lock_guard lock(mu_);
-  latency_ = latency;
-}
+void FakeData::SetLatency(std::chrono::nanoseconds latency) { hooks_.SetLatency(latency); }
 
 void FakeData::SetAuthorized(const std::string& collection_id, bool authorized) {
   std::lock_guard lock(mu_);

@@ -39,6 +39,7 @@
 
 #include "auth/http/clock.h"
 #include "fs/remote/data_api.h"
+#include "fs/remote/fake_hooks.h"
 
 namespace globusfs::fs {
 
@@ -99,22 +100,18 @@ class FakeData final : public DataApi {
     bool authorized = true;
   };
 
-  // Counts the call, sleeps the latency, pops an injected fault if any.
-  std::optional<http::Error> Begin(std::string_view op);
   // The collection or the 401/404 error a request for it gets (HEAD: no body).
   Collection* FindLocked(const std::string& id, bool head, http::Error* error);
   Collection& EnsureLocked(const std::string& id);
   void AddParentsLocked(Collection& c, const std::string& normalised);
 
   const std::shared_ptr<http::Clock> clock_;
+  FakeHooks hooks_;  // calls(), FailNext(), SetLatency()
 
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, Collection, std::less<>> collections_;
-  std::map<std::string, uint64_t, std::less<>> calls_;
-  std::map<std::string, std::deque<http::Error>, std::less<>> faults_;
   uint64_t bytes_served_ = 0;
   bool ignore_range_ = false;
-  std::chrono::nanoseconds latency_{0};
 };
 
 }  // namespace globusfs::fs

@@ -334,29 +334,13 @@ void RecountPending(TaskStatus& s, int64_t ended) {
 }  // namespace
 
 FakeTransfer::FakeTransfer(std::shared_ptr<http::Clock> clock)
-    : clock_(clock ? std::move(clock) : std::make_shared<http::RealClock>()) {}
+    : clock_(clock ? std::move(clock) : std::make_shared<http::RealClock>()), hooks_(clock_) {}
 
 FakeTransfer::~FakeTransfer() = default;
 
 int64_t FakeTransfer::Now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_->SystemNow().time_since_epoch())
       .count();
-}
-
-std::optional<http::Error> FakeTransfer::Begin(std::string_view op) {
-  std::chrono::nanoseconds latency;
-  {
-    std::lock_guard lock(mu_);
-    ++calls_[std::string(op)];
-    latency = latency_;
-  }
-  if (latency.count() > 0) clock_->SleepFor(latency);
-  std::lock_guard lock(mu_);
-  auto it = faults_.find(op);
-  if (it == faults_.end() || it->second.empty()) return std::nullopt;
-  http::Error e = std::move(it->second.front());
-  it->second.pop_front();
-  return e;
 }
 
 FakeTransfer::Collection* FakeTransfer::FindLocked(const std::string& id) {
@@ -372,7 +356,7 @@ const FakeTransfer::Collection* FakeTransfer::FindLocked(const std::string& id) 
 // --- TransferApi ---
 
 http::Result<auth::CollectionInfo> FakeTransfer::GetCollection(const std::string& id) {
-  if (auto e = Begin(kOpCollection)) return *e;
+  if (auto e = hooks_.Begin(kOpCollection)) return *e;
   if (auto bad = CheckPath(id)) return *bad;
   std::lock_guard lock(mu_);
   const Collection* c = FindLocked(id);
@@ -382,7 +366,7 @@ http::Result<auth::CollectionInfo> FakeTransfer::GetCollection(const std::string
 
 http::Result<std::vector<FileEntry>> FakeTransfer::List(const std::string& id,
                                                         const std::string& path) {
-  if (auto e = Begin(kOpList)) return *e;
+  if (auto e = hooks_.Begin(kOpList)) return *e;
   for (const auto* text : {&id, &path}) {
     if (auto bad = CheckPath(*text)) return *bad;
   }
@@ -406,7 +390,7 @@ http::Result<std::vector<FileEntry>> FakeTransfer::List(const std::string& id,
 }
 
 http::Result<FileEntry> FakeTransfer::Stat(const std::string& id, const std::string& path) {
-  if (auto e = Begin(kOpStat)) return *e;
+  if (auto e = hooks_.Begin(kOpStat)) return *e;
   for (const auto* text : {&id, &path}) {
     if (auto bad = CheckPath(*text)) return *bad;
   }
@@ -422,7 +406,7 @@ http::Result<FileEntry> FakeTransfer::Stat(const std::string& id, const std::str
 }
 
 http::Result<void> FakeTransfer::Mkdir(const std::string& id, const std::string& path) {
-  if (auto e = Begin(kOpMkdir)) return *e;
+  if (auto e = hooks_.Begin(kOpMkdir)) return *e;
   for (const auto* text : {&id, &path}) {
     if (auto bad = CheckPath(*text)) return *bad;
   }
@@ -456,7 +440,7 @@ http::Result<void> FakeTransfer::Mkdir(const std::string& id, const std::string&
 
 http::Result<void> FakeTransfer::Rename(const std::string& id, const std::string& from,
                                         const std::string& to) {
-  if (auto e = Begin(kOpRename)) return *e;
+  if (auto e = hooks_.Begin(kOpRename)) return *e;
   for (const auto* text : {&id, &from, &to}) {
     if (auto bad = CheckPath(*text)) return *bad;
   }
@@ -629,13 +613,13 @@ FakeTransfer::Task* FakeTransfer::FindTaskLocked(std::string_view task_id) {
 }
 
 http::Result<std::string> FakeTransfer::NewSubmissionId() {
-  if (auto e = Begin(kOpSubmissionId)) return *e;
+  if (auto e = hooks_.Begin(kOpSubmissionId)) return *e;
   std::lock_guard lock(mu_);
   return SubmissionIdFrom(next_submission_++);
 }
 
 http::Result<std::string> FakeTransfer::SubmitTransfer(const TransferRequest& request) {
-  if (auto e = Begin(kOpSubmitTransfer)) return *e;
+  if (auto e = hooks_.Begin(kOpSubmitTransfer)) return *e;
   if (auto bad = CheckSubmissionId(request.submission_id)) return *bad;
   for (const auto* text :
        {&request.source_collection, &request.destination_collection, &request.deadline}) {
@@ -658,7 +642,7 @@ http::Result<std::string> FakeTransfer::SubmitTransfer(const TransferRequest& re
 }
 
 http::Result<std::string> FakeTransfer::SubmitDelete(const DeleteRequest& request) {
-  if (auto e = Begin(kOpSubmitDelete)) return *e;
+  if (auto e = hooks_.Begin(kOpSubmitDelete)) return *e;
   if (auto bad = CheckSubmissionId(request.submission_id)) return *bad;
   if (auto bad = CheckPath(request.collection_id)) return *bad;
   for (const auto& path : request.paths) {
@@ -676,7 +660,7 @@ http::Result<std::string> FakeTransfer::SubmitDelete(const DeleteRequest& reques
 }
 
 http::Result<TaskOutcome> FakeTransfer::DeleteAndWait(const DeleteRequest& request) {
-  if (auto e = Begin(kOpDelete)) return *e;
+  if (auto e = hooks_.Begin(kOpDelete)) return *e;
   if (auto bad = CheckPath(request.collection_id)) return *bad;
   for (const auto& path : request.paths) {
     if (auto bad = CheckPath(path)) return *bad;
@@ -907,7 +891,7 @@ void FakeTransfer::RunDeleteLocked(Task& t) {
 }
 
 http::Result<TaskStatus> FakeTransfer::GetTask(const std::string& task_id) {
-  if (auto e = Begin(kOpGetTask)) return *e;
+  if (auto e = hooks_.Begin(kOpGetTask)) return *e;
   if (auto bad = CheckTaskId(task_id)) return *bad;
   std::lock_guard lock(mu_);
   const Task* t = FindTaskLocked(task_id);
@@ -917,7 +901,7 @@ http::Result<TaskStatus> FakeTransfer::GetTask(const std::string& task_id) {
 
 http::Result<std::vector<TaskEvent>> FakeTransfer::GetTaskEvents(const std::string& task_id,
                                                                  int limit) {
-  if (auto e = Begin(kOpTaskEvents)) return *e;
+  if (auto e = hooks_.Begin(kOpTaskEvents)) return *e;
   if (auto bad = CheckTaskId(task_id)) return *bad;
   std::lock_guard lock(mu_);
   const Task* t = FindTaskLocked(task_id);
@@ -927,7 +911,7 @@ http::Result<std::vector<TaskEvent>> FakeTransfer::GetTaskEvents(const std::stri
 }
 
 http::Result<void> FakeTransfer::CancelTask(const std::string& task_id) {
-  if (auto e = Begin(kOpCancelTask)) return *e;
+  if (auto e = hooks_.Begin(kOpCancelTask)) return *e;
   if (auto bad = CheckTaskId(task_id)) return *bad;
   std::lock_guard lock(mu_);
   Task* t = FindTaskLocked(task_id);
@@ -1046,27 +1030,15 @@ std::optional<FileEntry> FakeTransfer::Lookup(const std::string& id,
 
 // --- test hooks ---
 
-uint64_t FakeTransfer::calls(std::string_view op) const {
-  std::lock_guard lock(mu_);
-  auto it = calls_.find(op);
-  return it == calls_.end() ? 0 : it->second;
-}
+uint64_t FakeTransfer::calls(std::string_view op) const { return hooks_.calls(op); }
 
-void FakeTransfer::ResetCalls() {
-  std::lock_guard lock(mu_);
-  calls_.clear();
-}
+void FakeTransfer::ResetCalls() { hooks_.ResetCalls(); }
 
 void FakeTransfer::FailNext(std::string_view op, http::Error error, int count) {
-  std::lock_guard lock(mu_);
-  auto& queue = faults_[std::string(op)];
-  for (int i = 0; i < count; ++i) queue.push_back(error);
+  hooks_.FailNext(op, std::move(error), count);
 }
 
-void FakeTransfer::SetLatency(std::chrono::nanoseconds latency) {
-  std::lock_guard lock(mu_);
-  latency_ = latency;
-}
+void FakeTransfer::SetLatency(std::chrono::nanoseconds latency) { hooks_.SetLatency(latency); }
 
 int FakeTransfer::RunPendingTasks() {
   std::lock_guard lock(mu_);

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "auth/http/clock.h"
+#include "fs/remote/fake_hooks.h"
 #include "fs/remote/transfer_api.h"
 
 namespace globusfs::fs {
@@ -156,8 +157,6 @@ class FakeTransfer final : public TransferApi {
   uint64_t tasks_submitted(std::string_view kind) const;
 
  private:
-  // Counts the call, sleeps the latency, pops an injected fault if any.
-  std::optional<http::Error> Begin(std::string_view op);
   Collection* FindLocked(const std::string& id);
   const Collection* FindLocked(const std::string& id) const;
   // Creates the parents of `path` as directories and returns the slot for
@@ -178,12 +177,10 @@ class FakeTransfer final : public TransferApi {
                     const std::string& fatal_description, TaskEvent event);
 
   const std::shared_ptr<http::Clock> clock_;
+  FakeHooks hooks_;  // calls(), FailNext(), SetLatency()
 
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, std::unique_ptr<Collection>, std::less<>> collections_;
-  std::map<std::string, uint64_t, std::less<>> calls_;
-  std::map<std::string, std::deque<http::Error>, std::less<>> faults_;
-  std::chrono::nanoseconds latency_{0};
   uint64_t next_task_ = 1;
   uint64_t next_submission_ = 1;
   std::map<std::string, std::unique_ptr<Task>, std::less<>> tasks_;  // by task id
