@@ -330,8 +330,7 @@ void TaskBatcher::Loop() {
         send.ids.clear();
         std::vector<uint64_t> held;
         for (uint64_t id : b.ids) (BlockedByCopy(*items_[id]) ? held : send.ids).push_back(id);
-        b.ids = held;
-        b.flush_now = false;
+        b.ids = held;  // a flush asked for stays asked: they go as soon as their copy lands
       } else {
         b.ids.clear();
       }
