@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cache/block_format.h"
+#include "cache/block_index.h"
 #include "cache/crc32c.h"
 #include "cache/file_util.h"
 #include "cache/lmdb.h"
@@ -28,7 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatTag = "globusfs-blocks/1";
-constexpr std::string_view kBytesKey = "bytes";
 // Present while an orphan sweep is pending: the next subfolder to scan.
 constexpr std::string_view kSweepKey = "sweep";
 constexpr const char* kLockFile = "owner.lock";
@@ -41,6 +41,10 @@ constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr int kShards = 256;  // blocks/00 .. blocks/ff
 
 using namespace block_format;  // NOLINT: this file is its only user
+using block_index::Dbis;
+using block_index::IndexOps;
+using block_index::kBytesKey;
+using block_index::Touches;
 
 // ---- DiskBlockCache ------------------------------------------------------
 
@@ -65,16 +69,7 @@ class DiskBlockCache final : public BlockCache {
   Stats GetStats() override;
 
  private:
-  struct Dbis {
-    Dbi blocks;  // block hash → Record
-    Dbi files;   // file hash + block hash → "" (every block of a file)
-    Dbi lru;     // big-endian access seq → block hash
-    Dbi meta;    // "format", "bytes" (charged bytes, le64), "sweep" (le64)
-  };
-  class IndexOps;
-
   void SweepOnce();  // Sweep's body; throws LmdbError
-  using Touches = std::vector<std::pair<Hash, uint64_t>>;
 
   Hash BlockHash(const BlockKey& key) const;
   Hash FileHash(std::string_view collection_id, std::string_view path) const;
@@ -93,7 +88,7 @@ class DiskBlockCache final : public BlockCache {
   const fs::path blocks_dir_;
   file_util::ExclusiveLock dir_lock_;  // declared before env_: released after it closes
   std::unique_ptr<Env> env_;
-  Dbis dbis_;
+  Dbis dbis_;  // see cache/block_index.h
   const Sha256 sha256_;
   bool marker_written_ = false;
   std::atomic<uint64_t> next_seq_{1};   // LRU sequence for the next put or read
@@ -104,106 +99,6 @@ class DiskBlockCache final : public BlockCache {
   // Reads not yet in the index: block → seq of its latest read. Guarded by
   // touches_mu_, which is never held while calling into LMDB.
   std::unordered_map<Hash, uint64_t, HashHasher> touches_;
-};
-
-// Record-level edits inside one write transaction, keeping the LRU and files
-// databases and the byte count in step with the blocks database.
-class DiskBlockCache::IndexOps {
- public:
-  IndexOps(Txn& txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {
-    if (auto v = dbis_.meta.Get(txn_, kBytesKey)) bytes_ = ParseLe64(*v);
-  }
-  void Finish() { dbis_.meta.Put(txn_, kBytesKey, Le64(bytes_)); }
-
-  // nullopt when absent or undecodable; *present tells which.
-  std::optional<Record> Find(const Hash& h, bool* present = nullptr) {
-    const std::optional<std::string_view> v = dbis_.blocks.Get(txn_, View(h));
-    if (present != nullptr) *present = v.has_value();
-    Record r;
-    if (!v || !DecodeRecord(*v, &r)) return std::nullopt;
-    return r;
-  }
-
-  void Insert(const Hash& h, const Record& r) {
-    Remove(h);
-    dbis_.blocks.Put(txn_, View(h), EncodeRecord(r));
-    dbis_.lru.Put(txn_, SeqKey(r.seq), View(h));
-    dbis_.files.Put(txn_, FilesKey(r.file, h), {});
-    bytes_ += Cost(r.length);
-  }
-
-  bool Remove(const Hash& h) {
-    bool present = false;
-    if (const std::optional<Record> r = Find(h, &present)) {
-      dbis_.lru.Del(txn_, SeqKey(r->seq));
-      dbis_.files.Del(txn_, FilesKey(r->file, h));
-      bytes_ -= std::min(bytes_, Cost(r->length));
-    }
-    // An undecodable record leaves stray lru/files entries: EvictTo and
-    // BlocksOf skip those.
-    return present && dbis_.blocks.Del(txn_, View(h));
-  }
-
-  void ApplyTouches(const Touches& touches) {
-    for (const auto& [h, seq] : touches) {
-      std::optional<Record> r = Find(h);
-      if (!r || r->seq >= seq) continue;  // gone, or put again since the read
-      dbis_.lru.Del(txn_, SeqKey(r->seq));
-      r->seq = seq;
-      dbis_.blocks.Put(txn_, View(h), EncodeRecord(*r));
-      dbis_.lru.Put(txn_, SeqKey(seq), View(h));
-    }
-  }
-
-  // Removes least recently used blocks until at most `limit` bytes remain.
-  void EvictTo(uint64_t limit, std::vector<Hash>* victims) {
-    while (bytes_ > limit) {
-      std::string seq_key;
-      Hash h{};
-      {
-        Cursor c = Cursor::Open(txn_, dbis_.lru);
-        if (!c.First()) {
-          bytes_ = 0;  // nothing left: the count had drifted
-          return;
-        }
-        seq_key = c.key();
-        if (c.value().size() == h.size()) std::memcpy(h.data(), c.value().data(), h.size());
-      }
-      const std::optional<Record> r = Find(h);
-      if (r && SeqKey(r->seq) == seq_key) {
-        Remove(h);  // also deletes seq_key
-        victims->push_back(h);
-      } else {
-        dbis_.lru.Del(txn_, seq_key);  // stray entry
-      }
-    }
-  }
-
-  // Every indexed block of the file whose hash is `file`.
-  std::vector<Hash> BlocksOf(const Hash& file) {
-    std::vector<Hash> out;
-    std::vector<std::string> stray;
-    {
-      Cursor c = Cursor::Open(txn_, dbis_.files);
-      for (bool ok = c.SeekAtLeast(View(file)); ok && c.key().starts_with(View(file));
-           ok = c.Next()) {
-        Hash h{};
-        if (c.key().size() == 2 * h.size()) {
-          std::memcpy(h.data(), c.key().data() + h.size(), h.size());
-          out.push_back(h);
-        } else {
-          stray.emplace_back(c.key());
-        }
-      }
-    }
-    for (const std::string& key : stray) dbis_.files.Del(txn_, key);
-    return out;
-  }
-
- private:
-  Txn& txn_;
-  const Dbis& dbis_;
-  uint64_t bytes_ = 0;
 };
 
 // ---- opening and closing -------------------------------------------------
@@ -526,7 +421,7 @@ void DiskBlockCache::Touch(const Hash& h) {
   if (flush) FlushTouches();
 }
 
-DiskBlockCache::Touches DiskBlockCache::TakeTouches() {
+Touches DiskBlockCache::TakeTouches() {
   std::unordered_map<Hash, uint64_t, HashHasher> taken;
   {
     std::lock_guard<std::mutex> lock(touches_mu_);

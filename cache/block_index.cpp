@@ -1,0 +1,102 @@
+#include "cache/block_index.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace globusfs::cache::block_index {
+
+using namespace block_format;  // NOLINT: the index is made of its records
+
+IndexOps::IndexOps(Txn& txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {
+  if (auto v = dbis_.meta.Get(txn_, kBytesKey)) bytes_ = ParseLe64(*v);
+}
+
+void IndexOps::Finish() { dbis_.meta.Put(txn_, kBytesKey, Le64(bytes_)); }
+
+std::optional<Record> IndexOps::Find(const Hash& h, bool* present) {
+  const std::optional<std::string_view> v = dbis_.blocks.Get(txn_, View(h));
+  if (present != nullptr) *present = v.has_value();
+  Record r;
+  if (!v || !DecodeRecord(*v, &r)) return std::nullopt;
+  return r;
+}
+
+void IndexOps::Insert(const Hash& h, const Record& r) {
+  Remove(h);
+  dbis_.blocks.Put(txn_, View(h), EncodeRecord(r));
+  dbis_.lru.Put(txn_, SeqKey(r.seq), View(h));
+  dbis_.files.Put(txn_, FilesKey(r.file, h), {});
+  bytes_ += Cost(r.length);
+}
+
+bool IndexOps::Remove(const Hash& h) {
+  bool present = false;
+  if (const std::optional<Record> r = Find(h, &present)) {
+    dbis_.lru.Del(txn_, SeqKey(r->seq));
+    dbis_.files.Del(txn_, FilesKey(r->file, h));
+    bytes_ -= std::min(bytes_, Cost(r->length));
+  }
+  // An undecodable record leaves stray lru/files entries: EvictTo and
+  // BlocksOf skip those.
+  return present && dbis_.blocks.Del(txn_, View(h));
+}
+
+void IndexOps::ApplyTouches(const Touches& touches) {
+  for (const auto& [h, seq] : touches) {
+    std::optional<Record> r = Find(h);
+    if (!r || r->seq >= seq) continue;  // gone, or put again since the read
+    dbis_.lru.Del(txn_, SeqKey(r->seq));
+    r->seq = seq;
+    dbis_.blocks.Put(txn_, View(h), EncodeRecord(*r));
+    dbis_.lru.Put(txn_, SeqKey(seq), View(h));
+  }
+}
+
+uint64_t IndexOps::EvictTo(uint64_t limit, std::vector<Hash>* victims) {
+  uint64_t freed = 0;
+  while (bytes_ > limit) {
+    std::string seq_key;
+    Hash h{};
+    {
+      Cursor c = Cursor::Open(txn_, dbis_.lru);
+      if (!c.First()) {
+        bytes_ = 0;  // nothing left: the count had drifted
+        break;
+      }
+      seq_key = c.key();
+      if (c.value().size() == h.size()) std::memcpy(h.data(), c.value().data(), h.size());
+    }
+    const std::optional<Record> r = Find(h);
+    if (r && SeqKey(r->seq) == seq_key) {
+      Remove(h);  // also deletes seq_key
+      victims->push_back(h);
+      freed += Cost(r->length);
+    } else {
+      dbis_.lru.Del(txn_, seq_key);  // stray entry
+    }
+  }
+  return freed;
+}
+
+std::vector<Hash> IndexOps::BlocksOf(const Hash& file) {
+  std::vector<Hash> out;
+  std::vector<std::string> stray;
+  {
+    Cursor c = Cursor::Open(txn_, dbis_.files);
+    for (bool ok = c.SeekAtLeast(View(file)); ok && c.key().starts_with(View(file));
+         ok = c.Next()) {
+      Hash h{};
+      if (c.key().size() == 2 * h.size()) {
+        std::memcpy(h.data(), c.key().data() + h.size(), h.size());
+        out.push_back(h);
+      } else {
+        stray.emplace_back(c.key());
+      }
+    }
+  }
+  for (const std::string& key : stray) dbis_.files.Del(txn_, key);
+  return out;
+}
+
+}  // namespace globusfs::cache::block_index

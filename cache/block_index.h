@@ -1,0 +1,78 @@
+// The index of BlockCache (cache/block_cache.h): its LMDB databases and the
+// record-level edits that keep them in step. Internal to cache/; split out so
+// block_cache.cpp holds only the cache's logic.
+//
+// Databases of the index environment:
+//   blocks: block hash → Record (block_format.h)
+//   files:  file hash + block hash → "" (every block of a file)
+//   lru:    big-endian access seq → block hash (oldest first)
+//   meta:   "format" (tag), "bytes" (charged bytes, le64), "sweep" (le64)
+// Invariant (kept by IndexOps): every decodable blocks record has exactly one
+// lru and one files entry, and "bytes" is the sum of their Costs. A stray lru
+// or files entry (left by an undecodable record) is skipped and deleted when
+// met.
+//
+// Thread-safety: an IndexOps lives inside one write transaction, on the
+// thread that runs it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cache/block_format.h"
+#include "cache/lmdb.h"
+
+namespace globusfs::cache::block_index {
+
+inline constexpr std::string_view kBytesKey = "bytes";
+
+struct Dbis {
+  Dbi blocks;
+  Dbi files;
+  Dbi lru;
+  Dbi meta;
+};
+
+// Reads not yet in the index: block → seq of its latest read.
+using Touches = std::vector<std::pair<block_format::Hash, uint64_t>>;
+
+// Record-level edits inside one write transaction, keeping the LRU and files
+// databases and the byte count in step with the blocks database. Every method
+// throws LmdbError; Finish must run before the transaction commits.
+class IndexOps {
+ public:
+  using Hash = block_format::Hash;
+  using Record = block_format::Record;
+
+  IndexOps(Txn& txn, const Dbis& dbis);
+  // Stores the byte count.
+  void Finish();
+
+  // Charged bytes of every indexed block (as this transaction sees them).
+  uint64_t bytes() const { return bytes_; }
+
+  // nullopt when absent or undecodable; *present tells which.
+  std::optional<Record> Find(const Hash& h, bool* present = nullptr);
+  // Adds (or replaces) the block `h`.
+  void Insert(const Hash& h, const Record& r);
+  // False when there was no such block.
+  bool Remove(const Hash& h);
+  // Moves each block read since the last flush to its read's place in the
+  // LRU order (unless it was put again since).
+  void ApplyTouches(const Touches& touches);
+  // Removes least recently used blocks until at most `limit` bytes remain,
+  // appending them to *victims; returns the bytes they were charged.
+  uint64_t EvictTo(uint64_t limit, std::vector<Hash>* victims);
+  // Every indexed block of the file whose hash is `file`.
+  std::vector<Hash> BlocksOf(const Hash& file);
+
+ private:
+  Txn& txn_;
+  const Dbis& dbis_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace globusfs::cache::block_index
