@@ -28,7 +28,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatTag = "globusfs-blocks/1";
+// /2: the content version is part of the block hash (an index of another
+// format is wiped at Open).
+constexpr std::string_view kFormatTag = "globusfs-blocks/2";
 // Present while an orphan sweep is pending: the next subfolder to scan.
 constexpr std::string_view kSweepKey = "sweep";
 constexpr const char* kLockFile = "owner.lock";
@@ -238,6 +240,7 @@ Hash DiskBlockCache::BlockHash(const BlockKey& key) const {
   input.append(key.path).push_back('\0');
   input.append(std::to_string(key.file_size)).push_back('\0');
   input.append(std::to_string(key.file_mtime)).push_back('\0');
+  input.append(std::to_string(key.version)).push_back('\0');
   input.append(std::to_string(key.index));
   return sha256_.Truncated(input);
 }

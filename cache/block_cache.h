@@ -1,10 +1,13 @@
 // BlockCache: file contents cached on local disk in fixed-size blocks, so a
 // second read of a file makes no HTTPS request.
 //
-// Keys: (collection id, path, file size, file mtime, block index). Size and
-// mtime come from the listing the block was read under, so a changed file
-// is never served stale: its new version simply has other keys (and
-// InvalidateFile drops the old ones eagerly).
+// Keys: (collection id, path, file size, file mtime, content version, block
+// index), all of it the block's identity (hashed into its name). Size and
+// mtime come from the listing the block was read under, and the content
+// version is the filesystem's id for what the file holds, so a block stored
+// under one version is never returned for another, even with the same
+// collection, path, size and mtime: a changed file simply has other keys
+// (and InvalidateFile drops the old ones eagerly, whatever their version).
 // Storage: one file per block under DIR/blocks/, indexed in an LMDB
 // environment (DIR/index) with each block's length and checksum; a block
 // whose bytes do not match its checksum (or whose file vanished) is a miss,
@@ -52,6 +55,9 @@ struct BlockKey {
   uint64_t file_size = 0;
   int64_t file_mtime = 0;
   uint64_t index = 0;  // offset / block_size
+  // The file's content version id, decided by the filesystem. Last, so that
+  // an initializer written before it existed still sets `index`.
+  uint64_t version = 0;
 };
 
 struct BlockCacheOptions {
@@ -77,7 +83,8 @@ class BlockCache {
   virtual bool Get(const BlockKey& key, std::string* data) = 0;
   // Stores a block (best effort: a full disk or an I/O error just skips it).
   virtual void Put(const BlockKey& key, std::string_view data) = 0;
-  // Drops every cached block of the file, whatever its size and mtime.
+  // Drops every cached block of the file, whatever its size, mtime and
+  // version.
   virtual void InvalidateFile(std::string_view collection_id, std::string_view path) = 0;
 
   struct Stats {

@@ -1,5 +1,6 @@
-// BlockCache: round trips, versions, corruption, LRU eviction,
-// invalidation, reopen and crash recovery, threads, throughput; CRC-32C.
+// BlockCache: round trips, versions (size, mtime, content version), the
+// index format, corruption, LRU eviction, invalidation, reopen and crash
+// recovery, threads, throughput; CRC-32C.
 #include "cache/block_cache.h"
 
 #include <gtest/gtest.h>
@@ -114,6 +115,57 @@ TEST(BlockCacheTest, OtherVersionOrFileIsAMiss) {
   EXPECT_FALSE(cache->Get(Key("/g", 0, 100, 5), &got));  // path
   EXPECT_FALSE(cache->Get(BlockKey{"other", "/f", 100, 5, 0}, &got));
   EXPECT_EQ(cache->GetStats().misses, 5u);
+}
+
+// The content version is part of the identity: same collection, path, size
+// and mtime under another version is another block.
+TEST(BlockCacheTest, ContentVersionIsPartOfTheKey) {
+  TempDir tmp;
+  auto cache = OpenCache(Options(tmp.path()));
+  BlockKey v1 = Key("/f", 0, 100, 5);
+  v1.version = 1;
+  BlockKey v2 = v1;
+  v2.version = 2;
+  cache->Put(v1, "version one");
+  std::string got;
+  EXPECT_FALSE(cache->Get(v2, &got));
+  EXPECT_FALSE(cache->Get(Key("/f", 0, 100, 5), &got));  // version 0
+  ASSERT_TRUE(cache->Get(v1, &got));
+  EXPECT_EQ(got, "version one");
+  cache->Put(v2, "version two");
+  ASSERT_TRUE(cache->Get(v2, &got));
+  EXPECT_EQ(got, "version two");
+  ASSERT_TRUE(cache->Get(v1, &got));
+  EXPECT_EQ(got, "version one");
+  EXPECT_EQ(cache->GetStats().blocks, 2u);
+
+  cache->InvalidateFile(kColl, "/f");  // every version goes
+  EXPECT_FALSE(cache->Get(v1, &got));
+  EXPECT_FALSE(cache->Get(v2, &got));
+  EXPECT_EQ(cache->GetStats().blocks, 0u);
+  EXPECT_EQ(cache->GetStats().corrupt, 0u);
+  EXPECT_TRUE(BlockFiles(tmp.path()).empty());
+}
+
+// An index of the previous format (keys without versions) is not trusted:
+// Open starts empty.
+TEST(BlockCacheTest, IndexOfAnotherFormatIsWiped) {
+  TempDir tmp;
+  {
+    auto cache = OpenCache(Options(tmp.path()));
+    cache->Put(Key("/f"), "data");
+  }
+  {
+    auto env = Env::Open(tmp.path() / "index", EnvOptions{});
+    env->Write([](Txn& txn) { Dbi::Open(txn, "meta").Put(txn, "format", "globusfs-blocks/1"); });
+  }
+  auto cache = OpenCache(Options(tmp.path()));
+  std::string got;
+  EXPECT_FALSE(cache->Get(Key("/f"), &got));
+  EXPECT_EQ(cache->GetStats().blocks, 0u);
+  EXPECT_TRUE(BlockFiles(tmp.path()).empty());
+  cache->Put(Key("/f"), "data");
+  EXPECT_TRUE(cache->Get(Key("/f"), &got));
 }
 
 TEST(BlockCacheTest, PutAgainReplacesAndKeepsOneEntry) {
