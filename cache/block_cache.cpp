@@ -31,21 +31,19 @@ constexpr std::string_view kFormatKey = "format";
 // /2: the content version is part of the block hash (an index of another
 // format is wiped at Open).
 constexpr std::string_view kFormatTag = "globusfs-blocks/2";
-// Present while an orphan sweep is pending: the next subfolder to scan.
-constexpr std::string_view kSweepKey = "sweep";
 constexpr const char* kLockFile = "owner.lock";
 constexpr const char* kMarkerFile = "open-session";
 constexpr const char* kIndexDir = "index";
 constexpr const char* kBlocksDir = "blocks";
-constexpr std::string_view kTempPrefix = "tmp.";
 constexpr size_t kMaxPendingTouches = 1024;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr int kShards = 256;  // blocks/00 .. blocks/ff
 
 using namespace block_format;  // NOLINT: this file is its only user
 using block_index::Dbis;
 using block_index::IndexOps;
 using block_index::kBytesKey;
+using block_index::kSweepKey;
+using block_index::kTempPrefix;
 using block_index::Touches;
 
 // ---- DiskBlockCache ------------------------------------------------------
@@ -71,8 +69,6 @@ class DiskBlockCache final : public BlockCache {
   Stats GetStats() override;
 
  private:
-  void SweepOnce();  // Sweep's body; throws LmdbError
-
   Hash BlockHash(const BlockKey& key) const;
   Hash FileHash(std::string_view collection_id, std::string_view path) const;
   fs::path BlockPath(const Hash& h) const;
@@ -163,56 +159,9 @@ bool DiskBlockCache::Init(bool sweep, std::string* why) {
 // leaves the rest for the next Open.
 void DiskBlockCache::Sweep() noexcept {
   try {
-    SweepOnce();
+    block_index::SweepOrphans(*env_, dbis_, blocks_dir_, options_.orphan_scan_budget);
   } catch (...) {
   }
-}
-
-void DiskBlockCache::SweepOnce() {
-  std::error_code ec;
-  std::vector<fs::path> temps;
-  for (fs::directory_iterator it(blocks_dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().starts_with(kTempPrefix)) temps.push_back(it->path());
-  }
-  for (const fs::path& p : temps) fs::remove(p, ec);
-
-  std::optional<int> start;
-  {
-    Txn txn = env_->BeginRead();
-    if (auto v = dbis_.meta.Get(txn, kSweepKey)) {
-      start = static_cast<int>(std::min<uint64_t>(ParseLe64(*v), kShards));
-    }
-  }
-  if (!start) return;
-  uint64_t examined = 0;
-  int shard = *start;
-  for (; shard < kShards && (shard == *start || examined < options_.orphan_scan_budget); ++shard) {
-    const std::string name = ShardName(shard);
-    const fs::path dir = blocks_dir_ / name;
-    std::vector<std::string> files;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      files.push_back(it->path().filename().string());
-    }
-    examined += files.size();
-    std::vector<std::string> orphans;
-    {
-      Txn txn = env_->BeginRead();
-      for (const std::string& f : files) {
-        Hash h;
-        if (!f.starts_with(name) || !ParseHex(f, &h) || !dbis_.blocks.Get(txn, View(h))) {
-          orphans.push_back(f);
-        }
-      }
-    }
-    for (const std::string& f : orphans) fs::remove(dir / f, ec);
-  }
-  env_->Write([&](Txn& txn) {
-    if (shard >= kShards) {
-      dbis_.meta.Del(txn, kSweepKey);
-    } else {
-      dbis_.meta.Put(txn, kSweepKey, Le64(static_cast<uint64_t>(shard)));
-    }
-  });
 }
 
 DiskBlockCache::~DiskBlockCache() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 namespace globusfs::cache::block_index {
 
@@ -97,6 +98,55 @@ std::vector<Hash> IndexOps::BlocksOf(const Hash& file) {
   }
   for (const std::string& key : stray) dbis_.files.Del(txn_, key);
   return out;
+}
+
+void SweepOrphans(Env& env, const Dbis& dbis, const std::filesystem::path& blocks_dir,
+                  uint64_t budget) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> temps;
+  for (fs::directory_iterator it(blocks_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with(kTempPrefix)) temps.push_back(it->path());
+  }
+  for (const fs::path& p : temps) fs::remove(p, ec);
+
+  std::optional<int> start;
+  {
+    Txn txn = env.BeginRead();
+    if (auto v = dbis.meta.Get(txn, kSweepKey)) {
+      start = static_cast<int>(std::min<uint64_t>(ParseLe64(*v), kShards));
+    }
+  }
+  if (!start) return;
+  uint64_t examined = 0;
+  int shard = *start;
+  for (; shard < kShards && (shard == *start || examined < budget); ++shard) {
+    const std::string name = ShardName(shard);
+    const fs::path dir = blocks_dir / name;
+    std::vector<std::string> files;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      files.push_back(it->path().filename().string());
+    }
+    examined += files.size();
+    std::vector<std::string> orphans;
+    {
+      Txn txn = env.BeginRead();
+      for (const std::string& f : files) {
+        Hash h;
+        if (!f.starts_with(name) || !ParseHex(f, &h) || !dbis.blocks.Get(txn, View(h))) {
+          orphans.push_back(f);
+        }
+      }
+    }
+    for (const std::string& f : orphans) fs::remove(dir / f, ec);
+  }
+  env.Write([&](Txn& txn) {
+    if (shard >= kShards) {
+      dbis.meta.Del(txn, kSweepKey);
+    } else {
+      dbis.meta.Put(txn, kSweepKey, Le64(static_cast<uint64_t>(shard)));
+    }
+  });
 }
 
 }  // namespace globusfs::cache::block_index

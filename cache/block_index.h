@@ -1,5 +1,6 @@
-// The index of BlockCache (cache/block_cache.h): its LMDB databases and the
-// record-level edits that keep them in step. Internal to cache/; split out so
+// The index of BlockCache (cache/block_cache.h): its LMDB databases, the
+// record-level edits that keep them in step, and the sweep that keeps the
+// block files in step with them. Internal to cache/; split out so
 // block_cache.cpp holds only the cache's logic.
 //
 // Databases of the index environment:
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -28,6 +30,11 @@
 namespace globusfs::cache::block_index {
 
 inline constexpr std::string_view kBytesKey = "bytes";
+// Present while an orphan sweep is pending: the next subfolder to scan.
+inline constexpr std::string_view kSweepKey = "sweep";
+// Block files are written to blocks/tmp.* and renamed into blocks/<2 hex>/.
+inline constexpr std::string_view kTempPrefix = "tmp.";
+inline constexpr int kShards = 256;  // blocks/00 .. blocks/ff
 
 struct Dbis {
   Dbi blocks;
@@ -74,5 +81,14 @@ class IndexOps {
   const Dbis& dbis_;
   uint64_t bytes_ = 0;
 };
+
+// The orphan sweep of BlockCache::Open. Deletes temp files in `blocks_dir`,
+// then, if a sweep is pending ("sweep" in meta), block files without an
+// index entry: from the pending subfolder on, at least one subfolder and
+// then until `budget` entries have been examined; records where the next
+// Open resumes (or that the sweep is done). No transaction is held across
+// file I/O. Throws LmdbError.
+void SweepOrphans(Env& env, const Dbis& dbis, const std::filesystem::path& blocks_dir,
+                  uint64_t budget);
 
 }  // namespace globusfs::cache::block_index
