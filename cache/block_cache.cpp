@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -21,6 +22,7 @@
 #include "cache/crc32c.h"
 #include "cache/file_util.h"
 #include "cache/lmdb.h"
+#include "cache/space_budget.h"
 
 namespace globusfs::cache {
 namespace {
@@ -51,7 +53,11 @@ using block_index::Touches;
 class DiskBlockCache final : public BlockCache {
  public:
   explicit DiskBlockCache(const BlockCacheOptions& options)
-      : BlockCache(options.block_size), options_(options), blocks_dir_(options.dir / kBlocksDir) {}
+      : BlockCache(options.block_size),
+        options_(options),
+        blocks_dir_(options.dir / kBlocksDir),
+        budget_(options.disk_space, options.min_free_fraction, options.min_free_bytes,
+                options.disk_space_ttl) {}
   ~DiskBlockCache() override;
   DiskBlockCache(const DiskBlockCache&) = delete;
   DiskBlockCache& operator=(const DiskBlockCache&) = delete;
@@ -66,6 +72,7 @@ class DiskBlockCache final : public BlockCache {
   bool Get(const BlockKey& key, std::string* data) override;
   void Put(const BlockKey& key, std::string_view data) override;
   void InvalidateFile(std::string_view collection_id, std::string_view path) override;
+  uint64_t Release(uint64_t bytes) override;
   Stats GetStats() override;
 
  private:
@@ -75,6 +82,19 @@ class DiskBlockCache final : public BlockCache {
   // Writes the block to a temp file and renames it into place.
   bool StoreFile(const Hash& h, std::string_view data);
   void RemoveFiles(const std::vector<Hash>& hashes) const;
+  // Deletes evicted blocks' files; returns the Cost of those that existed.
+  uint64_t RemoveVictims(const std::vector<block_index::LruEntry>& victims);
+  // Keeps the free-space margin for a block costing `cost` (see Disk space):
+  // true when it may be written (its bytes are then taken from the budget).
+  bool MakeRoom(uint64_t cost);
+  // Evicts least recently used blocks, at least amount(charged bytes of the
+  // cache) bytes' worth (or all), in one index write, then deletes their
+  // files; returns the bytes that frees on disk. Throws LmdbError.
+  uint64_t EvictLru(const std::function<uint64_t(uint64_t cached)>& amount);
+  // Release when the index cannot be written: deletes the files of the
+  // least recently used blocks (skipping those already gone) until `bytes`
+  // are freed, leaving their entries, each a miss dropped when next met.
+  uint64_t RemoveOldestFiles(uint64_t bytes);
   // Drops a block whose file did not match `seen` (nullopt: undecodable).
   void Drop(const Hash& h, const std::optional<Record>& seen);
   // Remembers a read of `h` for the LRU order; flushes when many are pending.
@@ -84,6 +104,7 @@ class DiskBlockCache final : public BlockCache {
 
   const BlockCacheOptions options_;
   const fs::path blocks_dir_;
+  SpaceBudget budget_;
   file_util::ExclusiveLock dir_lock_;  // declared before env_: released after it closes
   std::unique_ptr<Env> env_;
   Dbis dbis_;  // see cache/block_index.h
@@ -93,6 +114,7 @@ class DiskBlockCache final : public BlockCache {
   std::atomic<uint64_t> next_temp_{0};  // temp file names
   std::atomic<bool> disabled_{false};   // set when an invalidation failed
   std::atomic<uint64_t> hits_{0}, misses_{0}, corrupt_{0}, evicted_{0}, write_failures_{0};
+  std::atomic<uint64_t> skipped_no_space_{0};
   std::mutex touches_mu_;
   // Reads not yet in the index: block → seq of its latest read. Guarded by
   // touches_mu_, which is never held while calling into LMDB.
@@ -281,7 +303,8 @@ void DiskBlockCache::Drop(const Hash& h, const std::optional<Record>& seen) {
 }
 
 void DiskBlockCache::Put(const BlockKey& key, std::string_view data) {
-  if (disabled_.load(std::memory_order_acquire) || Cost(data.size()) > options_.max_bytes) return;
+  const uint64_t cost = Cost(data.size());
+  if (disabled_.load(std::memory_order_acquire) || cost > options_.max_bytes) return;
   try {
     const Hash h = BlockHash(key);
     const uint32_t crc = Crc32c(data);
@@ -295,13 +318,18 @@ void DiskBlockCache::Put(const BlockKey& key, std::string_view data) {
         return;
       }
     }
+    if (!MakeRoom(cost)) {
+      skipped_no_space_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     if (!StoreFile(h, data)) {
+      budget_.Freed(cost);
       write_failures_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     Record record{data.size(), crc, 0, FileHash(key.collection_id, key.path)};
     const Touches touches = TakeTouches();
-    std::vector<Hash> victims;
+    std::vector<block_index::LruEntry> victims;
     try {
       env_->Write([&](Txn& txn) {
         victims.clear();
@@ -314,14 +342,96 @@ void DiskBlockCache::Put(const BlockKey& key, std::string_view data) {
       });
     } catch (...) {
       RemoveFiles({h});  // a file without an entry would be an orphan
+      budget_.Freed(cost);
       write_failures_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    evicted_.fetch_add(victims.size(), std::memory_order_relaxed);
-    RemoveFiles(victims);
+    RemoveVictims(victims);
   } catch (...) {
     write_failures_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+bool DiskBlockCache::MakeRoom(uint64_t cost) {
+  const SpaceBudget::Shortfall need = budget_.Reserve(cost);
+  if (need.to_fit == 0) return true;
+  // Make room if evicting can; otherwise give back only what the margin
+  // lacks already (staging files need it more than the cache does).
+  bool fits = false;
+  EvictLru([&](uint64_t cached) {
+    fits = need.to_fit <= cached;
+    return fits ? need.to_fit : need.to_margin;
+  });
+  if (fits) budget_.Wrote(cost);
+  return fits;
+}
+
+uint64_t DiskBlockCache::EvictLru(const std::function<uint64_t(uint64_t cached)>& amount) {
+  const Touches touches = TakeTouches();  // evict by the latest reads' order
+  std::vector<block_index::LruEntry> victims;
+  env_->Write([&](Txn& txn) {
+    victims.clear();
+    IndexOps ops(txn, dbis_);
+    ops.ApplyTouches(touches);
+    const uint64_t cached = ops.bytes();
+    ops.EvictTo(cached - std::min(cached, amount(cached)), &victims);
+    ops.Finish();
+  });
+  return RemoveVictims(victims);
+}
+
+uint64_t DiskBlockCache::RemoveVictims(const std::vector<block_index::LruEntry>& victims) {
+  uint64_t freed = 0;
+  for (const block_index::LruEntry& v : victims) {
+    std::error_code ec;
+    if (fs::remove(BlockPath(v.hash), ec)) {
+      freed += v.cost;
+      evicted_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  budget_.Freed(freed);
+  return freed;
+}
+
+uint64_t DiskBlockCache::Release(uint64_t bytes) {
+  uint64_t freed = 0;
+  try {
+    // An entry whose file is gone already frees nothing: go on until the
+    // bytes are really freed or the cache is empty.
+    for (bool empty = false; freed < bytes && !empty;) {
+      const uint64_t want = bytes - freed;
+      freed += EvictLru([&](uint64_t cached) {
+        empty = cached <= want;
+        return want;
+      });
+    }
+    return freed;
+  } catch (...) {
+    // On a full disk LMDB may need a new page for the eviction itself.
+  }
+  try {
+    return freed + RemoveOldestFiles(bytes - freed);
+  } catch (...) {
+    return freed;
+  }
+}
+
+uint64_t DiskBlockCache::RemoveOldestFiles(uint64_t bytes) {
+  uint64_t freed = 0;
+  std::string after;
+  while (freed < bytes) {
+    std::vector<block_index::LruEntry> batch;
+    {
+      Txn txn = env_->BeginRead();
+      batch = block_index::OldestBlocks(txn, dbis_, after, 64);
+    }
+    if (batch.empty()) break;
+    after = batch.back().seq_key;
+    for (size_t i = 0; i < batch.size() && freed < bytes; ++i) {
+      freed += RemoveVictims({batch[i]});  // 0 for a file gone already
+    }
+  }
+  return freed;
 }
 
 void DiskBlockCache::InvalidateFile(std::string_view collection_id, std::string_view path) {
@@ -358,6 +468,11 @@ BlockCache::Stats DiskBlockCache::GetStats() {
   stats.corrupt = corrupt_.load(std::memory_order_relaxed);
   stats.evicted = evicted_.load(std::memory_order_relaxed);
   stats.write_failures = write_failures_.load(std::memory_order_relaxed);
+  stats.skipped_no_space = skipped_no_space_.load(std::memory_order_relaxed);
+  const SpaceBudget::Reading disk = budget_.Current();
+  stats.disk_free = disk.free;
+  stats.disk_total = disk.total;
+  stats.disk_margin = disk.margin;
   return stats;
 }
 
@@ -404,6 +519,7 @@ std::unique_ptr<BlockCache> BlockCache::Open(const BlockCacheOptions& options, s
     } else {
       BlockCacheOptions opts = options;
       if (opts.boot_id.empty()) opts.boot_id = file_util::ReadBootId();
+      if (!opts.disk_space) opts.disk_space = [dir = opts.dir] { return StatvfsDiskSpace(dir); };
       file_util::EnsurePrivateDir(opts.dir);
       file_util::ExclusiveLock lock = file_util::ExclusiveLock::Acquire(opts.dir / kLockFile);
       // A marker means the last session did not close. Same boot: a process

@@ -9,6 +9,25 @@ namespace globusfs::cache::block_index {
 
 using namespace block_format;  // NOLINT: the index is made of its records
 
+std::vector<LruEntry> OldestBlocks(Txn& txn, const Dbis& dbis, std::string_view after, size_t max) {
+  std::vector<LruEntry> out;
+  Cursor c = Cursor::Open(txn, dbis.lru);
+  bool ok = after.empty() ? c.First() : c.SeekAtLeast(after);
+  if (ok && !after.empty() && c.key() == after) ok = c.Next();
+  for (; ok && out.size() < max; ok = c.Next()) {
+    LruEntry e;
+    e.seq_key = c.key();
+    if (c.value().size() != e.hash.size()) continue;
+    std::memcpy(e.hash.data(), c.value().data(), e.hash.size());
+    Record r;
+    const std::optional<std::string_view> v = dbis.blocks.Get(txn, View(e.hash));
+    if (!v || !DecodeRecord(*v, &r) || SeqKey(r.seq) != e.seq_key) continue;  // stray
+    e.cost = Cost(r.length);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 IndexOps::IndexOps(Txn& txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {
   if (auto v = dbis_.meta.Get(txn_, kBytesKey)) bytes_ = ParseLe64(*v);
 }
@@ -54,8 +73,7 @@ void IndexOps::ApplyTouches(const Touches& touches) {
   }
 }
 
-uint64_t IndexOps::EvictTo(uint64_t limit, std::vector<Hash>* victims) {
-  uint64_t freed = 0;
+void IndexOps::EvictTo(uint64_t limit, std::vector<LruEntry>* victims) {
   while (bytes_ > limit) {
     std::string seq_key;
     Hash h{};
@@ -71,13 +89,11 @@ uint64_t IndexOps::EvictTo(uint64_t limit, std::vector<Hash>* victims) {
     const std::optional<Record> r = Find(h);
     if (r && SeqKey(r->seq) == seq_key) {
       Remove(h);  // also deletes seq_key
-      victims->push_back(h);
-      freed += Cost(r->length);
+      victims->push_back(LruEntry{h, Cost(r->length), std::move(seq_key)});
     } else {
       dbis_.lru.Del(txn_, seq_key);  // stray entry
     }
   }
-  return freed;
 }
 
 std::vector<Hash> IndexOps::BlocksOf(const Hash& file) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -46,6 +47,16 @@ struct Dbis {
 // Reads not yet in the index: block → seq of its latest read.
 using Touches = std::vector<std::pair<block_format::Hash, uint64_t>>;
 
+// Up to `max` blocks in least recently used order, starting after the LRU
+// key `after` (empty: from the oldest): each block's hash, its Cost and its
+// LRU key (to continue from). Skips stray entries. Throws LmdbError.
+struct LruEntry {
+  block_format::Hash hash{};
+  uint64_t cost = 0;
+  std::string seq_key;
+};
+std::vector<LruEntry> OldestBlocks(Txn& txn, const Dbis& dbis, std::string_view after, size_t max);
+
 // Record-level edits inside one write transaction, keeping the LRU and files
 // databases and the byte count in step with the blocks database. Every method
 // throws LmdbError; Finish must run before the transaction commits.
@@ -71,8 +82,8 @@ class IndexOps {
   // LRU order (unless it was put again since).
   void ApplyTouches(const Touches& touches);
   // Removes least recently used blocks until at most `limit` bytes remain,
-  // appending them to *victims; returns the bytes they were charged.
-  uint64_t EvictTo(uint64_t limit, std::vector<Hash>* victims);
+  // appending them to *victims.
+  void EvictTo(uint64_t limit, std::vector<LruEntry>* victims);
   // Every indexed block of the file whose hash is `file`.
   std::vector<Hash> BlocksOf(const Hash& file);
 
