@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <limits>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -26,7 +27,6 @@ constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormatTag = "globusfs-journal/1";
 constexpr const char* kLockFile = "owner.lock";
 constexpr int kRecordVersion = 1;  // the "v" of every record written now
-constexpr uint64_t kMiB = uint64_t{1} << 20;
 
 // The kinds of record, one LMDB database each.
 enum class Kind { kUpload, kTask };
@@ -244,6 +244,17 @@ bool Decodes(Kind kind, std::string_view id, std::string_view bytes) {
 
 // ---- LmdbJournal ---------------------------------------------------------------
 
+// The calling thread's latest failed write: the journal (by id, never reused
+// within the process) and why. Per thread like errno, so a failure is never
+// reported to another thread's caller, and nothing grows with the number of
+// threads a FUSE loop starts and ends.
+struct ThreadError {
+  uint64_t journal = 0;
+  std::string why;
+};
+thread_local ThreadError t_last_error;
+std::atomic<uint64_t> next_journal_id{1};
+
 }  // namespace
 
 std::string NewRecordId() {
@@ -262,8 +273,8 @@ namespace {
 
 class LmdbJournal final : public Journal {
  public:
-  LmdbJournal(file_util::ExclusiveLock lock, std::unique_ptr<Env> env)
-      : dir_lock_(std::move(lock)), env_(std::move(env)) {}
+  LmdbJournal(fs::path dir, file_util::ExclusiveLock lock, std::unique_ptr<Env> env)
+      : dir_(std::move(dir)), dir_lock_(std::move(lock)), env_(std::move(env)) {}
 
   // Opens (creating) the databases and checks the format tag.
   bool Init(std::string* why) {
@@ -292,9 +303,12 @@ class LmdbJournal final : public Journal {
 
   bool PutUpload(const StagedUpload& upload) override {
     try {
-      return !upload.id.empty() && Put(Kind::kUpload, upload.id, EncodeUpload(upload));
+      if (upload.id.empty()) return Fail("an upload record needs an id");
+      return Put(Kind::kUpload, upload.id, EncodeUpload(upload));
+    } catch (const std::exception& e) {
+      return Fail(e.what());
     } catch (...) {
-      return false;
+      return Fail("unknown error");
     }
   }
 
@@ -329,16 +343,19 @@ class LmdbJournal final : public Journal {
 
   bool PutTask(const PendingTask& task) override {
     try {
-      return !task.submission_id.empty() && KnownTaskKind(task.kind) &&
-             Put(Kind::kTask, task.submission_id, EncodeTask(task));
+      if (!ValidTask(task)) return false;
+      return Put(Kind::kTask, task.submission_id, EncodeTask(task));
+    } catch (const std::exception& e) {
+      return Fail(e.what());
     } catch (...) {
-      return false;
+      return Fail("unknown error");
     }
   }
 
-  bool PutTaskReplacing(const PendingTask& task, const std::vector<std::string>& replaced) override {
+  bool PutTaskReplacing(const PendingTask& task,
+                        const std::vector<std::string>& replaced) override {
     try {
-      if (task.submission_id.empty() || !KnownTaskKind(task.kind)) return false;
+      if (!ValidTask(task)) return false;
       const std::string bytes = EncodeTask(task);
       env_->Write([&](Txn& txn) {
         for (const auto& id : replaced) {
@@ -347,8 +364,10 @@ class LmdbJournal final : public Journal {
         Db(Kind::kTask).Put(txn, task.submission_id, bytes);
       });
       return true;
+    } catch (const std::exception& e) {
+      return Fail(e.what());
     } catch (...) {
-      return false;
+      return Fail("unknown error");
     }
   }
 
@@ -395,15 +414,40 @@ class LmdbJournal final : public Journal {
     return n;
   }
 
+  std::string LastError() override {
+    return t_last_error.journal == id_ ? t_last_error.why : std::string();
+  }
+
  private:
+  // Records why a write failed, for LastError on this thread; returns false.
+  bool Fail(std::string_view why) noexcept {
+    try {
+      t_last_error.journal = id_;
+      t_last_error.why = "journal in " + dir_.string() + ": " + std::string(why);
+    } catch (...) {
+      t_last_error.why.clear();  // out of memory: no reason, but no stale one
+    }
+    return false;
+  }
+
+  bool ValidTask(const PendingTask& task) {
+    if (task.submission_id.empty()) return Fail("a task record needs a submission_id");
+    if (!KnownTaskKind(task.kind)) {
+      return Fail("task kind \"" + task.kind + "\" is neither \"transfer\" nor \"delete\"");
+    }
+    return true;
+  }
+
   // The generic layer every kind uses. Put/Remove return true once the
   // change is committed and synced; they never throw.
   bool Put(Kind kind, std::string_view id, std::string_view bytes) noexcept {
     try {
       env_->Write([&](Txn& txn) { Db(kind).Put(txn, id, bytes); });
       return true;
+    } catch (const std::exception& e) {
+      return Fail(e.what());
     } catch (...) {
-      return false;
+      return Fail("unknown error");
     }
   }
 
@@ -412,8 +456,10 @@ class LmdbJournal final : public Journal {
       if (!ValidKey(id)) return true;  // such a record cannot exist
       env_->Write([&](Txn& txn) { Db(kind).Del(txn, id); });
       return true;
+    } catch (const std::exception& e) {
+      return Fail(e.what());
     } catch (...) {
-      return false;
+      return Fail("unknown error");
     }
   }
 
@@ -440,6 +486,8 @@ class LmdbJournal final : public Journal {
 
   Dbi& Db(Kind kind) { return dbs_[static_cast<size_t>(kind)]; }
 
+  const uint64_t id_ = next_journal_id.fetch_add(1);  // names it in t_last_error
+  const fs::path dir_;
   file_util::ExclusiveLock dir_lock_;  // declared before env_: released after it closes
   std::unique_ptr<Env> env_;
   Dbi meta_;                            // "format" → kFormatTag
@@ -449,6 +497,11 @@ class LmdbJournal final : public Journal {
 }  // namespace
 
 std::unique_ptr<Journal> Journal::Open(const fs::path& dir, std::string* error) {
+  return Open(dir, JournalOptions{}, error);
+}
+
+std::unique_ptr<Journal> Journal::Open(const fs::path& dir, const JournalOptions& journal_options,
+                                       std::string* error) {
   std::string why;
   try {
     if (dir.empty()) {
@@ -459,11 +512,11 @@ std::unique_ptr<Journal> Journal::Open(const fs::path& dir, std::string* error) 
       file_util::EnsurePrivateDir(dir);
       file_util::ExclusiveLock lock = file_util::ExclusiveLock::Acquire(dir / kLockFile);
       EnvOptions options;
-      options.map_size = 4 * kMiB;
-      options.max_map_size = 1024 * kMiB;
+      options.map_size = journal_options.map_size;
+      options.max_map_size = journal_options.max_map_size;
       options.max_dbs = kKinds.size() + 1;
       options.durable = true;
-      auto journal = std::make_unique<LmdbJournal>(std::move(lock), Env::Open(dir, options));
+      auto journal = std::make_unique<LmdbJournal>(dir, std::move(lock), Env::Open(dir, options));
       if (journal->Init(&why)) {
         // LMDB syncs its files, not the names of new ones.
         file_util::SyncDir(dir);

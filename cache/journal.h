@@ -19,9 +19,17 @@
 // LMDB, or another format) is an error, since it may hold the user's data.
 // One Journal per directory (flock on DIR/owner.lock).
 //
-// Errors: no method throws; a failed write returns false.
+// Errors: no method throws; a failed write returns false, and LastError()
+// then says why on the calling thread (the LMDB error or strerror text, and
+// the journal's folder). A full disk fails the write (the data file grows by
+// pwrite as pages are committed, never through a writable map, so it is
+// ENOSPC, not SIGBUS) and leaves the journal as it was: a later write
+// succeeds once space is freed. Removals fail too on a full disk (LMDB
+// copies the pages it changes). A full map (max_map_size) fails a write
+// with MDB_MAP_FULL; removals still succeed and make room.
 // Thread-safety: all methods are thread-safe. Writers are serialised by
-// LMDB (each waits for the previous one's fsync).
+// LMDB (each waits for the previous one's fsync). LastError is per thread
+// (like errno), kept in a thread_local slot that names its journal.
 #pragma once
 
 #include <cstdint>
@@ -72,10 +80,19 @@ struct PendingTask {
 // A fresh random id for a record (24 hex digits).
 std::string NewRecordId();
 
+struct JournalOptions {
+  // The LMDB map: its initial size and the most it grows to. A write that
+  // needs more fails (LastError names MDB_MAP_FULL).
+  uint64_t map_size = uint64_t{4} << 20;
+  uint64_t max_map_size = uint64_t{1} << 30;
+};
+
 class Journal {
  public:
   // nullptr (with *error) when it cannot be opened.
   static std::unique_ptr<Journal> Open(const std::filesystem::path& dir, std::string* error);
+  static std::unique_ptr<Journal> Open(const std::filesystem::path& dir,
+                                       const JournalOptions& options, std::string* error);
   virtual ~Journal() = default;
 
   // Insert or replace; durable (fsynced) when it returns true.
@@ -96,7 +113,8 @@ class Journal {
   // PutTask and the removal of the records `replaced` in one durable
   // write: either all of it happens or none (a batch that takes the place
   // of the records of its queued items).
-  virtual bool PutTaskReplacing(const PendingTask& task, const std::vector<std::string>& replaced) = 0;
+  virtual bool PutTaskReplacing(const PendingTask& task,
+                                const std::vector<std::string>& replaced) = 0;
   // True when no record with this submission_id remains (removed and
   // synced, or there was none); false when the write failed.
   virtual bool RemoveTask(const std::string& submission_id) = 0;
@@ -107,6 +125,14 @@ class Journal {
 
   // Records of any kind that do not decode (skipped by the methods above).
   virtual uint64_t CorruptRecords() = 0;
+
+  // Why the latest write of this journal that returned false on the calling
+  // thread failed (PutUpload, RemoveUpload, PutTask, PutTaskReplacing,
+  // RemoveTask), e.g. "journal in /var/cache/globusfs/journal:
+  // mdb_txn_commit: No space left on device"; "" if none has failed on this
+  // thread (or another journal failed on it since). A success does not
+  // clear it: read it right after the false.
+  virtual std::string LastError() = 0;
 };
 
 }  // namespace globusfs::cache
