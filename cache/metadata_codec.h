@@ -3,7 +3,8 @@
 //
 // Key: collection id + '\0' + normalised path. All keys below "/a/b" start
 // with coll + '\0' + "/a/b/", so one cursor range finds a subtree without
-// touching "/a/bc".
+// touching "/a/bc". (These are logical keys: MetadataStore stores long
+// ones hashed, see cache/metadata_keys.h.)
 //
 // Record (little-endian fixed-width fields, LEB128 varints):
 //   u8 format version (kFormatVersion), u8 kind (RecordKind),

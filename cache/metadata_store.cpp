@@ -5,6 +5,8 @@
 
 #include "cache/file_util.h"
 #include "cache/metadata_codec.h"
+#include "cache/metadata_keys.h"
+#include "cache/metadata_write_ops.h"
 
 namespace globusfs::cache {
 namespace {
@@ -12,47 +14,13 @@ namespace {
 using codec::MakeKey;
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormatTag = "globusfs-metadata/1";
-constexpr std::string_view kBytesKey = "bytes";
+// /2: keys longer than keys::kInlineMax are stored hashed (metadata_keys.h).
+constexpr std::string_view kFormatTag = "globusfs-metadata/2";
 // Present while a store with durable=false is open; holds the boot id.
 constexpr const char* kMarkerFile = "open-session";
 // flock'ed while a store has the directory open.
 constexpr const char* kLockFile = "owner.lock";
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-// Which database a record lives in; the tag is stored in the age index.
-enum class Table : uint8_t { kListings = 0, kEntries = 1 };
-constexpr Table kTables[] = {Table::kListings, Table::kEntries};
-
-std::string SeqKey(uint64_t seq) {  // big-endian, so the age index sorts by seq
-  std::string key(8, '\0');
-  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(seq >> (8 * (7 - i)));
-  return key;
-}
-
-uint64_t ParseSeqKey(std::string_view key) {
-  uint64_t seq = 0;
-  for (size_t i = 0; i < 8 && i < key.size(); ++i) seq = (seq << 8) | static_cast<uint8_t>(key[i]);
-  return seq;
-}
-
-std::string Le64(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
-  return s;
-}
-
-uint64_t ParseLe64(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i)
-    v |= uint64_t{static_cast<uint8_t>(s[i])} << (8 * i);
-  return v;
-}
-
-// What one record costs against max_bytes: key, value and its age entry.
-uint64_t Cost(size_t key_size, size_t record_size) {
-  return key_size + record_size + 8 + 1 + key_size;
-}
 
 bool UpsertEntry(std::vector<FileEntry>& entries, FileEntry entry) {
   auto it = std::lower_bound(entries.begin(), entries.end(), entry.name,
@@ -75,140 +43,6 @@ bool RemoveEntry(std::vector<FileEntry>& entries, std::string_view name) {
 }
 
 }  // namespace
-
-// ---- WriteOps: record-level edits inside one write transaction ----------
-
-// Keeps the age index and the byte count in step with every record written
-// or deleted. Keys passed in must not view the map (pass std::string).
-class MetadataStore::WriteOps {
- public:
-  WriteOps(Txn& txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {
-    if (auto v = dbis_.meta.Get(txn_, kBytesKey)) bytes_ = ParseLe64(*v);
-    Cursor c = Cursor::Open(txn_, dbis_.age);
-    next_seq_ = c.Last() ? ParseSeqKey(c.key()) + 1 : 1;
-  }
-  void Finish() { dbis_.meta.Put(txn_, kBytesKey, Le64(bytes_)); }
-
-  std::optional<std::string_view> Get(Table t, std::string_view key) {
-    return Db(t).Get(txn_, key);
-  }
-
-  // Stores `record` under `key` (replacing any record) as the newest put.
-  void Put(Table t, const std::string& key, std::string record) {
-    Delete(t, key);
-    codec::SetSeq(&record, next_seq_);
-    Db(t).Put(txn_, key, record);
-    std::string age_value(1, static_cast<char>(t));
-    age_value += key;
-    dbis_.age.Put(txn_, SeqKey(next_seq_), age_value);
-    ++next_seq_;
-    bytes_ += Cost(key.size(), record.size());
-  }
-
-  bool Delete(Table t, const std::string& key) {
-    const std::optional<std::string_view> old = Db(t).Get(txn_, key);
-    if (!old) return false;
-    codec::RecordHeader h;
-    if (codec::DecodeHeader(*old, &h)) dbis_.age.Del(txn_, SeqKey(h.seq));
-    bytes_ -= std::min(bytes_, Cost(key.size(), old->size()));
-    Db(t).Del(txn_, key);
-    return true;
-  }
-
-  // Deletes the records of `path` (if include_self) and of every path below.
-  void DeleteTree(std::string_view coll, std::string_view path, bool include_self) {
-    const std::string self = MakeKey(coll, path);
-    for (Table t : kTables) {
-      for (const auto& [key, unused] : Collect(t, coll, path, /*with_values=*/false)) {
-        if (include_self || key != self) Delete(t, key);
-      }
-    }
-  }
-
-  // Re-keys the records of `from` and below to `to`, keeping their content
-  // (the caller rewrites `to`'s own attribute record, whose name changes).
-  void MoveTree(std::string_view coll, std::string_view from, std::string_view to) {
-    const std::string from_key = MakeKey(coll, from);
-    const std::string to_key = MakeKey(coll, to);
-    for (Table t : kTables) {
-      auto records = Collect(t, coll, from, /*with_values=*/true);
-      for (const auto& [key, value] : records) Delete(t, key);
-      for (auto& [key, value] : records) {
-        Put(t, to_key + key.substr(from_key.size()), std::move(value));
-      }
-    }
-  }
-
-  // Edits the cached listing of `dir` (if any) with fn(entries) -> changed,
-  // keeping its fetched_at. A corrupt listing is dropped.
-  template <typename Fn>
-  void PatchListing(std::string_view coll, std::string_view dir, Fn&& fn) {
-    if (dir.empty()) return;  // the root has no parent
-    const std::string key = MakeKey(coll, dir);
-    const std::optional<std::string_view> v = Get(Table::kListings, key);
-    if (!v) return;
-    Listing listing;
-    if (!codec::DecodeListing(*v, &listing)) {
-      Delete(Table::kListings, key);
-      return;
-    }
-    if (fn(listing.entries)) {
-      Put(Table::kListings, key, codec::EncodeListing(listing.fetched_at_ms, listing.entries));
-    }
-  }
-
-  // Deletes least-recently-put records until at most `limit` bytes remain.
-  void EvictTo(uint64_t limit) {
-    while (bytes_ > limit) {
-      std::string seq_key;
-      std::string age_value;
-      {
-        Cursor c = Cursor::Open(txn_, dbis_.age);
-        if (!c.First()) {
-          bytes_ = 0;  // nothing left to evict: the count had drifted
-          return;
-        }
-        seq_key = c.key();
-        age_value = c.value();
-      }
-      const Table t = age_value.empty() || age_value[0] == 0 ? Table::kListings : Table::kEntries;
-      const std::string key = age_value.empty() ? std::string() : age_value.substr(1);
-      const std::optional<std::string_view> v = Get(t, key);
-      codec::RecordHeader h;
-      if (v && codec::DecodeHeader(*v, &h) && h.seq == ParseSeqKey(seq_key)) {
-        Delete(t, key);  // also deletes seq_key
-      } else {
-        dbis_.age.Del(txn_, seq_key);  // orphaned age entry
-      }
-    }
-  }
-
- private:
-  const Dbi& Db(Table t) const { return t == Table::kListings ? dbis_.listings : dbis_.entries; }
-
-  // Copies of the keys (and values, if asked) of the records of `path` and
-  // of every path below it.
-  std::vector<std::pair<std::string, std::string>> Collect(Table t, std::string_view coll,
-                                                           std::string_view path,
-                                                           bool with_values) {
-    std::vector<std::pair<std::string, std::string>> out;
-    const std::string self = MakeKey(coll, path);
-    const std::string prefix = codec::DescendantPrefix(coll, path);
-    if (self.size() < prefix.size()) {  // for "/" the prefix scan covers the root
-      if (auto v = Get(t, self)) out.emplace_back(self, with_values ? std::string(*v) : "");
-    }
-    Cursor c = Cursor::Open(txn_, Db(t));
-    for (bool ok = c.SeekAtLeast(prefix); ok && c.key().starts_with(prefix); ok = c.Next()) {
-      out.emplace_back(std::string(c.key()), with_values ? std::string(c.value()) : "");
-    }
-    return out;
-  }
-
-  Txn& txn_;
-  const Dbis& dbis_;
-  uint64_t bytes_ = 0;
-  uint64_t next_seq_ = 1;
-};
 
 // ---- opening and closing -------------------------------------------------
 
@@ -268,6 +102,10 @@ bool MetadataStore::Init(std::string* why) {
   env_options.durable = options_.durable;
   try {
     env_ = Env::Open(options_.dir, env_options);
+    if (mdb_env_get_maxkeysize(env_->handle()) < static_cast<int>(keys::kHashedSize)) {
+      *why = "LMDB's key size limit is below " + std::to_string(keys::kHashedSize) + " bytes";
+      return false;
+    }
     bool compatible = true;
     env_->Write([&](Txn& txn) {
       dbis_.listings = Dbi::Open(txn, "listings", MDB_CREATE);
@@ -358,7 +196,7 @@ std::optional<Listing> MetadataStore::GetListing(std::string_view coll, std::str
   if (disabled_.load(std::memory_order_acquire)) return std::nullopt;
   try {
     Txn txn = env_->BeginRead();
-    const std::optional<std::string_view> v = dbis_.listings.Get(txn, MakeKey(coll, dir));
+    const std::optional<std::string_view> v = keys::Get(txn, dbis_.listings, MakeKey(coll, dir));
     codec::RecordHeader h;
     if (!v || !codec::DecodeHeader(*v, &h)) return std::nullopt;
     if (!allow_stale && !Fresh(h.fetched_at_ms, now_ms)) return std::nullopt;
@@ -377,7 +215,8 @@ MetadataStore::Lookup MetadataStore::LookupEntry(std::string_view coll, std::str
     Txn txn = env_->BeginRead();
     const std::string_view parent = codec::ParentPath(path);
     if (!parent.empty()) {
-      const std::optional<std::string_view> v = dbis_.listings.Get(txn, MakeKey(coll, parent));
+      const std::optional<std::string_view> v =
+          keys::Get(txn, dbis_.listings, MakeKey(coll, parent));
       codec::RecordHeader h;
       if (v && codec::DecodeHeader(*v, &h) && Fresh(h.fetched_at_ms, now_ms)) {
         FileEntry entry;
@@ -392,7 +231,7 @@ MetadataStore::Lookup MetadataStore::LookupEntry(std::string_view coll, std::str
         }
       }
     }
-    const std::optional<std::string_view> v = dbis_.entries.Get(txn, MakeKey(coll, path));
+    const std::optional<std::string_view> v = keys::Get(txn, dbis_.entries, MakeKey(coll, path));
     codec::RecordHeader h;
     if (!v || !codec::DecodeHeader(*v, &h) || !Fresh(h.fetched_at_ms, now_ms)) {
       return Lookup::kUnknown;
@@ -445,7 +284,8 @@ void MetadataStore::PutListing(std::string_view coll, std::string_view dir,
   }
   Mutate([&](WriteOps& ops) {
     const std::string key = MakeKey(coll, dir);
-    if (Cost(key.size(), record.size()) > options_.max_bytes) {
+    if (Cost(keys::StoredKey(key).size(), keys::WrappedSize(key, record.size())) >
+        options_.max_bytes) {
       ops.Delete(Table::kListings, key);  // too big to keep; the old one is outdated
       return;
     }
@@ -478,7 +318,7 @@ void MetadataStore::ApplyCreate(std::string_view coll, std::string_view path,
     const std::string key = MakeKey(coll, path);
     if (e.type != EntryType::kDir) {  // no listings at or below a non-directory
       ops.Delete(Table::kListings, key);
-      ops.DeleteTree(coll, path, /*include_self=*/false);
+      ops.DeleteTree(kServerTables, coll, path, /*include_self=*/false);
     }
     ops.Put(Table::kEntries, key, codec::EncodeAttr(now_ms, e));
   });
@@ -490,7 +330,7 @@ void MetadataStore::ApplyRemove(std::string_view coll, std::string_view path,
     const std::string_view name = codec::BaseName(path);
     ops.PatchListing(coll, codec::ParentPath(path),
                      [&](std::vector<FileEntry>& entries) { return RemoveEntry(entries, name); });
-    ops.DeleteTree(coll, path, /*include_self=*/true);
+    ops.DeleteTree(kServerTables, coll, path, /*include_self=*/true);
     ops.Put(Table::kEntries, MakeKey(coll, path), codec::EncodeNegative(now_ms));
   });
 }
@@ -504,8 +344,8 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
     if (from_parent.empty() || to_parent.empty() || codec::IsBelow(to, from) ||
         codec::IsBelow(from, to)) {
       // Not a valid rename (POSIX fails it): just forget what it touches.
-      ops.DeleteTree(coll, from, true);
-      ops.DeleteTree(coll, to, true);
+      ops.DeleteTree(kServerTables, coll, from, true);
+      ops.DeleteTree(kServerTables, coll, to, true);
       if (!from_parent.empty()) ops.Delete(Table::kListings, MakeKey(coll, from_parent));
       if (!to_parent.empty()) ops.Delete(Table::kListings, MakeKey(coll, to_parent));
       return;
@@ -537,8 +377,8 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
     ops.PatchListing(coll, from_parent, [&](std::vector<FileEntry>& entries) {
       return RemoveEntry(entries, from_name);
     });
-    ops.DeleteTree(coll, to, /*include_self=*/true);
-    ops.MoveTree(coll, from, to);
+    ops.DeleteTree(kServerTables, coll, to, /*include_self=*/true);
+    ops.MoveTree(kServerTables, coll, from, to);
     ops.Put(Table::kEntries, from_key, codec::EncodeNegative(now_ms));
     if (entry) {
       entry->name = codec::BaseName(to);
@@ -563,7 +403,7 @@ void MetadataStore::Invalidate(std::string_view coll, std::string_view path) noe
 }
 
 void MetadataStore::InvalidateSubtree(std::string_view coll, std::string_view path) noexcept {
-  Mutate([&](WriteOps& ops) { ops.DeleteTree(coll, path, /*include_self=*/true); });
+  Mutate([&](WriteOps& ops) { ops.DeleteTree(kServerTables, coll, path, /*include_self=*/true); });
 }
 
 void MetadataStore::Clear() noexcept {

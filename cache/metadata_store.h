@@ -5,6 +5,9 @@
 //
 // Paths are normalised: "/" is the collection root, "/a/b" has no trailing
 // slash and no "." or ".." parts. Collection ids and paths contain no NUL.
+// Paths of any length (up to PATH_MAX) work in every method: keys longer than
+// LMDB's key limit are stored hashed, with the full key kept in the value and
+// checked on every read (cache/metadata_keys.h).
 //
 // Freshness: a record is fresh while |now_ms - fetched_at_ms| < ttl_ms (so a
 // clock that jumps back does not make records fresh for longer); a stale
