@@ -1,6 +1,7 @@
 #include "cache/metadata_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "cache/file_util.h"
@@ -21,6 +22,10 @@ constexpr const char* kMarkerFile = "open-session";
 // flock'ed while a store has the directory open.
 constexpr const char* kLockFile = "owner.lock";
 constexpr uint64_t kMiB = uint64_t{1} << 20;
+// on_error hears of one cause (with one outcome) at most once per interval.
+constexpr int64_t kReportIntervalMs = 60'000;
+constexpr std::string_view kDisabledOutcome =
+    "could not clear the cache either: every read is a miss until a write succeeds";
 
 bool UpsertEntry(std::vector<FileEntry>& entries, FileEntry entry) {
   auto it = std::lower_bound(entries.begin(), entries.end(), entry.name,
@@ -159,10 +164,13 @@ bool MetadataStore::Fresh(int64_t fetched_at_ms, int64_t now_ms) const {
 }
 
 template <typename Fn>
-void MetadataStore::Mutate(Fn&& fn) noexcept {
-  if (disabled_.load(std::memory_order_acquire)) return;
+void MetadataStore::Mutate(std::string_view coll, std::initializer_list<Touched> touched,
+                           Fn&& fn) noexcept {
+  if (disabled_.load(std::memory_order_acquire) && !Recover()) return;
+  std::exception_ptr failure;
   try {
     auto body = [&](Txn& txn) {
+      InjectFault();
       WriteOps ops(txn, dbis_);
       fn(ops);
       ops.EvictTo(options_.max_bytes);
@@ -177,6 +185,7 @@ void MetadataStore::Mutate(Fn&& fn) noexcept {
     // The map is at its maximum (free pages held by old snapshots, or
     // overhead beyond the estimate): free half the budget, then retry.
     env_->Write([&](Txn& txn) {
+      InjectFault();
       WriteOps ops(txn, dbis_);
       ops.EvictTo(options_.max_bytes / 2);
       ops.Finish();
@@ -184,9 +193,9 @@ void MetadataStore::Mutate(Fn&& fn) noexcept {
     env_->Write(body);
     return;
   } catch (...) {
+    failure = std::current_exception();
   }
-  write_failures_.fetch_add(1, std::memory_order_relaxed);
-  disabled_.store(true, std::memory_order_release);
+  OnWriteFailure(coll, std::span<const Touched>(touched.begin(), touched.size()), failure);
 }
 
 // ---- reads ---------------------------------------------------------------
@@ -280,9 +289,10 @@ void MetadataStore::PutListing(std::string_view coll, std::string_view dir,
       record = codec::EncodeListing(listing.fetched_at_ms, sorted);
     }
   } catch (...) {
-    return;  // out of memory: simply not cached
+    Invalidate(coll, dir);  // out of memory: not cached, and the old one is outdated
+    return;
   }
-  Mutate([&](WriteOps& ops) {
+  Mutate(coll, {{dir}}, [&](WriteOps& ops) {
     const std::string key = MakeKey(coll, dir);
     if (Cost(keys::StoredKey(key).size(), keys::WrappedSize(key, record.size())) >
         options_.max_bytes) {
@@ -310,7 +320,7 @@ void MetadataStore::PutNegative(std::string_view coll, std::string_view path,
 
 void MetadataStore::ApplyCreate(std::string_view coll, std::string_view path,
                                 const FileEntry& entry, int64_t now_ms) noexcept {
-  Mutate([&](WriteOps& ops) {
+  Mutate(coll, {{path, entry.type != EntryType::kDir, true}}, [&](WriteOps& ops) {
     FileEntry e = entry;
     e.name = codec::BaseName(path);
     ops.PatchListing(coll, codec::ParentPath(path),
@@ -326,7 +336,7 @@ void MetadataStore::ApplyCreate(std::string_view coll, std::string_view path,
 
 void MetadataStore::ApplyRemove(std::string_view coll, std::string_view path,
                                 int64_t now_ms) noexcept {
-  Mutate([&](WriteOps& ops) {
+  Mutate(coll, {{path, true, true}}, [&](WriteOps& ops) {
     const std::string_view name = codec::BaseName(path);
     ops.PatchListing(coll, codec::ParentPath(path),
                      [&](std::vector<FileEntry>& entries) { return RemoveEntry(entries, name); });
@@ -338,7 +348,7 @@ void MetadataStore::ApplyRemove(std::string_view coll, std::string_view path,
 void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, std::string_view to,
                                 int64_t now_ms) noexcept {
   if (from == to) return;
-  Mutate([&](WriteOps& ops) {
+  Mutate(coll, {{from, true, true}, {to, true, true}}, [&](WriteOps& ops) {
     const std::string_view from_parent = codec::ParentPath(from);
     const std::string_view to_parent = codec::ParentPath(to);
     if (from_parent.empty() || to_parent.empty() || codec::IsBelow(to, from) ||
@@ -395,7 +405,7 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
 }
 
 void MetadataStore::Invalidate(std::string_view coll, std::string_view path) noexcept {
-  Mutate([&](WriteOps& ops) {
+  Mutate(coll, {{path}}, [&](WriteOps& ops) {
     const std::string key = MakeKey(coll, path);
     ops.Delete(Table::kListings, key);
     ops.Delete(Table::kEntries, key);
@@ -403,21 +413,124 @@ void MetadataStore::Invalidate(std::string_view coll, std::string_view path) noe
 }
 
 void MetadataStore::InvalidateSubtree(std::string_view coll, std::string_view path) noexcept {
-  Mutate([&](WriteOps& ops) { ops.DeleteTree(kServerTables, coll, path, /*include_self=*/true); });
+  Mutate(coll, {{path, true}},
+         [&](WriteOps& ops) { ops.DeleteTree(kServerTables, coll, path, /*include_self=*/true); });
 }
 
 void MetadataStore::Clear() noexcept {
+  if (const std::exception_ptr failure = ClearAll()) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);
+    disabled_.store(true, std::memory_order_release);
+    Report(failure, kDisabledOutcome);
+  } else {
+    disabled_.store(false, std::memory_order_release);
+  }
+}
+
+// ---- failed writes -------------------------------------------------------
+
+void MetadataStore::OnWriteFailure(std::string_view coll, std::span<const Touched> touched,
+                                   const std::exception_ptr& failure) noexcept {
+  write_failures_.fetch_add(1, std::memory_order_relaxed);
+  if (!Forget(coll, touched)) {
+    Report(failure, "forgot the cached records that write would have changed");
+  } else if (!ClearAll()) {
+    Report(failure, "could not forget what that write would have changed, so cleared the cache");
+  } else {
+    disabled_.store(true, std::memory_order_release);
+    Report(failure, kDisabledOutcome);
+  }
+}
+
+std::exception_ptr MetadataStore::Forget(std::string_view coll,
+                                         std::span<const Touched> touched) noexcept {
   try {
     env_->Write([&](Txn& txn) {
+      InjectFault();
+      WriteOps ops(txn, dbis_);
+      for (const Touched& t : touched) {
+        if (t.subtree) {
+          ops.DeleteTree(kAllTables, coll, t.path, /*include_self=*/true);
+        } else {
+          const std::string key = MakeKey(coll, t.path);
+          for (Table table : kAllTables) ops.Delete(table, key);
+        }
+        const std::string_view parent = codec::ParentPath(t.path);
+        if (t.parent_listing && !parent.empty()) {
+          ops.Delete(Table::kListings, MakeKey(coll, parent));
+        }
+      }
+      ops.Finish();
+    });
+    return nullptr;
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+std::exception_ptr MetadataStore::ClearAll() noexcept {
+  try {
+    env_->Write([&](Txn& txn) {
+      InjectFault();
       dbis_.listings.Clear(txn);
       dbis_.entries.Clear(txn);
       dbis_.age.Clear(txn);
       dbis_.meta.Put(txn, kBytesKey, Le64(0));
     });
-    disabled_.store(false, std::memory_order_release);
+    return nullptr;
   } catch (...) {
-    write_failures_.fetch_add(1, std::memory_order_relaxed);
-    disabled_.store(true, std::memory_order_release);
+    return std::current_exception();
+  }
+}
+
+bool MetadataStore::Recover() noexcept {
+  if (!disabled_.load(std::memory_order_acquire)) return true;
+  if (const std::exception_ptr failure = ClearAll()) {
+    write_failures_.fetch_add(1, std::memory_order_relaxed);  // this write is dropped
+    Report(failure, kDisabledOutcome);
+    return false;
+  }
+  disabled_.store(false, std::memory_order_release);
+  return true;
+}
+
+void MetadataStore::InjectFault() const {
+  if (!options_.write_fault_for_testing) return;
+  if (const int code = options_.write_fault_for_testing()) throw LmdbError("injected fault", code);
+}
+
+void MetadataStore::Report(const std::exception_ptr& failure, std::string_view outcome) noexcept {
+  try {
+    std::string cause = "unknown error";
+    std::string cause_key;
+    try {
+      if (failure) std::rethrow_exception(failure);
+    } catch (const LmdbError& e) {
+      cause = e.what();
+      cause_key = "lmdb " + std::to_string(e.code());  // one cause, whichever call hit it
+    } catch (const std::exception& e) {
+      cause = e.what();
+    } catch (...) {
+    }
+    if (cause_key.empty()) cause_key = cause;
+    if (!options_.on_error) return;
+    const int64_t now = options_.steady_now_ms
+                            ? options_.steady_now_ms()
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count();
+    {
+      std::lock_guard<std::mutex> lock(report_mu_);
+      std::erase_if(last_report_ms_,
+                    [&](const auto& kv) { return now - kv.second >= kReportIntervalMs; });
+      const auto [it, inserted] =
+          last_report_ms_.emplace(cause_key + "\n" + std::string(outcome), now);
+      if (!inserted) return;  // told less than kReportIntervalMs ago
+    }
+    options_.on_error("cannot write the metadata cache in " + options_.dir.string() + ": " + cause +
+                      "; " + std::string(outcome));
+  } catch (...) {
+    // Reporting is best effort; the failure is counted in write_failures_.
   }
 }
 

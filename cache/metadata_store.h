@@ -29,24 +29,36 @@
 //   with durable=false when the system (not just the process) went down.
 //
 // Errors: no method throws. A failed read is a miss (kUnknown / nullopt). A
-// failed write (disk full, I/O error) disables the store: from then on every
-// read is a miss and every write is dropped, since a lost Apply* could leave
-// a stale view of our own change; Clear() re-enables it when it succeeds.
-// Stats::write_failures counts them, for the caller to log.
+// failed write (disk full, I/O error, full map) must not leave a stale view
+// of the change it lost, so the store then, in a fresh transaction, forgets
+// every record that write would have touched (the path or subtree, and the
+// parent listing; for a rename both sides); if that fails too it clears
+// everything; if even that fails it is *disabled*: every read is a miss and
+// each later write first tries to clear the store, re-enabling it on
+// success. Each failure is counted in Stats::write_failures and reported to
+// options.on_error (rate-limited).
 //
 // Thread-safety: every method may be called from many threads at once. Each
 // call is one LMDB transaction: mutations are atomic (one write txn each) and
 // serialised by LMDB; reads are short read-only txns on a consistent snapshot.
 // Open takes an exclusive lock on dir/owner.lock: one MetadataStore per
 // directory at a time, in this process or any other.
-// Lock order: only the Env's locks (cache/lmdb.h), never held between calls.
+// on_error is called on the writing thread, outside any transaction or lock.
+// Lock order: the Env's locks (cache/lmdb.h), never held between calls;
+// report_mu_ is a leaf, held only to rate-limit reports.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +88,17 @@ struct MetadataStoreOptions {
   // Identifies the current boot, to tell a process crash (cache kept) from a
   // system crash (cache wiped). Empty: read /proc/sys/kernel/random/boot_id.
   std::string boot_id;
+  // Told when a write fails (may be empty): "cannot write the metadata cache
+  // in <dir>: <cause>; <what the store did>", the cause being the LMDB or
+  // errno text (e.g. "mdb_put: MDB_MAP_FULL: ..." or "... No space left on
+  // device"). At most once per distinct cause and outcome per 60 s. Called on
+  // the writing thread outside any transaction: it must not call the store.
+  std::function<void(const std::string&)> on_error;
+  // Monotonic milliseconds for that rate limit; empty: std::chrono::steady_clock.
+  std::function<int64_t()> steady_now_ms;
+  // Test hook (may be empty): called as every write transaction begins; a
+  // nonzero result fails that transaction with that LMDB or errno code.
+  std::function<int()> write_fault_for_testing;
 };
 
 class MetadataStore {
@@ -139,7 +162,8 @@ class MetadataStore {
   void Invalidate(std::string_view coll, std::string_view path) noexcept;
   // The same for `path` and every path below it ("/a/b/..." but not "/a/bc").
   void InvalidateSubtree(std::string_view coll, std::string_view path) noexcept;
-  // Forgets everything; re-enables a store disabled by a failed write.
+  // Forgets everything; re-enables a store disabled by a failed write. If
+  // it fails, the store is disabled (see Errors).
   void Clear() noexcept;
 
   struct Stats {
@@ -163,10 +187,28 @@ class MetadataStore {
   // Opens the Env and databases; false (with *why) when the files must be wiped.
   bool Init(std::string* why);
   bool Fresh(int64_t fetched_at_ms, int64_t now_ms) const;
+  // A path a mutation may change, to forget if the mutation fails.
+  struct Touched {
+    std::string_view path;
+    bool subtree = false;         // and every path below it
+    bool parent_listing = false;  // and the listing of its parent
+  };
   // Runs fn(WriteOps&) in one write txn, then evicts down to max_bytes; on a
-  // full map evicts harder and retries; on failure disables the store.
+  // full map evicts harder and retries. On failure forgets `touched` (see
+  // Errors). A disabled store first tries to recover.
   template <typename Fn>
-  void Mutate(Fn&& fn) noexcept;
+  void Mutate(std::string_view coll, std::initializer_list<Touched> touched, Fn&& fn) noexcept;
+  void OnWriteFailure(std::string_view coll, std::span<const Touched> touched,
+                      const std::exception_ptr& failure) noexcept;
+  // Each runs one write txn; returns the failure, or null on success.
+  std::exception_ptr Forget(std::string_view coll, std::span<const Touched> touched) noexcept;
+  std::exception_ptr ClearAll() noexcept;
+  // A disabled store clears itself; true if it is (now) enabled.
+  bool Recover() noexcept;
+  // Throws the fault write_fault_for_testing asks for, if any.
+  void InjectFault() const;
+  // Calls on_error (rate-limited) about `failure` and what was done about it.
+  void Report(const std::exception_ptr& failure, std::string_view outcome) noexcept;
 
   const MetadataStoreOptions options_;
   file_util::ExclusiveLock dir_lock_;  // declared before env_: released after it closes
@@ -175,6 +217,8 @@ class MetadataStore {
   bool marker_written_ = false;  // the "open" marker file (durable=false)
   std::atomic<bool> disabled_{false};
   std::atomic<uint64_t> write_failures_{0};
+  std::mutex report_mu_;
+  std::map<std::string, int64_t> last_report_ms_;  // cause + outcome → when; guarded by report_mu_
 };
 
 }  // namespace globusfs::cache
