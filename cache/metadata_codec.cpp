@@ -199,12 +199,17 @@ void SetSeq(std::string* record, uint64_t seq) {
 
 std::string EncodeListing(int64_t fetched_at_ms, const std::vector<FileEntry>& entries) {
   size_t body = 0;
-  for (const FileEntry& e : entries) body += EntrySize(e);
+  uint64_t subdirs = 0;
+  for (const FileEntry& e : entries) {
+    body += EntrySize(e);
+    if (e.type == EntryType::kDir) ++subdirs;
+  }
   std::string out;
-  out.reserve(kHeaderSize + 4 + 4 * entries.size() + body);
+  out.reserve(kListingHeaderSize + 4 * entries.size() + body);
   Writer w(&out);
   WriteHeader(w, RecordKind::kListing, fetched_at_ms);
   w.Fixed(entries.size(), 4);
+  w.Fixed(subdirs, 4);
   uint64_t offset = 0;
   for (const FileEntry& e : entries) {
     w.Fixed(offset, 4);
@@ -219,24 +224,39 @@ bool DecodeListing(std::string_view record, Listing* out) {
   RecordHeader h;
   if (!ReadHeader(r, RecordKind::kListing, &h)) return false;
   const uint64_t count = r.Fixed(4);
+  const uint64_t subdirs = r.Fixed(4);
   if (!r.ok() || count * 4 > r.remaining()) return false;
-  Reader entries(record.substr(kHeaderSize + 4 + 4 * count));
+  Reader entries(record.substr(kListingHeaderSize + 4 * count));
   out->fetched_at_ms = h.fetched_at_ms;
   out->entries.clear();
   out->entries.resize(count);
+  uint64_t dirs = 0;
   for (FileEntry& e : out->entries) {
     if (!ReadEntry(entries, &e)) return false;
+    if (e.type == EntryType::kDir) ++dirs;
   }
-  return entries.remaining() == 0;
+  return entries.remaining() == 0 && dirs == subdirs;
+}
+
+bool ListingCounts(std::string_view record, uint32_t* entries, uint32_t* subdirs) {
+  Reader r(record);
+  if (!ReadHeader(r, RecordKind::kListing, nullptr)) return false;
+  const uint64_t count = r.Fixed(4);
+  const uint64_t dirs = r.Fixed(4);
+  if (!r.ok() || count * 4 > r.remaining() || dirs > count) return false;
+  *entries = static_cast<uint32_t>(count);
+  *subdirs = static_cast<uint32_t>(dirs);
+  return true;
 }
 
 Find FindInListing(std::string_view record, std::string_view name, FileEntry* out) {
   Reader r(record);
   if (!ReadHeader(r, RecordKind::kListing, nullptr)) return Find::kCorrupt;
   const uint64_t count = r.Fixed(4);
+  r.Fixed(4);  // subdirectories
   if (!r.ok() || count * 4 > r.remaining()) return Find::kCorrupt;
-  const std::string_view offsets = record.substr(kHeaderSize + 4, 4 * count);
-  const std::string_view area = record.substr(kHeaderSize + 4 + 4 * count);
+  const std::string_view offsets = record.substr(kListingHeaderSize, 4 * count);
+  const std::string_view area = record.substr(kListingHeaderSize + 4 * count);
   auto entry_at = [&](uint64_t i) -> std::string_view {
     Reader o(offsets.substr(4 * i, 4));
     const uint64_t offset = o.Fixed(4);

@@ -10,9 +10,10 @@
 //   u8 format version (kFormatVersion), u8 kind (RecordKind),
 //   u64 put sequence (the record's key in the age index),
 //   i64 fetched_at_ms, then per kind:
-//   listing:  u32 count, u32 offset[count] (of entry i, from the first
-//             entry), entries sorted by name - so one name is found by
-//             binary search without decoding the rest;
+//   listing:  u32 count, u32 subdirs (entries of type kDir),
+//             u32 offset[count] (of entry i, from the first entry), entries
+//             sorted by name - so one name is found by binary search, and
+//             the counts read, without decoding the rest;
 //   attr:     one entry;  negative: nothing.
 //   entry:    varint name length, name, u8 type, varint size,
 //             varint zigzag(mtime), varint mode, varint link length, link.
@@ -32,8 +33,9 @@
 
 namespace globusfs::cache::codec {
 
-inline constexpr uint8_t kFormatVersion = 1;
+inline constexpr uint8_t kFormatVersion = 2;  // 2: listings count subdirectories
 inline constexpr size_t kHeaderSize = 18;
+inline constexpr size_t kListingHeaderSize = kHeaderSize + 8;  // + count, subdirs
 
 enum class RecordKind : uint8_t { kListing = 1, kAttr = 2, kNegative = 3 };
 
@@ -61,6 +63,8 @@ void SetSeq(std::string* record, uint64_t seq);
 // `entries` must be sorted by name. The sequence is written as 0 (see SetSeq).
 std::string EncodeListing(int64_t fetched_at_ms, const std::vector<FileEntry>& entries);
 bool DecodeListing(std::string_view record, Listing* out);
+// The entry and subdirectory counts of an encoded listing, from its header.
+bool ListingCounts(std::string_view record, uint32_t* entries, uint32_t* subdirs);
 enum class Find { kFound, kAbsent, kCorrupt };
 // Binary search for `name` in an encoded listing; decodes only that entry.
 Find FindInListing(std::string_view record, std::string_view name, FileEntry* out);

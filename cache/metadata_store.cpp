@@ -16,7 +16,8 @@ using codec::MakeKey;
 
 constexpr std::string_view kFormatKey = "format";
 // /2: keys longer than keys::kInlineMax are stored hashed (metadata_keys.h).
-constexpr std::string_view kFormatTag = "globusfs-metadata/2";
+// /3: listings count their subdirectories (codec::kFormatVersion 2).
+constexpr std::string_view kFormatTag = "globusfs-metadata/3";
 // Present while a store with durable=false is open; holds the boot id.
 constexpr const char* kMarkerFile = "open-session";
 // flock'ed while a store has the directory open.
@@ -212,6 +213,21 @@ std::optional<Listing> MetadataStore::GetListing(std::string_view coll, std::str
     Listing listing;
     if (!codec::DecodeListing(*v, &listing)) return std::nullopt;
     return listing;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<uint32_t> MetadataStore::SubdirCount(std::string_view coll, std::string_view dir,
+                                                   int64_t /*now_ms*/) noexcept {
+  if (disabled_.load(std::memory_order_acquire)) return std::nullopt;
+  try {
+    Txn txn = env_->BeginRead();
+    const std::optional<std::string_view> v = keys::Get(txn, dbis_.listings, MakeKey(coll, dir));
+    uint32_t entries = 0;
+    uint32_t subdirs = 0;
+    if (!v || !codec::ListingCounts(*v, &entries, &subdirs)) return std::nullopt;
+    return subdirs;
   } catch (...) {
     return std::nullopt;
   }

@@ -117,6 +117,11 @@ class MetadataStore {
   // The cached listing of `dir`, if fresh (or any age with allow_stale).
   std::optional<Listing> GetListing(std::string_view coll, std::string_view dir, int64_t now_ms,
                                     bool allow_stale = false) noexcept;
+  // The number of directories in the cached listing of `dir`, at any age (it
+  // is cosmetic: a link count); nullopt if no listing is cached. Reads only
+  // the listing's header, so it is cheap for a listing of any size.
+  std::optional<uint32_t> SubdirCount(std::string_view coll, std::string_view dir,
+                                      int64_t now_ms) noexcept;
   // Replaces the listing of `dir` (entries are sorted here if they are not)
   // and drops a negative record for `dir`. A listing bigger than max_bytes is
   // not stored.

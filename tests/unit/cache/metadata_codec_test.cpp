@@ -138,8 +138,35 @@ TEST(MetadataCodecTest, MalformedRecordsAreRejectedNotOverread) {
   EXPECT_FALSE(DecodeListing(wrong_version, &l));
   RecordHeader h;
   EXPECT_FALSE(DecodeHeader(wrong_version, &h));
-  const std::string huge_count = std::string(record.substr(0, kHeaderSize)) + "\xff\xff\xff\xff";
+  const std::string huge_count =
+      std::string(record.substr(0, kHeaderSize)) + "\xff\xff\xff\xff" + std::string(4, '\0');
   EXPECT_FALSE(DecodeListing(huge_count, &l));
+  uint32_t count = 0;
+  uint32_t subdirs = 0;
+  EXPECT_FALSE(ListingCounts(huge_count, &count, &subdirs));
+}
+
+TEST(MetadataCodecTest, ListingHeaderCountsSubdirectories) {
+  const std::vector<FileEntry> entries = {
+      Entry("a", EntryType::kDir), Entry("b"), Entry("c", EntryType::kSymlink),
+      Entry("d", EntryType::kDir), Entry("e", EntryType::kInvalidSymlink)};
+  std::string record = EncodeListing(1, entries);
+  uint32_t count = 0;
+  uint32_t subdirs = 0;
+  ASSERT_TRUE(ListingCounts(record, &count, &subdirs));
+  EXPECT_EQ(count, 5u);
+  EXPECT_EQ(subdirs, 2u);
+  ASSERT_TRUE(ListingCounts(EncodeListing(1, {}), &count, &subdirs));
+  EXPECT_EQ(count, 0u);
+  EXPECT_EQ(subdirs, 0u);
+
+  // A header that disagrees with the entries is corrupt.
+  record[kHeaderSize + 4] = 3;
+  Listing l;
+  EXPECT_FALSE(DecodeListing(record, &l));
+  record[kHeaderSize + 4] = 6;  // more subdirectories than entries
+  EXPECT_FALSE(ListingCounts(record, &count, &subdirs));
+  EXPECT_FALSE(ListingCounts(EncodeAttr(1, Entry("x")), &count, &subdirs));  // not a listing
 }
 
 }  // namespace
