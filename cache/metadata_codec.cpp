@@ -188,7 +188,10 @@ bool DecodeHeader(std::string_view record, RecordHeader* out) {
   const uint8_t kind = r.U8();
   out->seq = r.Fixed(8);
   out->fetched_at_ms = static_cast<int64_t>(r.Fixed(8));
-  if (!r.ok() || version != kFormatVersion || kind < 1 || kind > 3) return false;
+  if (!r.ok() || version != kFormatVersion || kind < 1 ||
+      kind > static_cast<uint8_t>(RecordKind::kDirChange)) {
+    return false;
+  }
   out->kind = static_cast<RecordKind>(kind);
   return true;
 }
@@ -304,6 +307,22 @@ bool DecodeAttr(std::string_view record, FileEntry* out) {
   Reader r(record);
   if (!ReadHeader(r, RecordKind::kAttr, nullptr)) return false;
   return ReadEntry(r, out) && r.remaining() == 0;
+}
+
+std::string EncodeDirChange(int64_t changed_at_ms) {
+  std::string out;
+  out.reserve(kHeaderSize);
+  Writer w(&out);
+  WriteHeader(w, RecordKind::kDirChange, changed_at_ms);
+  return out;
+}
+
+bool DecodeDirChange(std::string_view record, int64_t* changed_at_ms) {
+  Reader r(record);
+  RecordHeader h;
+  if (!ReadHeader(r, RecordKind::kDirChange, &h) || r.remaining() != 0) return false;
+  *changed_at_ms = h.fetched_at_ms;
+  return true;
 }
 
 }  // namespace globusfs::cache::codec

@@ -14,7 +14,8 @@
 //             u32 offset[count] (of entry i, from the first entry), entries
 //             sorted by name - so one name is found by binary search, and
 //             the counts read, without decoding the rest;
-//   attr:     one entry;  negative: nothing.
+//   attr:     one entry;  negative: nothing;
+//   dir change: nothing (fetched_at_ms is when the folder was changed);
 //   entry:    varint name length, name, u8 type, varint size,
 //             varint zigzag(mtime), varint mode, varint link length, link.
 // Decoders check every length against the buffer and fail (false/kCorrupt)
@@ -37,7 +38,7 @@ inline constexpr uint8_t kFormatVersion = 2;  // 2: listings count subdirectorie
 inline constexpr size_t kHeaderSize = 18;
 inline constexpr size_t kListingHeaderSize = kHeaderSize + 8;  // + count, subdirs
 
-enum class RecordKind : uint8_t { kListing = 1, kAttr = 2, kNegative = 3 };
+enum class RecordKind : uint8_t { kListing = 1, kAttr = 2, kNegative = 3, kDirChange = 4 };
 
 struct RecordHeader {
   RecordKind kind = RecordKind::kNegative;
@@ -72,5 +73,8 @@ Find FindInListing(std::string_view record, std::string_view name, FileEntry* ou
 std::string EncodeAttr(int64_t fetched_at_ms, const FileEntry& entry);
 std::string EncodeNegative(int64_t fetched_at_ms);
 bool DecodeAttr(std::string_view record, FileEntry* out);
+
+std::string EncodeDirChange(int64_t changed_at_ms);
+bool DecodeDirChange(std::string_view record, int64_t* changed_at_ms);
 
 }  // namespace globusfs::cache::codec

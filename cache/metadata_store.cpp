@@ -17,7 +17,8 @@ using codec::MakeKey;
 constexpr std::string_view kFormatKey = "format";
 // /2: keys longer than keys::kInlineMax are stored hashed (metadata_keys.h).
 // /3: listings count their subdirectories (codec::kFormatVersion 2).
-constexpr std::string_view kFormatTag = "globusfs-metadata/3";
+// /4: a "changes" database (folder change times).
+constexpr std::string_view kFormatTag = "globusfs-metadata/4";
 // Present while a store with durable=false is open; holds the boot id.
 constexpr const char* kMarkerFile = "open-session";
 // flock'ed while a store has the directory open.
@@ -84,7 +85,7 @@ bool MetadataStore::Init(std::string* why) {
   EnvOptions env_options;
   env_options.map_size = std::max(2 * options_.max_bytes, 8 * kMiB);
   env_options.max_map_size = std::max(8 * options_.max_bytes, 64 * kMiB);
-  env_options.max_dbs = 4;
+  env_options.max_dbs = 8;
   env_options.durable = options_.durable;
   try {
     env_ = Env::Open(options_.dir, env_options);
@@ -96,14 +97,17 @@ bool MetadataStore::Init(std::string* why) {
     env_->Write([&](Txn& txn) {
       dbis_.listings = Dbi::Open(txn, "listings", MDB_CREATE);
       dbis_.entries = Dbi::Open(txn, "entries", MDB_CREATE);
+      dbis_.changes = Dbi::Open(txn, "changes", MDB_CREATE);
       dbis_.age = Dbi::Open(txn, "age", MDB_CREATE);
       dbis_.meta = Dbi::Open(txn, "meta", MDB_CREATE);
       if (auto format = dbis_.meta.Get(txn, kFormatKey)) {
         compatible = *format == kFormatTag;
         return;
       }
-      compatible = dbis_.listings.Stat(txn).ms_entries == 0 &&
-                   dbis_.entries.Stat(txn).ms_entries == 0 && dbis_.age.Stat(txn).ms_entries == 0;
+      compatible = dbis_.age.Stat(txn).ms_entries == 0;
+      for (const Dbi* dbi : {&dbis_.listings, &dbis_.entries, &dbis_.changes}) {
+        compatible = compatible && dbi->Stat(txn).ms_entries == 0;
+      }
       if (compatible) dbis_.meta.Put(txn, kFormatKey, kFormatTag);
     });
     if (!compatible) {
@@ -135,13 +139,7 @@ MetadataStore::~MetadataStore() {
 // ---- helpers -------------------------------------------------------------
 
 bool MetadataStore::Fresh(int64_t fetched_at_ms, int64_t now_ms) const {
-  if (options_.ttl_ms <= 0) return false;
-  // Distance in unsigned arithmetic: no overflow for any pair of int64.
-  const uint64_t distance =
-      now_ms >= fetched_at_ms
-          ? static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(fetched_at_ms)
-          : static_cast<uint64_t>(fetched_at_ms) - static_cast<uint64_t>(now_ms);
-  return distance < static_cast<uint64_t>(options_.ttl_ms);
+  return cache::Fresh(fetched_at_ms, now_ms, options_.ttl_ms);
 }
 
 // ---- reads ---------------------------------------------------------------
@@ -173,6 +171,22 @@ std::optional<uint32_t> MetadataStore::SubdirCount(std::string_view coll, std::s
     uint32_t subdirs = 0;
     if (!v || !codec::ListingCounts(*v, &entries, &subdirs)) return std::nullopt;
     return subdirs;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<int64_t> MetadataStore::DirChangedAtMs(std::string_view coll, std::string_view dir,
+                                                     int64_t now_ms) noexcept {
+  if (disabled_.load(std::memory_order_acquire)) return std::nullopt;
+  try {
+    Txn txn = env_->BeginRead();
+    const std::optional<std::string_view> v = keys::Get(txn, dbis_.changes, MakeKey(coll, dir));
+    int64_t changed_at_ms = 0;
+    if (!v || !codec::DecodeDirChange(*v, &changed_at_ms) || !Fresh(changed_at_ms, now_ms)) {
+      return std::nullopt;
+    }
+    return changed_at_ms;
   } catch (...) {
     return std::nullopt;
   }
@@ -226,6 +240,7 @@ MetadataStore::Stats MetadataStore::GetStats() noexcept {
     if (auto v = dbis_.meta.Get(txn, kBytesKey)) stats.bytes = ParseLe64(*v);
     stats.listings = dbis_.listings.Stat(txn).ms_entries;
     stats.entries = dbis_.entries.Stat(txn).ms_entries;
+    stats.dir_changes = dbis_.changes.Stat(txn).ms_entries;
   } catch (...) {
   }
   return stats;
@@ -286,9 +301,9 @@ std::exception_ptr MetadataStore::ClearAll() noexcept {
   try {
     env_->Write([&](Txn& txn) {
       InjectFault();
-      dbis_.listings.Clear(txn);
-      dbis_.entries.Clear(txn);
-      dbis_.age.Clear(txn);
+      for (const Dbi* dbi : {&dbis_.listings, &dbis_.entries, &dbis_.changes, &dbis_.age}) {
+        dbi->Clear(txn);
+      }
       dbis_.meta.Put(txn, kBytesKey, Le64(0));
     });
     return nullptr;

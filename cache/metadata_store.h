@@ -137,30 +137,41 @@ class MetadataStore {
 
   // What the server told us about one path (a `stat`). PutEntry stores an
   // attribute record (replacing a negative one) and upserts the entry in the
-  // parent's cached listing; if the entry is not a directory, listings at and
-  // below `path` are forgotten. PutNegative is ApplyRemove.
+  // parent's cached listing; if the entry is not a directory, every record
+  // below `path` and its own listing and folder change record are forgotten.
+  // PutNegative is ApplyRemove without the parent's change record.
   void PutEntry(std::string_view coll, std::string_view path, const FileEntry& entry,
                 int64_t now_ms) noexcept;
   void PutNegative(std::string_view coll, std::string_view path, int64_t now_ms) noexcept;
 
   // Our own changes, applied at once so the user sees them (list-after-write).
   // ApplyCreate: like PutEntry (add/replace in the parent listing if cached,
-  // drop the negative record, set the attribute record). It caches no listing
-  // for a new directory: after mkdir, PutListing an empty one.
+  // drop the negative record, set the attribute record), and records that
+  // the parent folder changed at now_ms. It caches no listing for a new
+  // directory: after mkdir, PutListing an empty one.
   void ApplyCreate(std::string_view coll, std::string_view path, const FileEntry& entry,
                    int64_t now_ms) noexcept;
   // Removes the entry from the parent listing, forgets every record at and
-  // below `path`, then records `path` as missing.
+  // below `path`, then records `path` as missing and that its parent folder
+  // changed at now_ms.
   void ApplyRemove(std::string_view coll, std::string_view path, int64_t now_ms) noexcept;
   // Moves the entry from `from`'s parent listing to `to`'s (replacing any
   // entry named like `to`); forgets every record at and below `to`, then
   // re-keys every record at and below `from` to `to` (keeping fetched_at);
   // records `from` as missing and `to` as existing. If nothing about `from`
   // is cached, the entry is unknown: `to`'s parent listing is forgotten
-  // instead (so it is re-listed). `to` inside `from` (invalid in POSIX)
-  // forgets both subtrees and both parent listings.
+  // instead (so it is re-listed). Records that both parent folders changed
+  // at now_ms. `to` inside `from` (invalid in POSIX) only forgets both
+  // subtrees and both parent listings.
   void ApplyRename(std::string_view coll, std::string_view from, std::string_view to,
                    int64_t now_ms) noexcept;
+
+  // When we last changed folder `dir` (ApplyCreate/ApplyRemove/ApplyRename
+  // of an entry in it), if that record is fresh (the TTL rule of the other
+  // records), else nullopt. The filesystem shows max(server mtime, this) as
+  // the folder's mtime and ctime.
+  std::optional<int64_t> DirChangedAtMs(std::string_view coll, std::string_view dir,
+                                        int64_t now_ms) noexcept;
 
   // Forgets the listing, attribute and negative records of `path` (not the
   // entry in its parent's listing).
@@ -175,6 +186,7 @@ class MetadataStore {
     uint64_t bytes = 0;           // logical bytes held (what max_bytes bounds)
     uint64_t listings = 0;        // cached directory listings
     uint64_t entries = 0;         // attribute + negative records
+    uint64_t dir_changes = 0;     // folder change records
     uint64_t write_failures = 0;  // failed writes since Open
   };
   Stats GetStats() noexcept;
@@ -183,6 +195,7 @@ class MetadataStore {
   struct Dbis {
     Dbi listings;  // key → listing record
     Dbi entries;   // key → attribute or negative record
+    Dbi changes;   // key of a folder → when we last changed it (dir change record)
     Dbi age;       // big-endian put sequence → table tag + key (eviction order)
     Dbi meta;      // "format" → format tag, "bytes" → logical byte count
   };
@@ -192,6 +205,12 @@ class MetadataStore {
   // Opens the Env and databases; false (with *why) when the files must be wiped.
   bool Init(std::string* why);
   bool Fresh(int64_t fetched_at_ms, int64_t now_ms) const;
+  // PutEntry/ApplyCreate and PutNegative/ApplyRemove: `local` is true for
+  // our own change (Apply*), false for what the server told us (Put*).
+  void StoreEntry(std::string_view coll, std::string_view path, const FileEntry& entry,
+                  int64_t now_ms, bool local) noexcept;
+  void StoreMissing(std::string_view coll, std::string_view path, int64_t now_ms,
+                    bool local) noexcept;
   // A path a mutation may change, to forget if the mutation fails.
   struct Touched {
     std::string_view path;

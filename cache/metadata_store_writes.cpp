@@ -111,38 +111,53 @@ void MetadataStore::PutListing(std::string_view coll, std::string_view dir,
 
 void MetadataStore::PutEntry(std::string_view coll, std::string_view path, const FileEntry& entry,
                              int64_t now_ms) noexcept {
-  ApplyCreate(coll, path, entry, now_ms);
+  StoreEntry(coll, path, entry, now_ms, /*local=*/false);
 }
 
 void MetadataStore::PutNegative(std::string_view coll, std::string_view path,
                                 int64_t now_ms) noexcept {
-  ApplyRemove(coll, path, now_ms);
+  StoreMissing(coll, path, now_ms, /*local=*/false);
 }
 
 void MetadataStore::ApplyCreate(std::string_view coll, std::string_view path,
                                 const FileEntry& entry, int64_t now_ms) noexcept {
-  Mutate(coll, {{path, entry.type != EntryType::kDir, true}}, [&](WriteOps& ops) {
-    FileEntry e = entry;
-    e.name = codec::BaseName(path);
-    ops.PatchListing(coll, codec::ParentPath(path),
-                     [&](std::vector<FileEntry>& entries) { return UpsertEntry(entries, e); });
-    const std::string key = MakeKey(coll, path);
-    if (e.type != EntryType::kDir) {  // no listings at or below a non-directory
-      ops.Delete(Table::kListings, key);
-      ops.DeleteTree(kServerTables, coll, path, /*include_self=*/false);
-    }
-    ops.Put(Table::kEntries, key, codec::EncodeAttr(now_ms, e));
-  });
+  StoreEntry(coll, path, entry, now_ms, /*local=*/true);
 }
 
 void MetadataStore::ApplyRemove(std::string_view coll, std::string_view path,
                                 int64_t now_ms) noexcept {
+  StoreMissing(coll, path, now_ms, /*local=*/true);
+}
+
+void MetadataStore::StoreEntry(std::string_view coll, std::string_view path, const FileEntry& entry,
+                               int64_t now_ms, bool local) noexcept {
+  Mutate(coll, {{path, entry.type != EntryType::kDir, true}}, [&](WriteOps& ops) {
+    FileEntry e = entry;
+    e.name = codec::BaseName(path);
+    const std::string_view parent = codec::ParentPath(path);
+    ops.PatchListing(coll, parent,
+                     [&](std::vector<FileEntry>& entries) { return UpsertEntry(entries, e); });
+    const std::string key = MakeKey(coll, path);
+    if (e.type != EntryType::kDir) {  // nothing of a folder at or below a non-directory
+      ops.Delete(Table::kListings, key);
+      ops.Delete(Table::kChanges, key);
+      ops.DeleteTree(kAllTables, coll, path, /*include_self=*/false);
+    }
+    ops.Put(Table::kEntries, key, codec::EncodeAttr(now_ms, e));
+    if (local) ops.NoteDirChange(coll, parent, now_ms, options_.ttl_ms);
+  });
+}
+
+void MetadataStore::StoreMissing(std::string_view coll, std::string_view path, int64_t now_ms,
+                                 bool local) noexcept {
   Mutate(coll, {{path, true, true}}, [&](WriteOps& ops) {
     const std::string_view name = codec::BaseName(path);
-    ops.PatchListing(coll, codec::ParentPath(path),
+    const std::string_view parent = codec::ParentPath(path);
+    ops.PatchListing(coll, parent,
                      [&](std::vector<FileEntry>& entries) { return RemoveEntry(entries, name); });
-    ops.DeleteTree(kServerTables, coll, path, /*include_self=*/true);
+    ops.DeleteTree(kAllTables, coll, path, /*include_self=*/true);
     ops.Put(Table::kEntries, MakeKey(coll, path), codec::EncodeNegative(now_ms));
+    if (local) ops.NoteDirChange(coll, parent, now_ms, options_.ttl_ms);
   });
 }
 
@@ -155,8 +170,8 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
     if (from_parent.empty() || to_parent.empty() || codec::IsBelow(to, from) ||
         codec::IsBelow(from, to)) {
       // Not a valid rename (POSIX fails it): just forget what it touches.
-      ops.DeleteTree(kServerTables, coll, from, true);
-      ops.DeleteTree(kServerTables, coll, to, true);
+      ops.DeleteTree(kAllTables, coll, from, true);
+      ops.DeleteTree(kAllTables, coll, to, true);
       if (!from_parent.empty()) ops.Delete(Table::kListings, MakeKey(coll, from_parent));
       if (!to_parent.empty()) ops.Delete(Table::kListings, MakeKey(coll, to_parent));
       return;
@@ -188,8 +203,8 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
     ops.PatchListing(coll, from_parent, [&](std::vector<FileEntry>& entries) {
       return RemoveEntry(entries, from_name);
     });
-    ops.DeleteTree(kServerTables, coll, to, /*include_self=*/true);
-    ops.MoveTree(kServerTables, coll, from, to);
+    ops.DeleteTree(kAllTables, coll, to, /*include_self=*/true);
+    ops.MoveTree(kMovedTables, coll, from, to);
     ops.Put(Table::kEntries, from_key, codec::EncodeNegative(now_ms));
     if (entry) {
       entry->name = codec::BaseName(to);
@@ -202,6 +217,8 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
       ops.Delete(Table::kListings, MakeKey(coll, to_parent));
       ops.Delete(Table::kEntries, to_key);
     }
+    ops.NoteDirChange(coll, from_parent, now_ms, options_.ttl_ms);
+    if (to_parent != from_parent) ops.NoteDirChange(coll, to_parent, now_ms, options_.ttl_ms);
   });
 }
 

@@ -37,6 +37,15 @@ uint64_t ParseLe64(std::string_view s) {
   return v;
 }
 
+bool Fresh(int64_t at_ms, int64_t now_ms, int64_t ttl_ms) {
+  if (ttl_ms <= 0) return false;
+  // Distance in unsigned arithmetic: no overflow for any pair of int64.
+  const uint64_t distance = now_ms >= at_ms
+                                ? static_cast<uint64_t>(now_ms) - static_cast<uint64_t>(at_ms)
+                                : static_cast<uint64_t>(at_ms) - static_cast<uint64_t>(now_ms);
+  return distance < static_cast<uint64_t>(ttl_ms);
+}
+
 MetadataStore::WriteOps::WriteOps(Txn& txn, const Dbis& dbis) : txn_(txn), dbis_(dbis) {
   if (auto v = dbis_.meta.Get(txn_, kBytesKey)) bytes_ = ParseLe64(*v);
   Cursor c = Cursor::Open(txn_, dbis_.age);
@@ -101,6 +110,19 @@ void MetadataStore::WriteOps::MoveTree(std::span<const Table> tables, std::strin
   }
 }
 
+void MetadataStore::WriteOps::NoteDirChange(std::string_view coll, std::string_view dir,
+                                            int64_t now_ms, int64_t ttl_ms) {
+  if (dir.empty()) return;  // the root's parent
+  const std::string key = codec::MakeKey(coll, dir);
+  int64_t recorded = 0;
+  if (auto v = Get(Table::kChanges, key); v && codec::DecodeDirChange(*v, &recorded) &&
+                                          recorded > now_ms &&
+                                          cache::Fresh(recorded, now_ms, ttl_ms)) {
+    return;
+  }
+  Put(Table::kChanges, key, codec::EncodeDirChange(now_ms));
+}
+
 void MetadataStore::WriteOps::EvictTo(uint64_t limit) {
   while (bytes_ > limit) {
     std::string seq_key;
@@ -135,6 +157,8 @@ const Dbi& MetadataStore::WriteOps::Db(Table t) const {
       return dbis_.listings;
     case Table::kEntries:
       return dbis_.entries;
+    case Table::kChanges:
+      return dbis_.changes;
   }
   return dbis_.entries;  // not reached: every Table is handled above
 }

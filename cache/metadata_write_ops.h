@@ -27,10 +27,15 @@
 namespace globusfs::cache {
 
 // Which database a record lives in; the tag is stored in the age index.
-enum class Table : uint8_t { kListings = 0, kEntries = 1 };
-inline constexpr Table kAllTables[] = {Table::kListings, Table::kEntries};
+enum class Table : uint8_t { kListings = 0, kEntries = 1, kChanges = 2 };
+inline constexpr Table kAllTables[] = {Table::kListings, Table::kEntries, Table::kChanges};
 // The records of what the server told us (TTL-bound, re-fetchable).
 inline constexpr Table kServerTables[] = {Table::kListings, Table::kEntries};
+// The records a rename re-keys from the old path to the new one.
+inline constexpr Table kMovedTables[] = {Table::kListings, Table::kEntries, Table::kChanges};
+
+// Freshness (metadata_store.h): |now_ms - at_ms| < ttl_ms, without overflow.
+bool Fresh(int64_t at_ms, int64_t now_ms, int64_t ttl_ms);
 
 // What one record costs against max_bytes: key, value and its age entry.
 inline uint64_t Cost(size_t stored_key_size, size_t value_size) {
@@ -79,6 +84,10 @@ class MetadataStore::WriteOps {
       Put(Table::kListings, key, codec::EncodeListing(listing.fetched_at_ms, listing.entries));
     }
   }
+
+  // Records that we changed folder `dir` at now_ms (keeping a later record
+  // that is still fresh: a clock that went back does not move it back).
+  void NoteDirChange(std::string_view coll, std::string_view dir, int64_t now_ms, int64_t ttl_ms);
 
   // Deletes least-recently-put records until at most `limit` bytes remain.
   void EvictTo(uint64_t limit);
