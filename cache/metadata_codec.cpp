@@ -189,7 +189,7 @@ bool DecodeHeader(std::string_view record, RecordHeader* out) {
   out->seq = r.Fixed(8);
   out->fetched_at_ms = static_cast<int64_t>(r.Fixed(8));
   if (!r.ok() || version != kFormatVersion || kind < 1 ||
-      kind > static_cast<uint8_t>(RecordKind::kDirChange)) {
+      kind > static_cast<uint8_t>(RecordKind::kTimes)) {
     return false;
   }
   out->kind = static_cast<RecordKind>(kind);
@@ -322,6 +322,59 @@ bool DecodeDirChange(std::string_view record, int64_t* changed_at_ms) {
   RecordHeader h;
   if (!ReadHeader(r, RecordKind::kDirChange, &h) || r.remaining() != 0) return false;
   *changed_at_ms = h.fetched_at_ms;
+  return true;
+}
+
+std::string EncodeVersion(const ContentVersion& version) {
+  std::string out;
+  out.reserve(kHeaderSize + 33);
+  Writer w(&out);
+  WriteHeader(w, RecordKind::kVersion, 0);
+  w.Fixed(version.id, 8);
+  w.Fixed(version.size, 8);
+  w.Fixed(static_cast<uint64_t>(version.mtime), 8);
+  w.U8(version.settled ? 1 : 0);
+  w.Fixed(version.session, 8);
+  return out;
+}
+
+bool DecodeVersion(std::string_view record, ContentVersion* out) {
+  Reader r(record);
+  if (!ReadHeader(r, RecordKind::kVersion, nullptr)) return false;
+  ContentVersion v;
+  v.id = r.Fixed(8);
+  v.size = r.Fixed(8);
+  v.mtime = static_cast<int64_t>(r.Fixed(8));
+  const uint8_t settled = r.U8();
+  v.session = r.Fixed(8);
+  if (!r.ok() || r.remaining() != 0 || settled > 1) return false;
+  v.settled = settled == 1;
+  *out = v;
+  return true;
+}
+
+std::string EncodeTimes(const UserTimes& times) {
+  std::string out;
+  out.reserve(kHeaderSize + 32);
+  Writer w(&out);
+  WriteHeader(w, RecordKind::kTimes, 0);
+  w.Fixed(static_cast<uint64_t>(times.atime_ns), 8);
+  w.Fixed(static_cast<uint64_t>(times.mtime_ns), 8);
+  w.Fixed(times.server_size, 8);
+  w.Fixed(static_cast<uint64_t>(times.server_mtime), 8);
+  return out;
+}
+
+bool DecodeTimes(std::string_view record, UserTimes* out) {
+  Reader r(record);
+  if (!ReadHeader(r, RecordKind::kTimes, nullptr)) return false;
+  UserTimes t;
+  t.atime_ns = static_cast<int64_t>(r.Fixed(8));
+  t.mtime_ns = static_cast<int64_t>(r.Fixed(8));
+  t.server_size = r.Fixed(8);
+  t.server_mtime = static_cast<int64_t>(r.Fixed(8));
+  if (!r.ok() || r.remaining() != 0) return false;
+  *out = t;
   return true;
 }
 

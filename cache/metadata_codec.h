@@ -16,6 +16,9 @@
 //             the counts read, without decoding the rest;
 //   attr:     one entry;  negative: nothing;
 //   dir change: nothing (fetched_at_ms is when the folder was changed);
+//   version:  u64 id, u64 size, i64 mtime, u8 settled (0/1), u64 session;
+//   times:    i64 atime_ns, i64 mtime_ns, u64 server_size, i64 server_mtime
+//             (versions and times do not expire: fetched_at_ms is 0);
 //   entry:    varint name length, name, u8 type, varint size,
 //             varint zigzag(mtime), varint mode, varint link length, link.
 // Decoders check every length against the buffer and fail (false/kCorrupt)
@@ -38,7 +41,14 @@ inline constexpr uint8_t kFormatVersion = 2;  // 2: listings count subdirectorie
 inline constexpr size_t kHeaderSize = 18;
 inline constexpr size_t kListingHeaderSize = kHeaderSize + 8;  // + count, subdirs
 
-enum class RecordKind : uint8_t { kListing = 1, kAttr = 2, kNegative = 3, kDirChange = 4 };
+enum class RecordKind : uint8_t {
+  kListing = 1,
+  kAttr = 2,
+  kNegative = 3,
+  kDirChange = 4,
+  kVersion = 5,
+  kTimes = 6,
+};
 
 struct RecordHeader {
   RecordKind kind = RecordKind::kNegative;
@@ -76,5 +86,9 @@ bool DecodeAttr(std::string_view record, FileEntry* out);
 
 std::string EncodeDirChange(int64_t changed_at_ms);
 bool DecodeDirChange(std::string_view record, int64_t* changed_at_ms);
+std::string EncodeVersion(const ContentVersion& version);
+bool DecodeVersion(std::string_view record, ContentVersion* out);
+std::string EncodeTimes(const UserTimes& times);
+bool DecodeTimes(std::string_view record, UserTimes* out);
 
 }  // namespace globusfs::cache::codec

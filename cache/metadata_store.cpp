@@ -18,7 +18,8 @@ constexpr std::string_view kFormatKey = "format";
 // /2: keys longer than keys::kInlineMax are stored hashed (metadata_keys.h).
 // /3: listings count their subdirectories (codec::kFormatVersion 2).
 // /4: a "changes" database (folder change times).
-constexpr std::string_view kFormatTag = "globusfs-metadata/4";
+// /5: "versions" and "times" databases (content versions, user-set times).
+constexpr std::string_view kFormatTag = "globusfs-metadata/5";
 // Present while a store with durable=false is open; holds the boot id.
 constexpr const char* kMarkerFile = "open-session";
 // flock'ed while a store has the directory open.
@@ -98,6 +99,8 @@ bool MetadataStore::Init(std::string* why) {
       dbis_.listings = Dbi::Open(txn, "listings", MDB_CREATE);
       dbis_.entries = Dbi::Open(txn, "entries", MDB_CREATE);
       dbis_.changes = Dbi::Open(txn, "changes", MDB_CREATE);
+      dbis_.versions = Dbi::Open(txn, "versions", MDB_CREATE);
+      dbis_.times = Dbi::Open(txn, "times", MDB_CREATE);
       dbis_.age = Dbi::Open(txn, "age", MDB_CREATE);
       dbis_.meta = Dbi::Open(txn, "meta", MDB_CREATE);
       if (auto format = dbis_.meta.Get(txn, kFormatKey)) {
@@ -105,7 +108,8 @@ bool MetadataStore::Init(std::string* why) {
         return;
       }
       compatible = dbis_.age.Stat(txn).ms_entries == 0;
-      for (const Dbi* dbi : {&dbis_.listings, &dbis_.entries, &dbis_.changes}) {
+      for (const Dbi* dbi :
+           {&dbis_.listings, &dbis_.entries, &dbis_.changes, &dbis_.versions, &dbis_.times}) {
         compatible = compatible && dbi->Stat(txn).ms_entries == 0;
       }
       if (compatible) dbis_.meta.Put(txn, kFormatKey, kFormatTag);
@@ -192,6 +196,34 @@ std::optional<int64_t> MetadataStore::DirChangedAtMs(std::string_view coll, std:
   }
 }
 
+std::optional<ContentVersion> MetadataStore::GetVersion(std::string_view coll,
+                                                        std::string_view path) noexcept {
+  if (disabled_.load(std::memory_order_acquire)) return std::nullopt;
+  try {
+    Txn txn = env_->BeginRead();
+    const std::optional<std::string_view> v = keys::Get(txn, dbis_.versions, MakeKey(coll, path));
+    ContentVersion version;
+    if (!v || !codec::DecodeVersion(*v, &version)) return std::nullopt;
+    return version;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<UserTimes> MetadataStore::GetTimes(std::string_view coll,
+                                                 std::string_view path) noexcept {
+  if (disabled_.load(std::memory_order_acquire)) return std::nullopt;
+  try {
+    Txn txn = env_->BeginRead();
+    const std::optional<std::string_view> v = keys::Get(txn, dbis_.times, MakeKey(coll, path));
+    UserTimes times;
+    if (!v || !codec::DecodeTimes(*v, &times)) return std::nullopt;
+    return times;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
 MetadataStore::Lookup MetadataStore::LookupEntry(std::string_view coll, std::string_view path,
                                                  int64_t now_ms, FileEntry* out) noexcept {
   if (disabled_.load(std::memory_order_acquire)) return Lookup::kUnknown;
@@ -241,6 +273,8 @@ MetadataStore::Stats MetadataStore::GetStats() noexcept {
     stats.listings = dbis_.listings.Stat(txn).ms_entries;
     stats.entries = dbis_.entries.Stat(txn).ms_entries;
     stats.dir_changes = dbis_.changes.Stat(txn).ms_entries;
+    stats.versions = dbis_.versions.Stat(txn).ms_entries;
+    stats.times = dbis_.times.Stat(txn).ms_entries;
   } catch (...) {
   }
   return stats;
@@ -301,7 +335,8 @@ std::exception_ptr MetadataStore::ClearAll() noexcept {
   try {
     env_->Write([&](Txn& txn) {
       InjectFault();
-      for (const Dbi* dbi : {&dbis_.listings, &dbis_.entries, &dbis_.changes, &dbis_.age}) {
+      for (const Dbi* dbi : {&dbis_.listings, &dbis_.entries, &dbis_.changes, &dbis_.versions,
+                             &dbis_.times, &dbis_.age}) {
         dbi->Clear(txn);
       }
       dbis_.meta.Put(txn, kBytesKey, Le64(0));

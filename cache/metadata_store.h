@@ -76,6 +76,30 @@ struct Listing {
   bool operator==(const Listing&) const = default;
 };
 
+// A file's content version: the block cache keys cached blocks by id. The
+// filesystem decides every field; the store only keeps them.
+struct ContentVersion {
+  uint64_t id = 0;
+  uint64_t size = 0;
+  int64_t mtime = 0;
+  bool settled = true;
+  uint64_t session = 0;
+
+  bool operator==(const ContentVersion&) const = default;
+};
+
+// Times a user set on a path (utimens: touch -d, cp -p, rsync -a), with the
+// server's size and mtime when they were set (the filesystem compares them to
+// tell whether the server's copy changed since). Any 64-bit values.
+struct UserTimes {
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  uint64_t server_size = 0;
+  int64_t server_mtime = 0;
+
+  bool operator==(const UserTimes&) const = default;
+};
+
 struct MetadataStoreOptions {
   // Created 0700 if missing. Holds data.mdb and lock.mdb (LMDB), owner.lock
   // (flock'ed while open) and, while open with durable=false, open-session.
@@ -173,6 +197,24 @@ class MetadataStore {
   std::optional<int64_t> DirChangedAtMs(std::string_view coll, std::string_view dir,
                                         int64_t now_ms) noexcept;
 
+  // The content version of `path`, at any age (versions do not expire).
+  // Forgotten (at and below the path) by ApplyRemove, PutNegative, ApplyRename
+  // (both sides: a renamed file gets a new version) and by ApplyCreate of a
+  // non-directory at the path; kept by PutListing, PutEntry, Invalidate*.
+  // Eviction may drop one (a missing version means a new id).
+  std::optional<ContentVersion> GetVersion(std::string_view coll, std::string_view path) noexcept;
+  void PutVersion(std::string_view coll, std::string_view path,
+                  const ContentVersion& version) noexcept;
+  void EraseVersion(std::string_view coll, std::string_view path) noexcept;
+
+  // The times a user set on `path`, at any age. Forgotten (at and below) by
+  // ApplyRemove and PutNegative, and at the path by ApplyCreate of a
+  // non-directory; moved with the entry (and its subtree) by ApplyRename;
+  // kept by PutListing, PutEntry, Invalidate*. Eviction may drop them.
+  std::optional<UserTimes> GetTimes(std::string_view coll, std::string_view path) noexcept;
+  void PutTimes(std::string_view coll, std::string_view path, const UserTimes& times) noexcept;
+  void EraseTimes(std::string_view coll, std::string_view path) noexcept;
+
   // Forgets the listing, attribute and negative records of `path` (not the
   // entry in its parent's listing).
   void Invalidate(std::string_view coll, std::string_view path) noexcept;
@@ -187,6 +229,8 @@ class MetadataStore {
     uint64_t listings = 0;        // cached directory listings
     uint64_t entries = 0;         // attribute + negative records
     uint64_t dir_changes = 0;     // folder change records
+    uint64_t versions = 0;        // content version records
+    uint64_t times = 0;           // user-set times records
     uint64_t write_failures = 0;  // failed writes since Open
   };
   Stats GetStats() noexcept;
@@ -196,6 +240,8 @@ class MetadataStore {
     Dbi listings;  // key → listing record
     Dbi entries;   // key → attribute or negative record
     Dbi changes;   // key of a folder → when we last changed it (dir change record)
+    Dbi versions;  // key → content version record
+    Dbi times;     // key → user-set times record
     Dbi age;       // big-endian put sequence → table tag + key (eviction order)
     Dbi meta;      // "format" → format tag, "bytes" → logical byte count
   };

@@ -142,6 +142,10 @@ void MetadataStore::StoreEntry(std::string_view coll, std::string_view path, con
       ops.Delete(Table::kListings, key);
       ops.Delete(Table::kChanges, key);
       ops.DeleteTree(kAllTables, coll, path, /*include_self=*/false);
+      if (local) {  // a new file here: not the content or times of the old one
+        ops.Delete(Table::kVersions, key);
+        ops.Delete(Table::kTimes, key);
+      }
     }
     ops.Put(Table::kEntries, key, codec::EncodeAttr(now_ms, e));
     if (local) ops.NoteDirChange(coll, parent, now_ms, options_.ttl_ms);
@@ -205,6 +209,8 @@ void MetadataStore::ApplyRename(std::string_view coll, std::string_view from, st
     });
     ops.DeleteTree(kAllTables, coll, to, /*include_self=*/true);
     ops.MoveTree(kMovedTables, coll, from, to);
+    const Table versions[] = {Table::kVersions};
+    ops.DeleteTree(versions, coll, from, /*include_self=*/true);
     ops.Put(Table::kEntries, from_key, codec::EncodeNegative(now_ms));
     if (entry) {
       entry->name = codec::BaseName(to);
@@ -233,6 +239,28 @@ void MetadataStore::Invalidate(std::string_view coll, std::string_view path) noe
 void MetadataStore::InvalidateSubtree(std::string_view coll, std::string_view path) noexcept {
   Mutate(coll, {{path, true}},
          [&](WriteOps& ops) { ops.DeleteTree(kServerTables, coll, path, /*include_self=*/true); });
+}
+
+void MetadataStore::PutVersion(std::string_view coll, std::string_view path,
+                               const ContentVersion& version) noexcept {
+  Mutate(coll, {{path}}, [&](WriteOps& ops) {
+    ops.Put(Table::kVersions, MakeKey(coll, path), codec::EncodeVersion(version));
+  });
+}
+
+void MetadataStore::EraseVersion(std::string_view coll, std::string_view path) noexcept {
+  Mutate(coll, {{path}}, [&](WriteOps& ops) { ops.Delete(Table::kVersions, MakeKey(coll, path)); });
+}
+
+void MetadataStore::PutTimes(std::string_view coll, std::string_view path,
+                             const UserTimes& times) noexcept {
+  Mutate(coll, {{path}}, [&](WriteOps& ops) {
+    ops.Put(Table::kTimes, MakeKey(coll, path), codec::EncodeTimes(times));
+  });
+}
+
+void MetadataStore::EraseTimes(std::string_view coll, std::string_view path) noexcept {
+  Mutate(coll, {{path}}, [&](WriteOps& ops) { ops.Delete(Table::kTimes, MakeKey(coll, path)); });
 }
 
 }  // namespace globusfs::cache

@@ -159,6 +159,10 @@ const Dbi& MetadataStore::WriteOps::Db(Table t) const {
       return dbis_.entries;
     case Table::kChanges:
       return dbis_.changes;
+    case Table::kVersions:
+      return dbis_.versions;
+    case Table::kTimes:
+      return dbis_.times;
   }
   return dbis_.entries;  // not reached: every Table is handled above
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,12 +28,18 @@
 namespace globusfs::cache {
 
 // Which database a record lives in; the tag is stored in the age index.
-enum class Table : uint8_t { kListings = 0, kEntries = 1, kChanges = 2 };
-inline constexpr Table kAllTables[] = {Table::kListings, Table::kEntries, Table::kChanges};
+enum class Table : uint8_t { kListings = 0, kEntries = 1, kChanges = 2, kVersions = 3, kTimes = 4 };
+inline constexpr Table kAllTables[] = {Table::kListings, Table::kEntries, Table::kChanges,
+                                       Table::kVersions, Table::kTimes};
+// The age index stores a Table as its tag; EvictTo takes tags below
+// size(kAllTables) as valid, so kAllTables lists every Table in tag order.
+static_assert(static_cast<size_t>(Table::kTimes) + 1 == std::size(kAllTables));
 // The records of what the server told us (TTL-bound, re-fetchable).
 inline constexpr Table kServerTables[] = {Table::kListings, Table::kEntries};
-// The records a rename re-keys from the old path to the new one.
-inline constexpr Table kMovedTables[] = {Table::kListings, Table::kEntries, Table::kChanges};
+// The records a rename re-keys from the old path to the new one (content
+// versions are not moved: a renamed file gets a new one).
+inline constexpr Table kMovedTables[] = {Table::kListings, Table::kEntries, Table::kChanges,
+                                         Table::kTimes};
 
 // Freshness (metadata_store.h): |now_ms - at_ms| < ttl_ms, without overflow.
 bool Fresh(int64_t at_ms, int64_t now_ms, int64_t ttl_ms);

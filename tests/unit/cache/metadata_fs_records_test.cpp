@@ -1,7 +1,10 @@
 // MetadataStore: what it keeps for the filesystem beside the server's data:
-// subdirectory counts (link counts) and folder change times.
+// subdirectory counts (link counts), folder change times, content versions
+// and user-set times.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,24 @@ namespace globusfs::cache {
 namespace {
 
 using namespace globusfs::cache::testing;  // NOLINT: test helpers
+using I64 = std::numeric_limits<int64_t>;
+
+ContentVersion Version(uint64_t id) {
+  ContentVersion v;
+  v.id = id;
+  v.size = 100 + id;
+  v.mtime = 1700000000;
+  return v;
+}
+
+UserTimes Times(int64_t mtime_ns) {
+  UserTimes t;
+  t.atime_ns = mtime_ns + 1;
+  t.mtime_ns = mtime_ns;
+  t.server_size = 10;
+  t.server_mtime = 1700000000;
+  return t;
+}
 
 class FsRecordsTest : public ::testing::Test {
  protected:
@@ -146,6 +167,113 @@ TEST_F(FsRecordsTest, ChangeTimesFollowSubtreeRules) {
   store_->PutEntry(kColl, "/c/f", File("f"), 400);
   EXPECT_EQ(Changed("/c/f", 400), std::nullopt);
   EXPECT_EQ(store_->GetStats().dir_changes, 2u);  // "/a" and "/b"
+}
+
+TEST_F(FsRecordsTest, VersionsAndTimesRoundTripAndNeverExpire) {
+  ContentVersion v;
+  v.id = std::numeric_limits<uint64_t>::max();
+  v.size = uint64_t{1} << 50;
+  v.mtime = -86400;
+  v.settled = false;
+  v.session = 77;
+  store_->PutVersion(kColl, "/f", v);
+  EXPECT_EQ(store_->GetVersion(kColl, "/f"), v);
+  EXPECT_EQ(store_->GetVersion(kOtherColl, "/f"), std::nullopt);
+  EXPECT_EQ(store_->GetVersion(kColl, "/g"), std::nullopt);
+  store_->PutVersion(kColl, "/f", Version(2));
+  EXPECT_EQ(store_->GetVersion(kColl, "/f"), Version(2));
+  store_->EraseVersion(kColl, "/f");
+  EXPECT_EQ(store_->GetVersion(kColl, "/f"), std::nullopt);
+
+  // Times before 1970, after 2038, and the extremes of 64 bits.
+  for (const UserTimes& t : {Times(-1'000'000'000'000'000'000), Times(4'102'444'800'000'000'000),
+                             UserTimes{I64::min(), I64::max(), ~uint64_t{0}, I64::min()}}) {
+    store_->PutTimes(kColl, "/f", t);
+    EXPECT_EQ(store_->GetTimes(kColl, "/f"), t);
+  }
+  store_->EraseTimes(kColl, "/f");
+  EXPECT_EQ(store_->GetTimes(kColl, "/f"), std::nullopt);
+  EXPECT_EQ(store_->GetTimes(kColl, "/none"), std::nullopt);
+}
+
+TEST_F(FsRecordsTest, ServerDataAndInvalidationKeepVersionsAndTimes) {
+  store_->PutListing(kColl, "/d", MakeListing(0, {File("f", 1)}));
+  store_->PutVersion(kColl, "/d/f", Version(1));
+  store_->PutTimes(kColl, "/d/f", Times(5));
+  // A refreshed listing (and its expiry), a stat, invalidations: the block
+  // cache must still hit, and the filesystem compares server_size itself.
+  store_->PutListing(kColl, "/d", MakeListing(50 * kTtl, {File("f", 2)}));
+  store_->PutEntry(kColl, "/d/f", File("f", 3), 60 * kTtl);
+  store_->Invalidate(kColl, "/d/f");
+  store_->InvalidateSubtree(kColl, "/d");
+  store_->ApplyCreate(kColl, "/d/other", File("other"), 0);
+  EXPECT_EQ(store_->GetVersion(kColl, "/d/f"), Version(1));
+  EXPECT_EQ(store_->GetTimes(kColl, "/d/f"), Times(5));
+}
+
+TEST_F(FsRecordsTest, RemoveAndNegativeForgetVersionsAndTimesOfTheSubtree) {
+  for (const char* path : {"/a/d", "/a/d/f", "/a/d/sub/g", "/a/dx", "/b/f"}) {
+    store_->PutVersion(kColl, path, Version(1));
+    store_->PutTimes(kColl, path, Times(1));
+  }
+  store_->ApplyRemove(kColl, "/a/d", 10);
+  for (const char* path : {"/a/d", "/a/d/f", "/a/d/sub/g"}) {
+    EXPECT_EQ(store_->GetVersion(kColl, path), std::nullopt) << path;
+    EXPECT_EQ(store_->GetTimes(kColl, path), std::nullopt) << path;
+  }
+  EXPECT_EQ(store_->GetVersion(kColl, "/a/dx"), Version(1));
+  EXPECT_EQ(store_->GetTimes(kColl, "/a/dx"), Times(1));
+  store_->PutNegative(kColl, "/b/f", 10);
+  EXPECT_EQ(store_->GetVersion(kColl, "/b/f"), std::nullopt);
+  EXPECT_EQ(store_->GetTimes(kColl, "/b/f"), std::nullopt);
+}
+
+TEST_F(FsRecordsTest, CreatingAFileForgetsTheOldOnesVersionAndTimes) {
+  store_->PutVersion(kColl, "/f", Version(1));
+  store_->PutTimes(kColl, "/f", Times(1));
+  store_->PutVersion(kColl, "/d", Version(2));
+  store_->PutTimes(kColl, "/d", Times(2));
+  store_->ApplyCreate(kColl, "/f", File("f"), 10);
+  EXPECT_EQ(store_->GetVersion(kColl, "/f"), std::nullopt);
+  EXPECT_EQ(store_->GetTimes(kColl, "/f"), std::nullopt);
+  store_->ApplyCreate(kColl, "/d", Dir("d"), 10);  // only a non-directory replaces content
+  EXPECT_EQ(store_->GetVersion(kColl, "/d"), Version(2));
+  EXPECT_EQ(store_->GetTimes(kColl, "/d"), Times(2));
+}
+
+TEST_F(FsRecordsTest, RenameDropsVersionsAndMovesTimes) {
+  store_->PutListing(kColl, "/a", MakeListing(0, {File("f"), Dir("d")}));
+  store_->PutVersion(kColl, "/a/f", Version(1));
+  store_->PutTimes(kColl, "/a/f", Times(1));
+  store_->PutVersion(kColl, "/b/g", Version(2));  // the target's own records
+  store_->PutTimes(kColl, "/b/g", Times(2));
+  store_->ApplyRename(kColl, "/a/f", "/b/g", 10);
+  EXPECT_EQ(store_->GetVersion(kColl, "/a/f"), std::nullopt);
+  EXPECT_EQ(store_->GetVersion(kColl, "/b/g"), std::nullopt);  // a renamed file: no version
+  EXPECT_EQ(store_->GetTimes(kColl, "/a/f"), std::nullopt);
+  EXPECT_EQ(store_->GetTimes(kColl, "/b/g"), Times(1));  // the times go with the file
+
+  // A folder: the records below move (times) or go (versions); a target
+  // without times of its own loses the old ones.
+  store_->PutVersion(kColl, "/a/d/x", Version(3));
+  store_->PutTimes(kColl, "/a/d/x", Times(3));
+  store_->PutTimes(kColl, "/a/d", Times(4));
+  store_->PutTimes(kColl, "/c/d/old", Times(5));
+  store_->ApplyRename(kColl, "/a/d", "/c/d", 20);
+  EXPECT_EQ(store_->GetTimes(kColl, "/c/d"), Times(4));
+  EXPECT_EQ(store_->GetTimes(kColl, "/c/d/x"), Times(3));
+  EXPECT_EQ(store_->GetTimes(kColl, "/c/d/old"), std::nullopt);
+  EXPECT_EQ(store_->GetVersion(kColl, "/c/d/x"), std::nullopt);
+  EXPECT_EQ(store_->GetVersion(kColl, "/a/d/x"), std::nullopt);
+  EXPECT_EQ(store_->GetTimes(kColl, "/a/d/x"), std::nullopt);
+
+  // Moving a file over one with times, from a source without: none remain.
+  store_->PutTimes(kColl, "/c/t", Times(6));
+  store_->ApplyRename(kColl, "/c/plain", "/c/t", 30);
+  EXPECT_EQ(store_->GetTimes(kColl, "/c/t"), std::nullopt);
+  const auto stats = store_->GetStats();
+  EXPECT_EQ(stats.versions, 0u);
+  EXPECT_EQ(stats.times, 3u);  // "/b/g", "/c/d", "/c/d/x"
 }
 
 }  // namespace

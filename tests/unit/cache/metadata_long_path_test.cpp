@@ -227,6 +227,38 @@ TEST_F(LongPathTest, InvalidateAndPrefixSafeSubtrees) {
   EXPECT_EQ(store_->GetStats().entries, 0u);
 }
 
+TEST_F(LongPathTest, FilesystemRecordsOnLongPaths) {
+  const std::string a = Nested("/", 'a', 19);
+  const std::string file = a + "/" + Name('s') + "/f";  // ~4,000 bytes
+  store_->PutListing(kColl, a, MakeListing(0, {Dir(Name('s'))}));
+  store_->PutListing(kColl, a + "/" + Name('s'), MakeListing(0, {}));
+  store_->ApplyCreate(kColl, file, File("f", 5), 10);
+  store_->PutVersion(kColl, file, ContentVersion{9, 5, 0, true, 0});
+  store_->PutTimes(kColl, file, UserTimes{1, 2, 5, 0});
+  EXPECT_EQ(store_->SubdirCount(kColl, a, 10), 1u);
+  EXPECT_EQ(store_->DirChangedAtMs(kColl, a + "/" + Name('s'), 10), 10);
+  EXPECT_EQ(store_->GetVersion(kColl, file), (ContentVersion{9, 5, 0, true, 0}));
+  EXPECT_EQ(store_->GetTimes(kColl, file), (UserTimes{1, 2, 5, 0}));
+
+  // Renaming the long folder: times and change records move, versions go.
+  const std::string b = Nested("/", 'b', 19);
+  const std::string moved = b + "/" + Name('t') + "/f";
+  store_->ApplyRename(kColl, a + "/" + Name('s'), b + "/" + Name('t'), 20);
+  EXPECT_EQ(store_->GetTimes(kColl, moved), (UserTimes{1, 2, 5, 0}));
+  EXPECT_EQ(store_->GetTimes(kColl, file), std::nullopt);
+  EXPECT_EQ(store_->GetVersion(kColl, moved), std::nullopt);
+  EXPECT_EQ(store_->GetVersion(kColl, file), std::nullopt);
+  EXPECT_EQ(store_->DirChangedAtMs(kColl, b + "/" + Name('t'), 20), 10);
+  EXPECT_EQ(store_->DirChangedAtMs(kColl, a, 20), 20);
+  EXPECT_EQ(store_->DirChangedAtMs(kColl, b, 20), 20);
+  EXPECT_EQ(store_->SubdirCount(kColl, a, 20), 0u);
+
+  store_->ApplyRemove(kColl, b + "/" + Name('t'), 30);
+  EXPECT_EQ(store_->GetTimes(kColl, moved), std::nullopt);
+  EXPECT_EQ(store_->DirChangedAtMs(kColl, b + "/" + Name('t'), 30), std::nullopt);
+  EXPECT_EQ(store_->GetStats().times, 0u);
+}
+
 TEST_F(LongPathTest, EvictionAndReopen) {
   auto options = Options(tmp_.path() / "small", kTtl);
   options.max_bytes = 256 * 1024;

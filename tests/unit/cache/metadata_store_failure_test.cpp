@@ -159,6 +159,27 @@ TEST_F(MetadataStoreFailureTest, FailedListingPutOrInvalidateForgetsThePath) {
   ExpectWorks();
 }
 
+TEST_F(MetadataStoreFailureTest, FailedVersionOrCreateNeverLeavesAnOldVersion) {
+  store_->PutVersion(kColl, "/d/f", ContentVersion{1, 10, 0, true, 0});
+  store_->PutTimes(kColl, "/d/f", UserTimes{1, 2, 10, 0});
+  store_->PutVersion(kColl, "/d/g", ContentVersion{2, 10, 0, true, 0});
+  FailNext(1);
+  store_->PutVersion(kColl, "/d/f", ContentVersion{3, 20, 0, true, 0});
+  EXPECT_EQ(store_->GetVersion(kColl, "/d/f"), std::nullopt);  // not id 1
+  EXPECT_TRUE(store_->GetVersion(kColl, "/d/g").has_value());
+
+  FailNext(1);
+  store_->ApplyCreate(kColl, "/d/g", File("g"), 10);  // would have dropped the version
+  EXPECT_EQ(store_->GetVersion(kColl, "/d/g"), std::nullopt);
+
+  FailNext(1);
+  store_->EraseTimes(kColl, "/d/f");
+  EXPECT_EQ(store_->GetTimes(kColl, "/d/f"), std::nullopt);
+  store_->PutVersion(kColl, "/d/f", ContentVersion{4, 20, 0, true, 0});
+  EXPECT_EQ(store_->GetVersion(kColl, "/d/f"), (ContentVersion{4, 20, 0, true, 0}));
+  ExpectWorks();
+}
+
 TEST_F(MetadataStoreFailureTest, WhenForgettingFailsTooTheCacheIsCleared) {
   Populate();
   FailNext(2);  // the write and the forgetting
