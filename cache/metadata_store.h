@@ -1,7 +1,16 @@
 // MetadataStore: the persistent metadata cache (DESIGN.md, "Caching and
-// consistency"), in LMDB. Per (collection id, normalised path) it holds a
-// directory listing, an attribute record (a Transfer `stat` result) or a
-// negative record ("does not exist"), each stamped with when it was fetched.
+// consistency"), in LMDB. Per (collection id, normalised path) it holds at
+// most one record of each kind, each in its own database:
+// - listing: a folder's entries as the server listed them, stamped with
+//   fetched_at_ms; its header also counts the subfolders (SubdirCount);
+// - entry: an attribute record (a Transfer `stat` result) or a negative
+//   record ("does not exist"), stamped with fetched_at_ms;
+// - folder change: when we last created, removed or renamed an entry in that
+//   folder (our own change, not the server's), for its mtime/ctime;
+// - content version: the filesystem's id of a file's content (the block
+//   cache's key for its blocks); it does not expire;
+// - user times: the atime/mtime a user set, with the server's size and mtime
+//   at that moment; they do not expire.
 //
 // Paths are normalised: "/" is the collection root, "/a/b" has no trailing
 // slash and no "." or ".." parts. Collection ids and paths contain no NUL.
@@ -9,21 +18,40 @@
 // LMDB's key limit are stored hashed, with the full key kept in the value and
 // checked on every read (cache/metadata_keys.h).
 //
-// Freshness: a record is fresh while |now_ms - fetched_at_ms| < ttl_ms (so a
-// clock that jumps back does not make records fresh for longer); a stale
-// record is a miss, except GetListing(..., allow_stale=true). now_ms is wall
-// time in ms since the epoch, passed in by the caller (records outlive the
-// process, so a monotonic clock would not do).
+// Freshness: a listing, entry or folder change record is fresh while
+// |now_ms - fetched_at_ms| < ttl_ms (so a clock that jumps back does not make
+// records fresh for longer); a stale record is a miss, except
+// GetListing(..., allow_stale=true) and SubdirCount. Versions and times
+// have no age. now_ms is wall time in ms since the epoch, passed in by the
+// caller (records outlive the process, so a monotonic clock would not do).
 //
 // Invariants:
 // - A path's attribute/negative record and its parent's cached listing agree:
 //   every Put/Apply call that changes one patches the other in the same
 //   transaction. Patching a listing in place keeps its fetched_at_ms: only the
 //   patched entry is new, the rest is no fresher than before.
-// - Storing a non-directory entry for a path forgets the listings at and
-//   below it (a file has no listing).
-// - Logical bytes (keys + values + the age index) stay <= max_bytes: each
-//   write evicts the least recently *put* records first (reads do not count).
+// - What each write does to each kind ("tree": the path and every path below
+//   it, never "/a/bc" for "/a/b"):
+//   PutListing(dir): sets dir's listing; drops dir's negative record.
+//   PutEntry(p): sets p's attribute record (in the parent listing too); if p
+//     is not a directory, forgets p's listing and folder change and every
+//     record below p (p's version and times stay).
+//   ApplyCreate(p): PutEntry; a non-directory also forgets p's version and
+//     times; records that the parent folder changed.
+//   PutNegative(p): forgets every record of the tree, of every kind; records
+//     p as missing (and drops it from the parent listing).
+//   ApplyRemove(p): PutNegative; records that the parent folder changed.
+//   ApplyRename(from, to): forgets every record of the `to` tree; moves the
+//     listing, entry, folder change and times records of the `from` tree to
+//     `to`; forgets the versions of the `from` tree (a renamed file gets a
+//     new version); patches both parent listings; records that both parent
+//     folders changed.
+//   Invalidate(p) / InvalidateSubtree(p): forget the listing and entry
+//     records of p / of the tree; changes, versions and times stay.
+//   Put/EraseVersion, Put/EraseTimes: only that one record.
+// - Logical bytes (keys + values + the age index) of all kinds stay <=
+//   max_bytes: each write evicts the least recently *put* records first
+//   (reads do not count); a version or times record may be evicted too.
 // - Survives a reopen of the same dir. Open wipes the store (and starts empty)
 //   when it is not of this format version, is not an LMDB file, or was open
 //   with durable=false when the system (not just the process) went down.
@@ -41,6 +69,7 @@
 // Thread-safety: every method may be called from many threads at once. Each
 // call is one LMDB transaction: mutations are atomic (one write txn each) and
 // serialised by LMDB; reads are short read-only txns on a consistent snapshot.
+// (A failed write runs its recovery in further write txns.)
 // Open takes an exclusive lock on dir/owner.lock: one MetadataStore per
 // directory at a time, in this process or any other.
 // on_error is called on the writing thread, outside any transaction or lock.
@@ -181,8 +210,9 @@ class MetadataStore {
   void ApplyRemove(std::string_view coll, std::string_view path, int64_t now_ms) noexcept;
   // Moves the entry from `from`'s parent listing to `to`'s (replacing any
   // entry named like `to`); forgets every record at and below `to`, then
-  // re-keys every record at and below `from` to `to` (keeping fetched_at);
-  // records `from` as missing and `to` as existing. If nothing about `from`
+  // re-keys every record at and below `from` to `to` (keeping fetched_at),
+  // except content versions, which are forgotten; records `from` as missing
+  // and `to` as existing. If nothing about `from`
   // is cached, the entry is unknown: `to`'s parent listing is forgotten
   // instead (so it is re-listed). Records that both parent folders changed
   // at now_ms. `to` inside `from` (invalid in POSIX) only forgets both
