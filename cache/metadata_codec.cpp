@@ -188,7 +188,10 @@ bool DecodeHeader(std::string_view record, RecordHeader* out) {
   const uint8_t kind = r.U8();
   out->seq = r.Fixed(8);
   out->fetched_at_ms = static_cast<int64_t>(r.Fixed(8));
-  if (!r.ok() || version != kFormatVersion || kind < 1 || kind > 3) return false;
+  if (!r.ok() || version != kFormatVersion || kind < 1 ||
+      kind > static_cast<uint8_t>(RecordKind::kTimes)) {
+    return false;
+  }
   out->kind = static_cast<RecordKind>(kind);
   return true;
 }
@@ -199,12 +202,17 @@ void SetSeq(std::string* record, uint64_t seq) {
 
 std::string EncodeListing(int64_t fetched_at_ms, const std::vector<FileEntry>& entries) {
   size_t body = 0;
-  for (const FileEntry& e : entries) body += EntrySize(e);
+  uint64_t subdirs = 0;
+  for (const FileEntry& e : entries) {
+    body += EntrySize(e);
+    if (e.type == EntryType::kDir) ++subdirs;
+  }
   std::string out;
-  out.reserve(kHeaderSize + 4 + 4 * entries.size() + body);
+  out.reserve(kListingHeaderSize + 4 * entries.size() + body);
   Writer w(&out);
   WriteHeader(w, RecordKind::kListing, fetched_at_ms);
   w.Fixed(entries.size(), 4);
+  w.Fixed(subdirs, 4);
   uint64_t offset = 0;
   for (const FileEntry& e : entries) {
     w.Fixed(offset, 4);
@@ -219,24 +227,39 @@ bool DecodeListing(std::string_view record, Listing* out) {
   RecordHeader h;
   if (!ReadHeader(r, RecordKind::kListing, &h)) return false;
   const uint64_t count = r.Fixed(4);
+  const uint64_t subdirs = r.Fixed(4);
   if (!r.ok() || count * 4 > r.remaining()) return false;
-  Reader entries(record.substr(kHeaderSize + 4 + 4 * count));
+  Reader entries(record.substr(kListingHeaderSize + 4 * count));
   out->fetched_at_ms = h.fetched_at_ms;
   out->entries.clear();
   out->entries.resize(count);
+  uint64_t dirs = 0;
   for (FileEntry& e : out->entries) {
     if (!ReadEntry(entries, &e)) return false;
+    if (e.type == EntryType::kDir) ++dirs;
   }
-  return entries.remaining() == 0;
+  return entries.remaining() == 0 && dirs == subdirs;
+}
+
+bool ListingCounts(std::string_view record, uint32_t* entries, uint32_t* subdirs) {
+  Reader r(record);
+  if (!ReadHeader(r, RecordKind::kListing, nullptr)) return false;
+  const uint64_t count = r.Fixed(4);
+  const uint64_t dirs = r.Fixed(4);
+  if (!r.ok() || count * 4 > r.remaining() || dirs > count) return false;
+  *entries = static_cast<uint32_t>(count);
+  *subdirs = static_cast<uint32_t>(dirs);
+  return true;
 }
 
 Find FindInListing(std::string_view record, std::string_view name, FileEntry* out) {
   Reader r(record);
   if (!ReadHeader(r, RecordKind::kListing, nullptr)) return Find::kCorrupt;
   const uint64_t count = r.Fixed(4);
+  r.Fixed(4);  // subdirectories
   if (!r.ok() || count * 4 > r.remaining()) return Find::kCorrupt;
-  const std::string_view offsets = record.substr(kHeaderSize + 4, 4 * count);
-  const std::string_view area = record.substr(kHeaderSize + 4 + 4 * count);
+  const std::string_view offsets = record.substr(kListingHeaderSize, 4 * count);
+  const std::string_view area = record.substr(kListingHeaderSize + 4 * count);
   auto entry_at = [&](uint64_t i) -> std::string_view {
     Reader o(offsets.substr(4 * i, 4));
     const uint64_t offset = o.Fixed(4);
@@ -284,6 +307,75 @@ bool DecodeAttr(std::string_view record, FileEntry* out) {
   Reader r(record);
   if (!ReadHeader(r, RecordKind::kAttr, nullptr)) return false;
   return ReadEntry(r, out) && r.remaining() == 0;
+}
+
+std::string EncodeDirChange(int64_t changed_at_ms) {
+  std::string out;
+  out.reserve(kHeaderSize);
+  Writer w(&out);
+  WriteHeader(w, RecordKind::kDirChange, changed_at_ms);
+  return out;
+}
+
+bool DecodeDirChange(std::string_view record, int64_t* changed_at_ms) {
+  Reader r(record);
+  RecordHeader h;
+  if (!ReadHeader(r, RecordKind::kDirChange, &h) || r.remaining() != 0) return false;
+  *changed_at_ms = h.fetched_at_ms;
+  return true;
+}
+
+std::string EncodeVersion(const ContentVersion& version) {
+  std::string out;
+  out.reserve(kHeaderSize + 33);
+  Writer w(&out);
+  WriteHeader(w, RecordKind::kVersion, 0);
+  w.Fixed(version.id, 8);
+  w.Fixed(version.size, 8);
+  w.Fixed(static_cast<uint64_t>(version.mtime), 8);
+  w.U8(version.settled ? 1 : 0);
+  w.Fixed(version.session, 8);
+  return out;
+}
+
+bool DecodeVersion(std::string_view record, ContentVersion* out) {
+  Reader r(record);
+  if (!ReadHeader(r, RecordKind::kVersion, nullptr)) return false;
+  ContentVersion v;
+  v.id = r.Fixed(8);
+  v.size = r.Fixed(8);
+  v.mtime = static_cast<int64_t>(r.Fixed(8));
+  const uint8_t settled = r.U8();
+  v.session = r.Fixed(8);
+  if (!r.ok() || r.remaining() != 0 || settled > 1) return false;
+  v.settled = settled == 1;
+  *out = v;
+  return true;
+}
+
+std::string EncodeTimes(const UserTimes& times) {
+  std::string out;
+  out.reserve(kHeaderSize + 32);
+  Writer w(&out);
+  WriteHeader(w, RecordKind::kTimes, 0);
+  w.Fixed(static_cast<uint64_t>(times.atime_ns), 8);
+  w.Fixed(static_cast<uint64_t>(times.mtime_ns), 8);
+  w.Fixed(times.server_size, 8);
+  w.Fixed(static_cast<uint64_t>(times.server_mtime), 8);
+  return out;
+}
+
+bool DecodeTimes(std::string_view record, UserTimes* out) {
+  Reader r(record);
+  if (!ReadHeader(r, RecordKind::kTimes, nullptr)) return false;
+  UserTimes t;
+  t.atime_ns = static_cast<int64_t>(r.Fixed(8));
+  t.mtime_ns = static_cast<int64_t>(r.Fixed(8));
+  t.server_size = r.Fixed(8);
+  t.server_mtime = static_cast<int64_t>(r.Fixed(8));
+  if (!r.ok() || r.remaining() != 0) return false;
+  *out = t;
+  return true;
 }
 
 }  // namespace globusfs::cache::codec

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -138,8 +139,67 @@ TEST(MetadataCodecTest, MalformedRecordsAreRejectedNotOverread) {
   EXPECT_FALSE(DecodeListing(wrong_version, &l));
   RecordHeader h;
   EXPECT_FALSE(DecodeHeader(wrong_version, &h));
-  const std::string huge_count = std::string(record.substr(0, kHeaderSize)) + "\xff\xff\xff\xff";
+  const std::string huge_count =
+      std::string(record.substr(0, kHeaderSize)) + "\xff\xff\xff\xff" + std::string(4, '\0');
   EXPECT_FALSE(DecodeListing(huge_count, &l));
+  uint32_t count = 0;
+  uint32_t subdirs = 0;
+  EXPECT_FALSE(ListingCounts(huge_count, &count, &subdirs));
+}
+
+TEST(MetadataCodecTest, ListingHeaderCountsSubdirectories) {
+  const std::vector<FileEntry> entries = {
+      Entry("a", EntryType::kDir), Entry("b"), Entry("c", EntryType::kSymlink),
+      Entry("d", EntryType::kDir), Entry("e", EntryType::kInvalidSymlink)};
+  std::string record = EncodeListing(1, entries);
+  uint32_t count = 0;
+  uint32_t subdirs = 0;
+  ASSERT_TRUE(ListingCounts(record, &count, &subdirs));
+  EXPECT_EQ(count, 5u);
+  EXPECT_EQ(subdirs, 2u);
+  ASSERT_TRUE(ListingCounts(EncodeListing(1, {}), &count, &subdirs));
+  EXPECT_EQ(count, 0u);
+  EXPECT_EQ(subdirs, 0u);
+
+  // A header that disagrees with the entries is corrupt.
+  record[kHeaderSize + 4] = 3;
+  Listing l;
+  EXPECT_FALSE(DecodeListing(record, &l));
+  record[kHeaderSize + 4] = 6;  // more subdirectories than entries
+  EXPECT_FALSE(ListingCounts(record, &count, &subdirs));
+  EXPECT_FALSE(ListingCounts(EncodeAttr(1, Entry("x")), &count, &subdirs));  // not a listing
+}
+
+TEST(MetadataCodecTest, VersionTimesAndDirChangeRecords) {
+  const ContentVersion version{~uint64_t{0}, 12, -3, false, 99};
+  const UserTimes times{INT64_MIN, INT64_MAX, 5, -1};
+  const std::string v = EncodeVersion(version);
+  const std::string t = EncodeTimes(times);
+  const std::string c = EncodeDirChange(-7);
+  ContentVersion got_version;
+  UserTimes got_times;
+  int64_t changed = 0;
+  ASSERT_TRUE(DecodeVersion(v, &got_version));
+  EXPECT_EQ(got_version, version);
+  ASSERT_TRUE(DecodeTimes(t, &got_times));
+  EXPECT_EQ(got_times, times);
+  ASSERT_TRUE(DecodeDirChange(c, &changed));
+  EXPECT_EQ(changed, -7);
+  RecordHeader h;
+  ASSERT_TRUE(DecodeHeader(t, &h));
+  EXPECT_EQ(h.kind, RecordKind::kTimes);
+  // Wrong kinds, truncations and trailing bytes are rejected.
+  EXPECT_FALSE(DecodeVersion(t, &got_version));
+  EXPECT_FALSE(DecodeTimes(v, &got_times));
+  EXPECT_FALSE(DecodeDirChange(EncodeNegative(1), &changed));
+  for (size_t n = 0; n < v.size(); ++n) EXPECT_FALSE(DecodeVersion(v.substr(0, n), &got_version));
+  for (size_t n = 0; n < t.size(); ++n) EXPECT_FALSE(DecodeTimes(t.substr(0, n), &got_times));
+  EXPECT_FALSE(DecodeVersion(v + "x", &got_version));
+  EXPECT_FALSE(DecodeTimes(t + "x", &got_times));
+  EXPECT_FALSE(DecodeDirChange(c + "x", &changed));
+  std::string bad_flag = v;
+  bad_flag[kHeaderSize + 24] = 2;  // settled is 0 or 1
+  EXPECT_FALSE(DecodeVersion(bad_flag, &got_version));
 }
 
 }  // namespace

@@ -46,6 +46,33 @@ TEST(MetadataStorePersistenceTest, ReopenSeesEarlierRecords) {
   EXPECT_EQ(store->GetStats().listings, 1u);
 }
 
+TEST(MetadataStorePersistenceTest, ReopenKeepsVersionsTimesAndFolderChanges) {
+  TempDir tmp;
+  const auto options = Options(tmp.path() / "meta");
+  ContentVersion version;
+  version.id = 42;
+  version.size = 7;
+  version.settled = false;
+  version.session = 3;
+  const UserTimes times{-5'000'000'000, 4'102'444'800'000'000'000, 7, 1700000000};
+  {
+    auto store = OpenStore(options);
+    store->PutVersion(kColl, "/d/f", version);
+    store->PutTimes(kColl, "/d/f", times);
+    store->PutListing(kColl, "/d", MakeListing(100, {File("f"), Dir("sub")}));
+    store->ApplyCreate(kColl, "/d/g", File("g"), 100);
+  }
+  auto store = OpenStore(options);
+  EXPECT_EQ(store->GetVersion(kColl, "/d/f"), version);
+  EXPECT_EQ(store->GetTimes(kColl, "/d/f"), times);
+  EXPECT_EQ(store->DirChangedAtMs(kColl, "/d", 200), 100);
+  EXPECT_EQ(store->SubdirCount(kColl, "/d", 200), 1u);
+  const auto stats = store->GetStats();
+  EXPECT_EQ(stats.versions, 1u);
+  EXPECT_EQ(stats.times, 1u);
+  EXPECT_EQ(stats.dir_changes, 1u);
+}
+
 TEST(MetadataStorePersistenceTest, DurableStoreReopens) {
   TempDir tmp;
   auto options = Options(tmp.path() / "meta");
@@ -191,6 +218,24 @@ TEST(MetadataStorePersistenceTest, EvictsLeastRecentlyPutUnderMaxBytes) {
   store = OpenStore(options);
   EXPECT_LE(store->GetStats().bytes, options.max_bytes);
   EXPECT_GT(store->GetStats().entries, 0u);
+
+  // Versions and times count and are evicted like any record.
+  const uint64_t before = store->GetStats().bytes;
+  store->PutVersion(kColl, "/v/first", ContentVersion{1, 2, 3, true, 4});
+  store->PutTimes(kColl, "/t/first", UserTimes{1, 2, 3, 4});
+  EXPECT_GT(store->GetStats().bytes, before);
+  for (int i = 0; i < 2000; ++i) {
+    store->PutVersion(kColl, "/v/" + std::to_string(i), ContentVersion{uint64_t(i), 0, 0, true, 0});
+    store->PutTimes(kColl, "/t/" + std::to_string(i), UserTimes{i, i, 0, 0});
+  }
+  const auto after = store->GetStats();
+  EXPECT_LE(after.bytes, options.max_bytes);
+  EXPECT_GT(after.versions, 0u);
+  EXPECT_LT(after.versions, 2001u);
+  EXPECT_EQ(store->GetVersion(kColl, "/v/first"), std::nullopt);
+  EXPECT_EQ(store->GetTimes(kColl, "/t/first"), std::nullopt);
+  EXPECT_TRUE(store->GetVersion(kColl, "/v/1999").has_value());
+  EXPECT_TRUE(store->GetTimes(kColl, "/t/1999").has_value());
 }
 
 TEST(MetadataStorePersistenceTest, ConcurrentReadersAndWriters) {
