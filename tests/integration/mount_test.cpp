@@ -230,11 +230,11 @@ TEST_F(Mount, AWarmListingMakesNoTransferCallsEvenAfterARemount) {
   EXPECT_EQ(emu_->RequestCount("transfer.ls"), 0u);
   EXPECT_EQ(emu_->RequestCount("transfer.stat"), 0u);
   // Remount within the TTL: the LMDB cache answers.
+  auto first_cache = mount_->cache_dir();  // "mntN-cache": N counts mounts in this process
   ASSERT_TRUE(mount_->Unmount());
   // A new mount on the same cache folder (MountedFs would pick a fresh one).
   testing::MountOptions again;
   again.login = false;
-  auto first_cache = emu_->dir() / "mnt0-cache";
   again.extra_args = {"--cache-dir", first_cache.string()};
   mount_ = std::make_unique<MountedFs>(*emu_, again);
   std::string why;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -106,17 +107,22 @@ bool MountedFs::Mount(std::string* why) {
   return true;
 }
 
-bool MountedFs::Unmount() {
+bool MountedFs::Unmount(std::chrono::milliseconds timeout) {
   if (!daemon_) return exit_code_ == 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+                    std::chrono::milliseconds(100));
+  };
   bool clean = true;
   if (IsMounted(mountpoint_)) {
-    RunResult r = Run({"/bin/fusermount3", "-u", mountpoint_.string()}, {}, "", 20s);
+    RunResult r = Run({"/bin/fusermount3", "-u", mountpoint_.string()}, {}, "", std::min<std::chrono::milliseconds>(left(), 20s));
     if (r.exit_code != 0) {
       clean = false;
       Run({"/bin/fusermount3", "-u", "-z", mountpoint_.string()}, {}, "", 20s);
     }
   }
-  exit_code_ = daemon_->Wait(20s);
+  exit_code_ = daemon_->Wait(left());
   daemon_.reset();
   return clean && exit_code_ == 0;
 }

@@ -41,8 +41,9 @@ class MountedFs {
 
   // Mounts; returns false (with the daemon's output in *why) if it fails.
   bool Mount(std::string* why = nullptr);
-  // Unmounts (fusermount3 -u) and waits for the daemon; true when clean.
-  bool Unmount();
+  // Unmounts (fusermount3 -u) and waits for the daemon, at most `timeout`
+  // in all (then SIGKILL: exit_code() is 128+9); true when clean.
+  bool Unmount(std::chrono::milliseconds timeout = std::chrono::seconds(40));
   // A crash: SIGKILL the daemon, then detach the dead mount (lazy unmount).
   void KillDaemon();
   // The daemon's exit code once unmounted (-1 while running).
