@@ -11,6 +11,8 @@
 // many threads at once.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -29,6 +31,12 @@ class Clock {
   virtual std::chrono::system_clock::time_point SystemNow() = 0;
   // Blocks the calling thread for `duration` (a FakeClock returns at once).
   virtual void SleepFor(std::chrono::nanoseconds duration) = 0;
+  // The same, but returns early once `*wake` is true (shutting down). The
+  // default sleeps the whole time (a FakeClock returns at once anyway).
+  virtual void SleepUnless(std::chrono::nanoseconds duration, const std::atomic<bool>& wake) {
+    (void)wake;
+    SleepFor(duration);
+  }
   // A uniformly distributed number in [0, 1).
   virtual double Random() = 0;
 };
@@ -41,6 +49,12 @@ class RealClock final : public Clock {
   }
   void SleepFor(std::chrono::nanoseconds duration) override {
     std::this_thread::sleep_for(duration);
+  }
+  void SleepUnless(std::chrono::nanoseconds duration, const std::atomic<bool>& wake) override {
+    const auto end = std::chrono::steady_clock::now() + duration;
+    for (auto now = std::chrono::steady_clock::now(); now < end && !wake.load(); now = std::chrono::steady_clock::now()) {
+      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(end - now, std::chrono::milliseconds(50)));
+    }
   }
   double Random() override {
     thread_local std::mt19937_64 engine{std::random_device{}()};

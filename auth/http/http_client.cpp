@@ -184,6 +184,10 @@ Error TransportError(const HttpConfig& config, const HttpRequest& request, CURLc
   return MakeError(ErrorKind::kNetwork, where + detail);
 }
 
+int OnProgress(void* cancelled, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancelled)->load() ? 1 : 0;
+}
+
 // Whether a failed attempt may be sent again, given what it consumed.
 bool CanResend(const HttpRequest& request, uint64_t source_bytes, uint64_t sink_bytes) {
   if (request.body_source && source_bytes > 0 && !request.rewind_source) return false;
@@ -299,6 +303,10 @@ void HttpClient::Perform(const HttpRequest& request, const std::string* authoriz
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::ceil(seconds)));
   }
+  // Aborts a transfer in flight once CancelAll() was called.
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &cancelled_);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Attempt::OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &attempt);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Attempt::OnWrite);
@@ -341,6 +349,10 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, Authorizer* au
   int retries = 0;
   bool resent_after_transport_failure = false;
   while (true) {
+    if (cancelled_.load()) {
+      return MakeError(ErrorKind::kCancelled,
+                       request.method + " " + RedactUrl(request.url) + ": cancelled (shutting down)");
+    }
     std::optional<std::string> authorization;
     if (authorizer != nullptr) {
       Result<std::string> header = authorizer->AuthorizationHeader();
@@ -353,6 +365,10 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, Authorizer* au
     authorization.reset();
     if (attempt.local_error) return std::move(*attempt.local_error);
 
+    if (cancelled_.load() && attempt.curl_code != CURLE_OK) {
+      return MakeError(ErrorKind::kCancelled,
+                       request.method + " " + RedactUrl(request.url) + ": cancelled (shutting down)");
+    }
     const bool got_response = attempt.curl_code == CURLE_OK;
     if (got_response && attempt.status < 400) {
       return HttpResponse{attempt.status, std::move(attempt.headers), std::move(attempt.body)};
@@ -384,7 +400,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, Authorizer* au
     if (!request.retry) return error;
     const auto delay = policy_.Decide(retries, outcome);
     if (!delay || !CanResend(request, attempt.source_bytes, attempt.sink_bytes)) return error;
-    clock_->SleepFor(*delay);
+    clock_->SleepUnless(*delay, cancelled_);
     ++retries;
     resent_after_transport_failure = resent_after_transport_failure || !got_response;
     PrepareResend(request);

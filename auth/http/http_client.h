@@ -25,6 +25,7 @@
 // No lock is held during network I/O, sleeps or Authorizer calls.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -121,6 +122,12 @@ class HttpClient {
 
   const HttpConfig& config() const { return config_; }
 
+  // Shutting down (unmount's drain time is over): requests in flight are
+  // aborted, retry sleeps end, and every Send from now on fails at once with
+  // kCancelled. Irreversible.
+  void CancelAll() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+
  private:
   struct Attempt;
 
@@ -134,6 +141,7 @@ class HttpClient {
   RetryPolicy policy_;
   CurlShare share_;  // declared before pool_: outlives every pooled handle
 
+  std::atomic<bool> cancelled_{false};
   std::mutex pool_mu_;  // guards free_handles_
   std::vector<CurlEasy> free_handles_;
 };
