@@ -355,11 +355,13 @@ bool DecodeVersion(std::string_view record, ContentVersion* out) {
 
 std::string EncodeTimes(const UserTimes& times) {
   std::string out;
-  out.reserve(kHeaderSize + 32);
+  out.reserve(kHeaderSize + 40);
   Writer w(&out);
   WriteHeader(w, RecordKind::kTimes, 0);
-  w.Fixed(static_cast<uint64_t>(times.atime_ns), 8);
-  w.Fixed(static_cast<uint64_t>(times.mtime_ns), 8);
+  w.Fixed(static_cast<uint64_t>(times.atime_s), 8);
+  w.Fixed(times.atime_ns, 4);
+  w.Fixed(static_cast<uint64_t>(times.mtime_s), 8);
+  w.Fixed(times.mtime_ns, 4);
   w.Fixed(times.server_size, 8);
   w.Fixed(static_cast<uint64_t>(times.server_mtime), 8);
   return out;
@@ -369,11 +371,13 @@ bool DecodeTimes(std::string_view record, UserTimes* out) {
   Reader r(record);
   if (!ReadHeader(r, RecordKind::kTimes, nullptr)) return false;
   UserTimes t;
-  t.atime_ns = static_cast<int64_t>(r.Fixed(8));
-  t.mtime_ns = static_cast<int64_t>(r.Fixed(8));
+  t.atime_s = static_cast<int64_t>(r.Fixed(8));
+  t.atime_ns = static_cast<uint32_t>(r.Fixed(4));
+  t.mtime_s = static_cast<int64_t>(r.Fixed(8));
+  t.mtime_ns = static_cast<uint32_t>(r.Fixed(4));
   t.server_size = r.Fixed(8);
   t.server_mtime = static_cast<int64_t>(r.Fixed(8));
-  if (!r.ok() || r.remaining() != 0) return false;
+  if (!r.ok() || r.remaining() != 0 || t.atime_ns > 999999999 || t.mtime_ns > 999999999) return false;
   *out = t;
   return true;
 }

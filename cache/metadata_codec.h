@@ -17,7 +17,7 @@
 //   attr:     one entry;  negative: nothing;
 //   dir change: nothing (fetched_at_ms is when the folder was changed);
 //   version:  u64 id, u64 size, i64 mtime, u8 settled (0/1), u64 session;
-//   times:    i64 atime_ns, i64 mtime_ns, u64 server_size, i64 server_mtime
+//   times:    i64 atime_s, u32 atime_ns, i64 mtime_s, u32 mtime_ns, u64 server_size, i64 server_mtime
 //             (versions and times do not expire: fetched_at_ms is 0);
 //   entry:    varint name length, name, u8 type, varint size,
 //             varint zigzag(mtime), varint mode, varint link length, link.

@@ -119,10 +119,13 @@ struct ContentVersion {
 
 // Times a user set on a path (utimens: touch -d, cp -p, rsync -a), with the
 // server's size and mtime when they were set (the filesystem compares them to
-// tell whether the server's copy changed since). Any 64-bit values.
+// tell whether the server's copy changed since). Seconds of any 64-bit value
+// (before 1970, after 2038), and nanoseconds.
 struct UserTimes {
-  int64_t atime_ns = 0;
-  int64_t mtime_ns = 0;
+  int64_t atime_s = 0;
+  uint32_t atime_ns = 0;  // 0..999999999
+  int64_t mtime_s = 0;
+  uint32_t mtime_ns = 0;
   uint64_t server_size = 0;
   int64_t server_mtime = 0;
 

@@ -172,7 +172,7 @@ TEST(MetadataCodecTest, ListingHeaderCountsSubdirectories) {
 
 TEST(MetadataCodecTest, VersionTimesAndDirChangeRecords) {
   const ContentVersion version{~uint64_t{0}, 12, -3, false, 99};
-  const UserTimes times{INT64_MIN, INT64_MAX, 5, -1};
+  const UserTimes times{INT64_MIN, 999999999, INT64_MAX, 0, 5, -1};
   const std::string v = EncodeVersion(version);
   const std::string t = EncodeTimes(times);
   const std::string c = EncodeDirChange(-7);

@@ -25,10 +25,12 @@ ContentVersion Version(uint64_t id) {
   return v;
 }
 
-UserTimes Times(int64_t mtime_ns) {
+UserTimes Times(int64_t mtime_s) {
   UserTimes t;
-  t.atime_ns = mtime_ns + 1;
-  t.mtime_ns = mtime_ns;
+  t.atime_s = mtime_s + 1;
+  t.atime_ns = 999999999;
+  t.mtime_s = mtime_s;
+  t.mtime_ns = 123456789;
   t.server_size = 10;
   t.server_mtime = 1700000000;
   return t;
@@ -187,7 +189,7 @@ TEST_F(FsRecordsTest, VersionsAndTimesRoundTripAndNeverExpire) {
 
   // Times before 1970, after 2038, and the extremes of 64 bits.
   for (const UserTimes& t : {Times(-1'000'000'000'000'000'000), Times(4'102'444'800'000'000'000),
-                             UserTimes{I64::min(), I64::max(), ~uint64_t{0}, I64::min()}}) {
+                             UserTimes{I64::min(), 999999999, I64::max(), 0, ~uint64_t{0}, I64::min()}}) {
     store_->PutTimes(kColl, "/f", t);
     EXPECT_EQ(store_->GetTimes(kColl, "/f"), t);
   }

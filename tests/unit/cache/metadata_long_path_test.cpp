@@ -234,17 +234,17 @@ TEST_F(LongPathTest, FilesystemRecordsOnLongPaths) {
   store_->PutListing(kColl, a + "/" + Name('s'), MakeListing(0, {}));
   store_->ApplyCreate(kColl, file, File("f", 5), 10);
   store_->PutVersion(kColl, file, ContentVersion{9, 5, 0, true, 0});
-  store_->PutTimes(kColl, file, UserTimes{1, 2, 5, 0});
+  store_->PutTimes(kColl, file, UserTimes{1, 0, 2, 0, 5, 0});
   EXPECT_EQ(store_->SubdirCount(kColl, a, 10), 1u);
   EXPECT_EQ(store_->DirChangedAtMs(kColl, a + "/" + Name('s'), 10), 10);
   EXPECT_EQ(store_->GetVersion(kColl, file), (ContentVersion{9, 5, 0, true, 0}));
-  EXPECT_EQ(store_->GetTimes(kColl, file), (UserTimes{1, 2, 5, 0}));
+  EXPECT_EQ(store_->GetTimes(kColl, file), (UserTimes{1, 0, 2, 0, 5, 0}));
 
   // Renaming the long folder: times and change records move, versions go.
   const std::string b = Nested("/", 'b', 19);
   const std::string moved = b + "/" + Name('t') + "/f";
   store_->ApplyRename(kColl, a + "/" + Name('s'), b + "/" + Name('t'), 20);
-  EXPECT_EQ(store_->GetTimes(kColl, moved), (UserTimes{1, 2, 5, 0}));
+  EXPECT_EQ(store_->GetTimes(kColl, moved), (UserTimes{1, 0, 2, 0, 5, 0}));
   EXPECT_EQ(store_->GetTimes(kColl, file), std::nullopt);
   EXPECT_EQ(store_->GetVersion(kColl, moved), std::nullopt);
   EXPECT_EQ(store_->GetVersion(kColl, file), std::nullopt);

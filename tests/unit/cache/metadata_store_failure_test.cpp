@@ -161,7 +161,7 @@ TEST_F(MetadataStoreFailureTest, FailedListingPutOrInvalidateForgetsThePath) {
 
 TEST_F(MetadataStoreFailureTest, FailedVersionOrCreateNeverLeavesAnOldVersion) {
   store_->PutVersion(kColl, "/d/f", ContentVersion{1, 10, 0, true, 0});
-  store_->PutTimes(kColl, "/d/f", UserTimes{1, 2, 10, 0});
+  store_->PutTimes(kColl, "/d/f", UserTimes{1, 0, 2, 0, 10, 0});
   store_->PutVersion(kColl, "/d/g", ContentVersion{2, 10, 0, true, 0});
   FailNext(1);
   store_->PutVersion(kColl, "/d/f", ContentVersion{3, 20, 0, true, 0});

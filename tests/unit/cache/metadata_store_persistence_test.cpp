@@ -54,7 +54,7 @@ TEST(MetadataStorePersistenceTest, ReopenKeepsVersionsTimesAndFolderChanges) {
   version.size = 7;
   version.settled = false;
   version.session = 3;
-  const UserTimes times{-5'000'000'000, 4'102'444'800'000'000'000, 7, 1700000000};
+  const UserTimes times{-5'000'000'000, 1, 4'102'444'800'000, 999999999, 7, 1700000000};
   {
     auto store = OpenStore(options);
     store->PutVersion(kColl, "/d/f", version);
@@ -222,11 +222,11 @@ TEST(MetadataStorePersistenceTest, EvictsLeastRecentlyPutUnderMaxBytes) {
   // Versions and times count and are evicted like any record.
   const uint64_t before = store->GetStats().bytes;
   store->PutVersion(kColl, "/v/first", ContentVersion{1, 2, 3, true, 4});
-  store->PutTimes(kColl, "/t/first", UserTimes{1, 2, 3, 4});
+  store->PutTimes(kColl, "/t/first", UserTimes{1, 0, 2, 0, 3, 4});
   EXPECT_GT(store->GetStats().bytes, before);
   for (int i = 0; i < 2000; ++i) {
     store->PutVersion(kColl, "/v/" + std::to_string(i), ContentVersion{uint64_t(i), 0, 0, true, 0});
-    store->PutTimes(kColl, "/t/" + std::to_string(i), UserTimes{i, i, 0, 0});
+    store->PutTimes(kColl, "/t/" + std::to_string(i), UserTimes{i, 0, i, 0, 0, 0});
   }
   const auto after = store->GetStats();
   EXPECT_LE(after.bytes, options.max_bytes);
