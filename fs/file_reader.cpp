@@ -85,7 +85,7 @@ std::shared_ptr<FileReader::Block> FileReader::Obtain(uint64_t index, bool async
 
 void FileReader::Fetch(const std::shared_ptr<Block>& b) {
   cache::BlockKey key{version_.collection_id, version_.path, version_.size, version_.mtime, b->index,
-                      /*version=*/0};  // TODO(content versions): the file's content version id
+                      version_.id};
   std::string data;
   bool from_cache = ctx_.blocks && ctx_.blocks->Get(key, &data) && data.size() == b->length;
   std::optional<http::Error> error;

@@ -1,5 +1,6 @@
-// FileReader: reads one version (size + mtime) of a remote file for one
-// open handle, block by block.
+// FileReader: reads one version (size + mtime + content version id, see
+// fs/content_versions.h) of a remote file for one open handle, block by
+// block.
 //
 //  - A block is `block_size` bytes (the BlockCache's). Each block comes from
 //    the disk cache when it holds it (verified), else from one HTTPS range
@@ -46,6 +47,7 @@ struct FileVersion {
   std::string path;  // the Transfer/HTTPS path
   uint64_t size = 0;
   int64_t mtime = 0;
+  uint64_t id = 0;  // the content version (fs/content_versions.h): part of every block's key
 };
 
 class FileReader : public std::enable_shared_from_this<FileReader> {
