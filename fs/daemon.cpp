@@ -22,6 +22,7 @@
 #include "cache/block_cache.h"
 #include "cache/journal.h"
 #include "cache/metadata_store.h"
+#include "fs/content_versions.h"
 #include "fs/file_contents.h"
 #include "fs/filesystem.h"
 #include "fs/fuse_adapter.h"
@@ -362,6 +363,9 @@ int RunDaemon(const DaemonConfig& config) {
   std::string why;
   cache::MetadataStoreOptions mo{cache_dir + "/metadata"};
   mo.ttl_ms = static_cast<int64_t>(config.metadata_ttl_s * 1000);
+  // A failed cache write is logged with its cause; the cache forgets what it
+  // could not update and keeps working.
+  mo.on_error = [&log](const std::string& message) { log.Log(LogLevel::kError, message); };
   auto store = cache::MetadataStore::Open(mo, &why);
   if (!store) {
     log.Log(LogLevel::kError, "cannot open the metadata cache in " + cache_dir + ": " + why);
@@ -381,6 +385,7 @@ int RunDaemon(const DaemonConfig& config) {
     log.Log(LogLevel::kError, "cannot open the write journal in " + cache_dir + ": " + why);
     return 1;
   }
+  ContentVersions versions(store.get());
   WorkPool pool(8);
   MemoryBudget budget(config.memory_limit / 2);
   ReadContext rc;
@@ -389,7 +394,18 @@ int RunDaemon(const DaemonConfig& config) {
   rc.pool = &pool;
   rc.budget = &budget;
   rc.block_size = blocks ? blocks->block_size() : (1u << 20);
-  FileContents contents(cache_dir + "/staging", rc, *journal, ns, log, c.clock);
+  FileContents::Options co;
+  co.staging_dir = cache_dir + "/staging";
+  FileContents contents(co, rc, *journal, ns, versions, log, c.clock,
+                        [&mounts](const std::string& coll) -> std::optional<std::pair<int, DataTarget>> {
+                          for (size_t i = 0; i < mounts.size(); ++i) {
+                            const auto& info = mounts[i].info;
+                            if (info.id == coll && !info.https_server.empty()) {
+                              return std::make_pair(static_cast<int>(i), DataTarget{info.id, info.https_server});
+                            }
+                          }
+                          return std::nullopt;
+                        });
   contents.StartUploader();
   BatcherOptions bo;
   bo.wait_each = config.copy_wait;
@@ -403,6 +419,7 @@ int RunDaemon(const DaemonConfig& config) {
   fso.single = config.table.single;
   fso.start_time = Now();
   Filesystem fs(fso, mounts, ns, log, &contents, &batcher);
+  fs.set_notifier(&session.notifier());
   std::string names;
   for (const auto& m : mounts) names += " " + m.entry.name + "=" + m.info.id + ":" + m.root_path;
   log.Log(LogLevel::kInfo, "mounted on " + config.mountpoint + ":" + names + " (cache " + cache_dir + ")");

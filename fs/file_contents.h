@@ -3,30 +3,47 @@
 // HTTPS PUT, and the write-back journal that makes sure nothing close has
 // accepted is lost.
 //
-// One OpenFile per (mount, path) with open handles. Reads go to the staged
-// file once there is one (the writer reads its own writes), else to a
-// FileReader of the version listed at open. Writes go to the staged file,
-// which is first filled with the remote contents (on the first write, not
-// at open) unless the file was created or truncated. flush (every close),
-// fsync and release upload a dirty file: the staged file is synced and
-// recorded in the journal BEFORE the upload starts, and the record is
-// dropped only when the PUT has succeeded. An upload that fails returns its
-// errno from close/fsync and stays journaled; the background uploader (and
-// the next mount, for a daemon that died) sends it again. At replay a file
-// that changed remotely since it was opened is not overwritten: ours is
-// uploaded beside it under a conflict name, and the log says so.
+// One OpenFile per (collection, path) while the file has open handles OR
+// unsaved changes: a closed file whose upload has not succeeded yet stays
+// here (and in the journal) until it has, so stat, open, read, ls, rm and
+// mv all see the local version, never the older one on the server. At
+// start the journal's leftovers from a previous run become such files.
 //
-// A journaled upload of a closed file follows the file: an rm drops it, a
-// mv moves it to the new path.
+//  - Reads go to the staged file once there is one (the writer reads its
+//    own writes), else to a FileReader of the version current at open
+//    (ContentVersions decides it; the kernel keeps a file's pages across
+//    opens only while that version is unchanged).
+//  - Writes go to the staged file, first filled with the remote contents
+//    (on the first write, not at open) unless the file was created or
+//    truncated. A write that cannot be staged for lack of disk space first
+//    asks the block cache for room; if there is still none the file is
+//    marked failed: writes and closes answer ENOSPC, its staged bytes are
+//    released at once, nothing is uploaded, and at the last close the file
+//    is as the server has it (a file created here disappears).
+//  - flush (every close), fsync and release upload a dirty file: the staged
+//    file is synced and recorded in the journal BEFORE the upload starts,
+//    and the record is dropped only when the PUT has succeeded. Around the
+//    PUT, ContentVersions is told (Changing, then Changed). A failed upload
+//    returns its errno from close/fsync and is retried in the background
+//    with a capped exponential backoff (logged once per step), and by the
+//    next mount. An upload left by a previous run is checked first: if the
+//    file changed on the server meanwhile, ours is uploaded beside it under
+//    a conflict name.
+//  - Unlinked while open: the caller moves the server's copy aside
+//    (Unlinked with a hidden path); reads by handle follow it, writes stay
+//    local, and the last release hands the hidden path back for deletion.
+//  - Times set with utimens while the file has unsaved changes are kept
+//    and recorded (UserTimes in the metadata store) once its upload lands.
 //
-// Thread-safety: all methods are thread-safe. Lock order: replay_mu_, then
-// table_mu_, then an OpenFile's mu. An OpenFile's upload_mu serialises its
-// uploads and is taken before (never while holding) mu; load_mu guards
-// filling the staged file. No lock but upload_mu/load_mu, and replay_mu_
-// (one journaled upload against rm/mv of it), is held across network I/O.
+// Thread-safety: all methods are thread-safe. Lock order: table_mu_, then
+// an OpenFile's mu. An OpenFile's upload_mu serialises its uploads and is
+// taken before (never while holding) mu or table_mu_; load_mu guards
+// filling the staged file. Only upload_mu and load_mu are held across
+// network I/O.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -35,11 +52,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cache/journal.h"
+#include "fs/content_versions.h"
 #include "fs/file_reader.h"
 #include "fs/log.h"
 #include "fs/namespace.h"
@@ -59,20 +77,57 @@ struct OpenReply {
   bool keep_cache = false;  // the kernel may keep this file's pages
 };
 
+// A time as the kernel gives it: seconds (any 64-bit value) and nanoseconds.
+struct TimeSpec {
+  int64_t sec = 0;
+  uint32_t nsec = 0;
+  bool operator==(const TimeSpec&) const = default;
+};
+
+// The largest file globusfs stages (16 TiB): beyond it, EFBIG.
+inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 44;
+
 class FileContents {
  public:
-  FileContents(std::filesystem::path staging_dir, const ReadContext& read, cache::Journal& journal,
-               Namespace& ns, Logger& log, std::shared_ptr<http::Clock> clock);
+  struct Options {
+    std::filesystem::path staging_dir;
+    // Backoff of the background uploader: first retry after `retry_initial`,
+    // doubling to `retry_max`.
+    std::chrono::milliseconds retry_initial{std::chrono::seconds(10)};
+    std::chrono::milliseconds retry_max{std::chrono::minutes(10)};
+  };
+  // Where a collection is mounted: its mount index and HTTPS target, or
+  // nullopt (its journaled uploads then wait for a mount that has it).
+  using MountResolver = std::function<std::optional<std::pair<int, DataTarget>>(const std::string& coll)>;
+
+  FileContents(Options options, const ReadContext& read, cache::Journal& journal, Namespace& ns,
+               ContentVersions& versions, Logger& log, std::shared_ptr<http::Clock> clock,
+               MountResolver resolver);
   ~FileContents();
+  FileContents(const FileContents&) = delete;
+  FileContents& operator=(const FileContents&) = delete;
+
+  // Called with an inode whose cached pages or attributes the kernel must
+  // drop (contents changed or reverted behind its back). Set before use.
+  void set_invalidate(std::function<void(uint64_t ino)> fn) { invalidate_ = std::move(fn); }
 
   // `remote`: the listed entry (nullopt for a file being created).
   int Open(const FileRef& ref, const std::optional<FileEntry>& remote, int flags, bool create,
            OpenReply* out);
   int Read(uint64_t handle, uint64_t offset, size_t size, std::string* out);
   int Write(uint64_t handle, uint64_t offset, std::string_view data);
-  // close (of every descriptor) and fsync: uploads unsaved changes.
-  int Flush(uint64_t handle);
-  int Release(uint64_t handle);
+  // close (of every descriptor) and fsync: uploads unsaved changes. At a
+  // close (`closing`), an existing file truncated by its open (O_TRUNC) with
+  // nothing written yet is left for the release: `dd`, `cp` and shell
+  // redirections close a dup'ed descriptor before writing, and the server
+  // must keep its contents rather than get an empty file in their place. A
+  // new file is uploaded (empty) at once, so that `touch` is seen at close;
+  // if its writes then fail to stage, it is removed from the server again
+  // before that close returns.
+  int Flush(uint64_t handle, bool closing = true);
+  // The last release of a file unlinked while open sets *delete_after to the
+  // moved-aside server copy to delete now (path empty otherwise).
+  int Release(uint64_t handle, FileRef* delete_after);
   // What copy_file_range needs to know of an open handle.
   struct HandleInfo {
     FileRef ref;
@@ -87,22 +142,45 @@ class FileContents {
   // reads see `shown` (the copy's result) once the task has finished.
   void BecomeCopyTarget(uint64_t handle, const FileEntry& shown);
 
-  // setattr(size) on a path, open or not.
+  // setattr(size) on a path, open or not; TruncateHandle through a handle
+  // (ftruncate; works on a file unlinked while open).
   int Truncate(const FileRef& ref, const std::optional<FileEntry>& remote, uint64_t size);
-  // The local view of a file with unsaved or just-written data.
-  bool Overlay(int mount, const std::string& path, FileEntry* entry);
-  // Uploads the path now if it is open with unsaved changes (before a rename).
-  int FlushPath(int mount, const std::string& path);
-  // The namespace changed under the files: open files and the journal's
-  // pending uploads (of closed files, in collection `coll`) follow a rename;
-  // an unlinked file is never uploaded again.
-  void Renamed(int mount, const std::string& coll, const std::string& from, const std::string& to);
-  void Unlinked(int mount, const std::string& coll, const std::string& path);
+  int TruncateHandle(uint64_t handle, uint64_t size);
+  // utimens of a file with unsaved changes: kept until its upload lands.
+  // False when the file has none (the caller records the times itself).
+  bool SetTimes(const std::string& coll, const std::string& path, const std::optional<TimeSpec>& atime,
+                const std::optional<TimeSpec>& mtime);
+  // The local view of a file with unsaved or just-written data, with times
+  // set while it was dirty in *atime/*mtime (when given and set).
+  bool Overlay(const std::string& coll, const std::string& path, FileEntry* entry,
+               std::optional<TimeSpec>* atime = nullptr, std::optional<TimeSpec>* mtime = nullptr);
+  // The view of an open file by inode (fstat of a file unlinked while open).
+  bool OverlayByIno(uint64_t ino, FileEntry* entry);
+  // Files with unsaved changes directly in folder `dir` (so ls shows a new
+  // file whose upload has not landed yet).
+  std::vector<FileEntry> PendingIn(const std::string& coll, const std::string& dir);
+  bool IsOpen(const std::string& coll, const std::string& path);
+  // Uploads the path now if it has unsaved changes (before a rename).
+  int FlushPath(const std::string& coll, const std::string& path);
+  // The namespace changed under the files: open and pending files follow a
+  // rename of `from` (or a folder above them) to `to`.
+  void Renamed(const std::string& coll, const std::string& from, const std::string& to);
+  // `path` was removed: its unsaved changes are dropped and it is never
+  // uploaded. If it is open, `hidden` (when not empty) is where the caller
+  // moved the server's copy: reads follow it and the last release returns
+  // it for deletion.
+  void Unlinked(const std::string& coll, const std::string& path, const std::string& hidden = "");
+  // True when the file at `path` exists on the server as far as its open
+  // or pending state knows (it was listed at open or has been uploaded).
+  bool OnServer(const std::string& coll, const std::string& path);
 
-  // Starts the background uploader: first the journal's leftovers from a
-  // previous run, then every `period` whatever failed since.
-  void StartUploader(std::chrono::milliseconds period = std::chrono::seconds(10));
-  // Runs one pass of the uploader now (tests).
+  // Turns the journal's uploads from a previous run into pending files
+  // (call once, before serving), then starts the background uploader.
+  void StartUploader();
+  // Tries every pending upload until `deadline` (unmount); what remains
+  // stays in the journal for the next mount. Returns how many remain.
+  size_t Drain(std::chrono::steady_clock::time_point deadline);
+  // Runs one pass of the uploader now, ignoring backoff (tests).
   void ReplayOnce();
 
  private:
@@ -111,37 +189,51 @@ class FileContents {
     std::shared_ptr<OpenFile> file;
     int flags = 0;
   };
+  using SteadyClock = std::chrono::steady_clock;
 
-  static std::string Key(int mount, const std::string& path);
+  static std::string Key(const std::string& coll, const std::string& path);
   int64_t NowMs() const;
+  std::shared_ptr<OpenFile> FileOf(uint64_t handle, int* flags = nullptr);
+  std::shared_ptr<OpenFile> Find(const std::string& coll, const std::string& path);
+  // Opens the staged file (and fills it with the part of the remote
+  // contents that survives `keep_bytes`) unless it is already there.
   int EnsureStaged(const std::shared_ptr<OpenFile>& f, std::optional<uint64_t> keep_bytes);
+  // pwrite/ftruncate of the staged file with the disk-space policy (ask the
+  // block cache for room once, then fail the file); errno or 0.
+  int StageWrite(const std::shared_ptr<OpenFile>& f, uint64_t offset, std::string_view data);
+  int StageTruncate(const std::shared_ptr<OpenFile>& f, uint64_t size);
+  int StagingFailed(const std::shared_ptr<OpenFile>& f, int err, uint64_t wanted);  // caller holds f->mu
   int Upload(const std::shared_ptr<OpenFile>& f, const char* why);
+  // After a PUT of `f` landed at `target_path`: caches, versions, times.
+  void Landed(const std::shared_ptr<OpenFile>& f, const std::string& target_path, bool conflict);
+  void ScheduleRetry(const std::shared_ptr<OpenFile>& f, const std::string& why);
+  // A file created here whose writes failed to stage: the empty version its
+  // first close uploaded is deleted, so the server is as it was.
+  void UndoCreate(const std::shared_ptr<OpenFile>& f);
   int Fail(const http::Error& e, const char* op, const std::string& path);
-  void Forget(const std::shared_ptr<OpenFile>& f);  // last handle gone
-  bool ReplayOne(const cache::StagedUpload& rec);
-  // Calls fn for each journaled upload at or under `path` that no open
-  // file owns, holding replay_mu_.
-  void ForEachPending(const std::string& coll, const std::string& path,
-                      const std::function<void(const cache::StagedUpload&)>& fn);
+  // Drops the file from the table when nothing keeps it (no handle, no
+  // unsaved change); discards a failed or unlinked file's staged data.
+  void Settle(const std::shared_ptr<OpenFile>& f);
   std::shared_ptr<FileReader> ReaderFor(const std::shared_ptr<OpenFile>& f);
+  void Adopt(const cache::StagedUpload& rec);
+  std::vector<std::shared_ptr<OpenFile>> DueUploads(bool ignore_backoff);
 
-  const std::filesystem::path staging_dir_;
+  const Options options_;
   const ReadContext read_;
   cache::Journal& journal_;
   Namespace& ns_;
+  ContentVersions& versions_;
   Logger& log_;
   std::shared_ptr<http::Clock> clock_;
+  MountResolver resolver_;
+  std::function<void(uint64_t)> invalidate_;
 
-  std::mutex table_mu_;  // guards files_, handles_, next_handle_, kernel_versions_, active_ids_
-  std::map<std::string, std::shared_ptr<OpenFile>> files_;
+  std::mutex table_mu_;  // guards files_, handles_, next_handle_, kernel_versions_
+  std::map<std::string, std::shared_ptr<OpenFile>> files_;  // by Key(coll, path)
   std::map<uint64_t, Handle> handles_;
   uint64_t next_handle_ = 1;
-  std::map<uint64_t, std::pair<uint64_t, int64_t>> kernel_versions_;  // ino -> size, mtime
-  std::set<std::string> active_ids_;  // journal ids owned by open files
+  std::map<uint64_t, uint64_t> kernel_versions_;  // ino -> the version whose pages the kernel may hold
 
-  // Serialises the uploader's sending of a journaled upload with rm and mv
-  // changing it. Taken before table_mu_; held across that one upload.
-  std::mutex replay_mu_;
   std::mutex uploader_mu_;  // guards stop_
   std::condition_variable uploader_cv_;
   bool stop_ = false;

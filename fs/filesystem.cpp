@@ -1,3 +1,6 @@
+// Filesystem: lookups, attributes and namespace changes (mkdir, unlink,
+// rmdir, rename). Open files, reads and writes, folders' entries and
+// extended attributes are in filesystem_io.cpp.
 #include "fs/filesystem.h"
 
 #include <fcntl.h>
@@ -6,9 +9,8 @@
 #include <cerrno>
 #include <chrono>
 #include <functional>
-#include <unordered_map>
 
-#include "auth/http/url.h"
+#include "cache/journal.h"
 #include "fs/errno_map.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_json.h"
@@ -18,47 +20,19 @@ namespace globusfs::fs {
 namespace {
 
 constexpr unsigned kRenameNoReplace = 1;  // RENAME_NOREPLACE
-constexpr unsigned kRenameExchange = 2;   // RENAME_EXCHANGE
 
 bool IsDir(const FileEntry& e) { return e.type == EntryType::kDir; }
 
-// A stable number for entries listed by plain readdir but never looked up
-// (the kernel only shows it as d_ino); high bit set so it cannot collide
-// with the counter's numbers.
-uint64_t PseudoIno(int mount, const std::string& path) {
-  return (std::hash<std::string>{}(std::to_string(mount) + '\0' + path) | (1ULL << 63));
-}
-
-std::string EncodePath(const std::string& path) {
-  std::string out;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    out += http::UrlEncodeComponent(path.substr(i, j - i));
-    if (j < path.size()) out += '/';
-    i = j + 1;
+TimeSpec FromMs(int64_t ms) {
+  int64_t sec = ms / 1000, rem = ms % 1000;
+  if (rem < 0) {
+    --sec;
+    rem += 1000;
   }
-  return out;
+  return TimeSpec{sec, static_cast<uint32_t>(rem * 1000000)};
 }
 
 }  // namespace
-
-struct Filesystem::DirHandle {
-  uint64_t ino = 0;
-  uint64_t parent_ino = kRootIno;
-  int mount = -1;
-  std::string path;
-  Listing listing;                 // a collection folder's entries (snapshot at opendir)
-  std::vector<std::string> roots;  // the mount root's names
-  // The listing's names and order stay those of opendir (offsets index
-  // them), but attributes changed since (a file written and uploaded while
-  // the folder was open) come from a newer listing: readdirplus must not
-  // hand the kernel an old size.
-  std::mutex mu;  // guards the two below
-  uint64_t generation = 0;
-  std::unordered_map<std::string, FileEntry> newer;  // by name
-};
 
 Filesystem::Filesystem(FsOptions options, std::vector<MountedCollection> mounts, Namespace& ns, Logger& log,
                        FileContents* contents, TaskBatcher* batcher)
@@ -69,6 +43,20 @@ Filesystem::Filesystem(FsOptions options, std::vector<MountedCollection> mounts,
       inodes_.Pin(n.ino);
     }
   }
+  if (contents_) {
+    contents_->set_invalidate([this](uint64_t ino) {
+      if (notifier_) notifier_->InvalidateInode(ino);
+    });
+  }
+  // A folder looked up before its listing was known was given 2 links:
+  // once the listing shows subfolders, the kernel must ask again.
+  ns_.set_on_listed([this](const std::string& coll, const std::string& dir, size_t subdirs) {
+    if (!notifier_ || subdirs == 0) return;
+    for (size_t i = 0; i < mounts_.size(); ++i) {
+      if (CollOf(static_cast<int>(i)) != coll) continue;
+      if (auto ino = inodes_.Find(static_cast<int>(i), dir)) notifier_->InvalidateInode(*ino);
+    }
+  });
 }
 
 const std::vector<std::string>& Filesystem::XattrNames() {
@@ -76,6 +64,8 @@ const std::vector<std::string>& Filesystem::XattrNames() {
                                                   "user.globus.url"};
   return kNames;
 }
+
+int64_t Filesystem::NowMs() const { return ns_.NowMs(); }
 
 bool Filesystem::IsCollectionRoot(const NodeInfo& n) const {
   return n.mount >= 0 && n.path == Mount(n.mount).root_path;
@@ -87,13 +77,32 @@ Attr Filesystem::DirAttr(uint64_t ino) const {
   a.mode = S_IFDIR | 0755;
   a.size = 4096;
   a.mtime = options_.start_time;
+  a.atime = a.ctime = TimeSpec{options_.start_time, 0};
   a.nlink = 2;
   a.uid = options_.uid;
   a.gid = options_.gid;
   return a;
 }
 
-Attr Filesystem::ToAttr(uint64_t ino, const FileEntry& e) const {
+Attr Filesystem::RootDirAttr(uint64_t ino, int mount) const {
+  Attr a = DirAttr(ino);
+  const std::string& coll = CollOf(mount);
+  const std::string& root = Mount(mount).root_path;
+  auto& store = ns_.store();
+  const int64_t now = NowMs();
+  if (auto changed = store.DirChangedAtMs(coll, root, now); changed && *changed / 1000 >= a.mtime) {
+    TimeSpec t = FromMs(*changed);
+    a.mtime = t.sec;
+    a.mtime_nsec = t.nsec;
+    a.atime = a.ctime = t;
+  }
+  if (auto subdirs = store.SubdirCount(coll, root, now)) a.nlink = 2 + *subdirs;
+  return a;
+}
+
+Attr Filesystem::ToAttr(uint64_t ino, int mount, const std::string& path, const FileEntry& e,
+                        const std::optional<TimeSpec>& pending_atime,
+                        const std::optional<TimeSpec>& pending_mtime) const {
   Attr a;
   a.ino = ino;
   a.uid = options_.uid;
@@ -114,6 +123,32 @@ Attr Filesystem::ToAttr(uint64_t ino, const FileEntry& e) const {
       a.mode = S_IFLNK | 0777;
       a.size = e.link_target.size();
       break;
+  }
+  const std::string& coll = CollOf(mount);
+  auto& store = ns_.store();
+  const int64_t now = NowMs();
+  if (e.type == EntryType::kDir) {
+    // Our own changes inside show at once; the server's after the TTL.
+    if (auto changed = store.DirChangedAtMs(coll, path, now); changed && *changed / 1000 >= a.mtime) {
+      TimeSpec t = FromMs(*changed);
+      a.mtime = t.sec;
+      a.mtime_nsec = t.nsec;
+    }
+    if (auto subdirs = store.SubdirCount(coll, path, now)) a.nlink = 2 + *subdirs;
+  }
+  a.ctime = TimeSpec{a.mtime, a.mtime_nsec};
+  a.atime = a.ctime;
+  if (pending_atime || pending_mtime) {
+    if (pending_mtime) {
+      a.mtime = pending_mtime->sec;
+      a.mtime_nsec = pending_mtime->nsec;
+    }
+    a.atime = pending_atime.value_or(TimeSpec{a.mtime, a.mtime_nsec});
+  } else if (auto t = store.GetTimes(coll, path); t && t->server_size == e.size && t->server_mtime == e.mtime) {
+    // Times set here hold while the server's copy is the one they were set on.
+    a.mtime = t->mtime_s;
+    a.mtime_nsec = t->mtime_ns;
+    a.atime = TimeSpec{t->atime_s, t->atime_ns};
   }
   return a;
 }
@@ -153,10 +188,14 @@ int Filesystem::FailTask(const TaskOutcome& t, const char* op, int mount, const 
   return ToErrno(ClassifyTaskFailure(t.fatal_code));
 }
 
-http::Result<std::optional<FileEntry>> Filesystem::LookupWithOverlay(int mount, const std::string& path) {
+http::Result<std::optional<FileEntry>> Filesystem::LookupWithOverlay(int mount, const std::string& path,
+                                                                     std::optional<TimeSpec>* atime,
+                                                                     std::optional<TimeSpec>* mtime) {
   FileEntry local;
-  if (contents_ && contents_->Overlay(mount, path, &local)) return std::optional<FileEntry>(local);
-  return ns_.Lookup(Mount(mount).info.id, path);
+  if (contents_ && contents_->Overlay(CollOf(mount), path, &local, atime, mtime)) {
+    return std::optional<FileEntry>(local);
+  }
+  return ns_.Lookup(CollOf(mount), path);
 }
 
 int Filesystem::DataRef(const NodeInfo& n, FileRef* out) {
@@ -181,7 +220,7 @@ int Filesystem::Lookup(uint64_t parent, const std::string& name, Entry* out) {
     for (size_t i = 0; i < mounts_.size(); ++i) {
       if (mounts_[i].entry.name == name) {
         NodeInfo n = inodes_.Ensure(static_cast<int>(i), mounts_[i].root_path, EntryType::kDir, 1);
-        out->attr = DirAttr(n.ino);
+        out->attr = RootDirAttr(n.ino, static_cast<int>(i));
         return 0;
       }
     }
@@ -190,11 +229,13 @@ int Filesystem::Lookup(uint64_t parent, const std::string& name, Entry* out) {
   NodeInfo p;
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  auto found = LookupWithOverlay(p.mount, path);
+  if (name.starts_with(kHiddenPrefix)) return ENOENT;
+  std::optional<TimeSpec> atime, mtime;
+  auto found = LookupWithOverlay(p.mount, path, &atime, &mtime);
   if (!found) return Fail(found.error(), "lookup", p.mount, path);
   if (!*found) return ENOENT;
   NodeInfo n = inodes_.Ensure(p.mount, path, (*found)->type, 1);
-  out->attr = ToAttr(n.ino, **found);
+  out->attr = ToAttr(n.ino, p.mount, path, **found, atime, mtime);
   return 0;
 }
 
@@ -202,41 +243,96 @@ void Filesystem::Forget(uint64_t ino, uint64_t nlookup) {
   if (ino != kRootIno) inodes_.Forget(ino, nlookup);
 }
 
-int Filesystem::GetAttr(uint64_t ino, Attr* out) {
+int Filesystem::GetAttr(uint64_t ino, Attr* out, uint64_t handle) {
+  (void)handle;  // an open file is found by its inode, through any handle
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
-  if (ino == kRootIno || IsCollectionRoot(n)) {
+  if (ino == kRootIno && !options_.single) {
     *out = DirAttr(ino);
     return 0;
   }
-  auto found = LookupWithOverlay(n.mount, n.path);
+  if (IsCollectionRoot(n)) {
+    *out = RootDirAttr(ino, n.mount);
+    return 0;
+  }
+  if (!n.linked) {
+    // Unlinked (or renamed over) while open: fstat through the descriptor
+    // still answers, with no links left.
+    FileEntry e;
+    if (!contents_ || !contents_->OverlayByIno(ino, &e)) return ENOENT;
+    *out = ToAttr(ino, n.mount, n.path, e);
+    out->nlink = 0;
+    return 0;
+  }
+  std::optional<TimeSpec> atime, mtime;
+  auto found = LookupWithOverlay(n.mount, n.path, &atime, &mtime);
   if (!found) return Fail(found.error(), "getattr", n.mount, n.path);
   if (!*found) return ENOENT;
-  *out = ToAttr(ino, **found);
+  *out = ToAttr(ino, n.mount, n.path, **found, atime, mtime);
   return 0;
 }
 
-int Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out) {
-  // chmod, chown and utimens are accepted without effect (so cp -p, rsync -a
-  // and git work); a size change is a truncation of the file's contents.
-  if (int rc = GetAttr(ino, out)) return rc;
-  if (!req.set_size || req.size == out->size) return 0;
-  if (S_ISDIR(out->mode)) return EISDIR;
+int Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out, uint64_t handle) {
+  // chmod and chown are accepted without effect (so cp -p, rsync -a and git
+  // work); a size change is a truncation of the file's contents; times are
+  // kept in the metadata cache.
+  if (int rc = GetAttr(ino, out, handle)) return rc;
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
-  FileRef ref;
-  if (int rc = DataRef(n, &ref)) return rc;
-  auto remote = ns_.Lookup(Mount(n.mount).info.id, n.path);
-  if (!remote) return Fail(remote.error(), "truncate", n.mount, n.path);
-  if (int rc = contents_->Truncate(ref, *remote, req.size)) return rc;
-  return GetAttr(ino, out);
+  if (req.set_size && req.size != out->size) {
+    if (S_ISDIR(out->mode)) return EISDIR;
+    if (req.size > kMaxFileSize) return EFBIG;
+    if (handle && contents_) {
+      if (int rc = contents_->TruncateHandle(handle, req.size)) return rc;
+    } else {
+      FileRef ref;
+      if (int rc = DataRef(n, &ref)) return rc;
+      auto remote = ns_.Lookup(CollOf(n.mount), n.path);
+      if (!remote) return Fail(remote.error(), "truncate", n.mount, n.path);
+      if (int rc = contents_->Truncate(ref, *remote, req.size)) return rc;
+    }
+  }
+  if (req.atime || req.mtime) {
+    if (int rc = SetTimes(n, req.atime, req.mtime)) return rc;
+  }
+  if (!req.set_size && !req.atime && !req.mtime) return 0;
+  return GetAttr(ino, out, handle);
+}
+
+int Filesystem::SetTimes(const NodeInfo& n, const std::optional<TimeSpec>& atime,
+                         const std::optional<TimeSpec>& mtime) {
+  if (n.mount < 0 || IsCollectionRoot(n) || !n.linked) return 0;  // accepted, nowhere to keep them
+  const std::string& coll = CollOf(n.mount);
+  // Unsaved changes: the times hold for the upload that is coming.
+  if (contents_ && contents_->SetTimes(coll, n.path, atime, mtime)) return 0;
+  auto found = ns_.Lookup(coll, n.path);
+  if (!found) return Fail(found.error(), "utimens", n.mount, n.path);
+  if (!*found) return ENOENT;
+  const FileEntry& e = **found;
+  // What is shown now stands for the time not given (UTIME_OMIT).
+  TimeSpec cur_m{e.mtime, 0}, cur_a{e.mtime, 0};
+  auto& store = ns_.store();
+  if (auto t = store.GetTimes(coll, n.path); t && t->server_size == e.size && t->server_mtime == e.mtime) {
+    cur_m = TimeSpec{t->mtime_s, t->mtime_ns};
+    cur_a = TimeSpec{t->atime_s, t->atime_ns};
+  }
+  TimeSpec a = atime.value_or(cur_a), m = mtime.value_or(cur_m);
+  cache::UserTimes t;
+  t.atime_s = a.sec;
+  t.atime_ns = a.nsec;
+  t.mtime_s = m.sec;
+  t.mtime_ns = m.nsec;
+  t.server_size = e.size;
+  t.server_mtime = e.mtime;
+  store.PutTimes(coll, n.path, t);
+  return 0;
 }
 
 int Filesystem::ReadLink(uint64_t ino, std::string* out) {
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
   if (n.mount < 0 || IsCollectionRoot(n)) return EINVAL;
-  auto found = ns_.Lookup(Mount(n.mount).info.id, n.path);
+  auto found = ns_.Lookup(CollOf(n.mount), n.path);
   if (!found) return Fail(found.error(), "readlink", n.mount, n.path);
   if (!*found) return ENOENT;
   if ((*found)->type != EntryType::kSymlink && (*found)->type != EntryType::kInvalidSymlink) return EINVAL;
@@ -249,7 +345,8 @@ int Filesystem::Mkdir(uint64_t parent, const std::string& name, Entry* out) {
   NodeInfo p;
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  const std::string& coll = Mount(p.mount).info.id;
+  if (name.starts_with(kHiddenPrefix)) return EINVAL;  // reserved
+  const std::string& coll = CollOf(p.mount);
   if (int rc = Settle(p.mount, path)) return rc;  // a queued delete of this name goes first
   auto r = ns_.Mkdir(coll, path);
   if (!r) return Fail(r.error(), "mkdir", p.mount, path);
@@ -264,13 +361,13 @@ int Filesystem::Mkdir(uint64_t parent, const std::string& name, Entry* out) {
     e.mtime = options_.start_time;
   }
   NodeInfo n = inodes_.Ensure(p.mount, path, EntryType::kDir, 1);
-  out->attr = ToAttr(n.ino, e);
+  out->attr = ToAttr(n.ino, p.mount, path, e);
   out->timeout_s = options_.ttl_s;
   return 0;
 }
 
 int Filesystem::DeletePath(int mount, const std::string& path, bool is_dir, const char* op) {
-  auto outcome = ns_.Delete(Mount(mount).info.id, path, is_dir);
+  auto outcome = ns_.Delete(CollOf(mount), path, is_dir);
   if (!outcome) return Fail(outcome.error(), op, mount, path);
   if (!outcome->succeeded()) return FailTask(*outcome, op, mount, path);
   inodes_.Unlink(mount, path);
@@ -280,7 +377,7 @@ int Filesystem::DeletePath(int mount, const std::string& path, bool is_dir, cons
 int Filesystem::RemovePath(int mount, const std::string& path, bool is_dir, const char* op) {
   if (!batcher_) return DeletePath(mount, path, is_dir, op);
   // Hidden at once, deleted in a batch (failures bring it back and are logged).
-  const std::string& coll = Mount(mount).info.id;
+  const std::string& coll = CollOf(mount);
   if (int rc = batcher_->QueueDelete(coll, path, is_dir)) return rc;  // journaled, or refused
   ns_.NoteRemoved(coll, path);
   inodes_.Unlink(mount, path);
@@ -289,7 +386,19 @@ int Filesystem::RemovePath(int mount, const std::string& path, bool is_dir, cons
 
 int Filesystem::Settle(int mount, const std::string& path) {
   // Waits for queued work on the path; a failure not yet reported is EIO.
-  return batcher_ ? batcher_->WaitPath(Mount(mount).info.id, path) : 0;
+  return batcher_ ? batcher_->WaitPath(CollOf(mount), path) : 0;
+}
+
+std::string Filesystem::MoveAside(int mount, const std::string& path, int* rc) {
+  std::string hidden = JoinPath(ParentOf(path), std::string(kHiddenPrefix) + cache::NewRecordId());
+  auto r = ns_.Rename(CollOf(mount), path, hidden);
+  if (!r) {
+    // Gone from the server already: nothing to keep aside.
+    *rc = Classify(r.error()) == RemoteErrc::kNotFound ? 0 : Fail(r.error(), "moving aside", mount, path);
+    return "";
+  }
+  *rc = 0;
+  return hidden;
 }
 
 int Filesystem::Unlink(uint64_t parent, const std::string& name) {
@@ -297,11 +406,29 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   NodeInfo p;
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  auto found = ns_.Lookup(Mount(p.mount).info.id, path);
+  if (name.starts_with(kHiddenPrefix)) return ENOENT;
+  const std::string& coll = CollOf(p.mount);
+  auto found = LookupWithOverlay(p.mount, path);  // a file whose upload is pending counts
   if (!found) return Fail(found.error(), "unlink", p.mount, path);
   if (!*found) return ENOENT;
   if (IsDir(**found)) return EISDIR;
-  if (contents_) contents_->Unlinked(p.mount, Mount(p.mount).info.id, path);
+  if (contents_ && contents_->IsOpen(coll, path)) {
+    // Open: its handles keep working until the last close, so the server's
+    // copy is moved aside, and deleted then.
+    if (int rc = Settle(p.mount, path)) return rc;
+    auto listed = ns_.Lookup(coll, path);
+    std::string hidden;
+    if (listed && *listed && contents_->OnServer(coll, path)) {
+      int rc = 0;
+      hidden = MoveAside(p.mount, path, &rc);
+      if (rc) return rc;
+    }
+    contents_->Unlinked(coll, path, hidden);
+    ns_.NoteRemoved(coll, path);
+    inodes_.Unlink(p.mount, path);
+    return 0;
+  }
+  if (contents_) contents_->Unlinked(coll, path);
   return RemovePath(p.mount, path, false, "unlink");
 }
 
@@ -310,14 +437,18 @@ int Filesystem::Rmdir(uint64_t parent, const std::string& name) {
   NodeInfo p;
   std::string path;
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  const std::string& coll = Mount(p.mount).info.id;
+  if (name.starts_with(kHiddenPrefix)) return ENOENT;
+  const std::string& coll = CollOf(p.mount);
   auto found = ns_.Lookup(coll, path);
   if (!found) return Fail(found.error(), "rmdir", p.mount, path);
   if (!*found) return ENOENT;
   if (!IsDir(**found)) return ENOTDIR;
   auto listing = ns_.List(coll, path);  // emptiness is checked here, not by a delete task
   if (!listing) return Fail(listing.error(), "rmdir", p.mount, path);
-  if (!(*listing)->empty()) return ENOTEMPTY;
+  for (const auto& e : **listing) {
+    if (!e.name.starts_with(kHiddenPrefix)) return ENOTEMPTY;
+  }
+  if (contents_ && !contents_->PendingIn(coll, path).empty()) return ENOTEMPTY;
   return RemovePath(p.mount, path, true, "rmdir");
 }
 
@@ -329,14 +460,16 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   std::string from, to;
   if (int rc = ChildPath(parent, name, &p, &from)) return rc;
   if (int rc = ChildPath(new_parent, new_name, &np, &to)) return rc;
+  if (name.starts_with(kHiddenPrefix)) return ENOENT;
+  if (new_name.starts_with(kHiddenPrefix)) return EINVAL;  // reserved
   if (p.mount != np.mount) return EXDEV;  // mv falls back to copy + delete
   if (from == to) return 0;
   if (IsUnder(to, from)) return EINVAL;
-  const std::string& coll = Mount(p.mount).info.id;
+  const std::string& coll = CollOf(p.mount);
   // Transfer renames what exists: unsaved changes go up, a copy into the
   // source lands, and a queued delete of the target runs, first.
   if (contents_) {
-    if (int rc = contents_->FlushPath(p.mount, from)) return rc;
+    if (int rc = contents_->FlushPath(coll, from)) return rc;
   }
   if (int rc = Settle(p.mount, from)) return rc;
   if (int rc = Settle(p.mount, to)) return rc;
@@ -345,266 +478,52 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   if (!*src) return ENOENT;
   auto dst = ns_.Lookup(coll, to);
   if (!dst) return Fail(dst.error(), "rename", p.mount, to);
+  std::string aside;  // the replaced target, moved out of the way
+  bool dst_dir = false;
   if (*dst) {
-    // Transfer never overwrites: replace the target the POSIX way first.
+    // Transfer never overwrites: the target is moved aside (one rename, not
+    // a delete task to wait for) and deleted after.
     if (flags & kRenameNoReplace) return EEXIST;
-    if (IsDir(**src) && !IsDir(**dst)) return ENOTDIR;
-    if (!IsDir(**src) && IsDir(**dst)) return EISDIR;
-    if (IsDir(**dst)) {
+    dst_dir = IsDir(**dst);
+    if (IsDir(**src) && !dst_dir) return ENOTDIR;
+    if (!IsDir(**src) && dst_dir) return EISDIR;
+    if (dst_dir) {
       auto listing = ns_.List(coll, to);
       if (!listing) return Fail(listing.error(), "rename", p.mount, to);
-      if (!(*listing)->empty()) return ENOTEMPTY;
+      for (const auto& e : **listing) {
+        if (!e.name.starts_with(kHiddenPrefix)) return ENOTEMPTY;
+      }
     }
-    if (int rc = DeletePath(p.mount, to, IsDir(**dst), "rename")) return rc;
+    int rc = 0;
+    aside = MoveAside(p.mount, to, &rc);
+    if (rc) return rc;
   }
   auto r = ns_.Rename(coll, from, to);
-  if (!r) return Fail(r.error(), "rename", p.mount, from);
-  inodes_.Rename(p.mount, from, to);
-  if (contents_) contents_->Renamed(p.mount, coll, from, to);
-  return 0;
-}
-
-int Filesystem::Open(uint64_t ino, int flags, OpenReply* out) {
-  NodeInfo n;
-  if (int rc = Resolve(ino, &n)) return rc;
-  if (n.mount < 0 || IsCollectionRoot(n) || n.type == EntryType::kDir) return EISDIR;
-  FileRef ref;
-  if (int rc = DataRef(n, &ref)) return rc;
-  // A pending copy into this file is read (or written) once it has landed.
-  if (int rc = Settle(n.mount, n.path)) return rc;
-  auto found = ns_.Lookup(Mount(n.mount).info.id, n.path);
-  if (!found) return Fail(found.error(), "open", n.mount, n.path);
-  FileEntry local;
-  if (!*found && !contents_->Overlay(n.mount, n.path, &local)) return ENOENT;
-  if (*found && (*found)->type == EntryType::kDir) return EISDIR;
-  return contents_->Open(ref, *found, flags, false, out);
-}
-
-int Filesystem::Create(uint64_t parent, const std::string& name, int flags, Entry* entry, OpenReply* out) {
-  if (parent == kRootIno && !options_.single) return EPERM;
-  NodeInfo p;
-  std::string path;
-  if (int rc = ChildPath(parent, name, &p, &path)) return rc;
-  NodeInfo n{0, p.mount, path, EntryType::kFile};
-  FileRef ref;
-  if (int rc = DataRef(n, &ref)) return rc;
-  const std::string& coll = Mount(p.mount).info.id;
-  if (int rc = Settle(p.mount, path)) return rc;
-  auto found = ns_.Lookup(coll, path);
-  if (!found) return Fail(found.error(), "create", p.mount, path);
-  if (*found && (flags & O_EXCL)) return EEXIST;
-  if (*found && (*found)->type == EntryType::kDir) return EISDIR;
-  NodeInfo node = inodes_.Ensure(p.mount, path, EntryType::kFile, 1);
-  ref.ino = node.ino;
-  // O_CREAT on an existing file opens it (truncating only with O_TRUNC).
-  if (int rc = contents_->Open(ref, *found, flags, /*create=*/!*found, out)) {
-    inodes_.Forget(node.ino, 1);
+  if (!r) {
+    int rc = Fail(r.error(), "rename", p.mount, from);
+    if (!aside.empty()) {
+      if (auto back = ns_.Rename(coll, aside, to); !back) {
+        log_.Log(LogLevel::kError, "rename " + from + " -> " + to + " failed and the replaced file could not be "
+                                   "put back: it is at " + aside + " (" + back.error().Summary() + ")");
+      }
+    }
     return rc;
   }
-  FileEntry e;
-  if (!contents_->Overlay(p.mount, path, &e)) e = **found;
-  if (!*found) ns_.NoteCreated(coll, path, e);  // listed at once, uploaded at close
-  entry->attr = ToAttr(node.ino, e);
-  entry->timeout_s = options_.ttl_s;
-  return 0;
-}
-
-int Filesystem::Read(uint64_t handle, uint64_t offset, size_t size, std::string* out) {
-  return contents_ ? contents_->Read(handle, offset, size, out) : EBADF;
-}
-
-int Filesystem::Write(uint64_t handle, uint64_t offset, std::string_view data) {
-  return contents_ ? contents_->Write(handle, offset, data) : EBADF;
-}
-
-int Filesystem::Flush(uint64_t handle) { return contents_ ? contents_->Flush(handle) : EBADF; }
-
-int Filesystem::Fsync(uint64_t handle) {
-  if (!contents_) return EBADF;
-  if (int rc = contents_->Flush(handle)) return rc;
-  FileContents::HandleInfo info;
-  if (!batcher_ || !contents_->Describe(handle, &info)) return 0;
-  return batcher_->WaitPath(info.ref.target.collection_id, info.ref.path);
-}
-
-int Filesystem::FsyncDir(uint64_t ino) {
-  NodeInfo n;
-  if (int rc = Resolve(ino, &n)) return rc;
-  return batcher_ ? batcher_->WaitAll() : 0;
-}
-
-int Filesystem::CopyFileRange(uint64_t in_handle, uint64_t in_offset, uint64_t out_handle, uint64_t out_offset,
-                              uint64_t length, uint64_t* copied) {
-  *copied = 0;
-  if (!contents_ || !batcher_) return EOPNOTSUPP;
-  FileContents::HandleInfo in, out;
-  if (!contents_->Describe(in_handle, &in) || !contents_->Describe(out_handle, &out)) return EBADF;
-  if (!out.writable) return EBADF;
-  // cp asks again at the end of what it copied: that is the end of the file.
-  if (in.remote && in_offset >= in.remote->size && out_offset == in_offset && !out.dirty &&
-      out.remote && out.remote->size == in.remote->size) {
-    return 0;
-  }
-  // Only a whole, saved file into an empty one is a server-side copy.
-  if (in_offset != 0 || out_offset != 0 || !in.remote || in.dirty || length < in.remote->size ||
-      out.size != 0 || in.remote->type != EntryType::kFile) {
-    return EOPNOTSUPP;
-  }
-  const std::string& src_coll = in.ref.target.collection_id;
-  const std::string& dst_coll = out.ref.target.collection_id;
-  FileEntry shown = *in.remote;
-  shown.name = NameOf(out.ref.path);
-  shown.mtime = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
-  contents_->BecomeCopyTarget(out_handle, shown);
-  ns_.NoteCreated(dst_coll, out.ref.path, shown);  // shown at once, with the source's size
-  int rc = batcher_->QueueCopy(src_coll, in.ref.path, dst_coll, out.ref.path, false);
-  if (rc) return rc;
-  *copied = in.remote->size;
-  return 0;
-}
-
-int Filesystem::Release(uint64_t handle) { return contents_ ? contents_->Release(handle) : EBADF; }
-
-int Filesystem::OpenDir(uint64_t ino, uint64_t* handle) {
-  NodeInfo n;
-  if (int rc = Resolve(ino, &n)) return rc;
-  auto h = std::make_shared<DirHandle>();
-  h->ino = ino;
-  if (n.mount < 0) {
-    for (const auto& m : mounts_) h->roots.push_back(m.entry.name);
-  } else {
-    if (n.type != EntryType::kDir) return ENOTDIR;
-    auto listing = ns_.List(Mount(n.mount).info.id, n.path);
-    if (!listing) return Fail(listing.error(), "readdir", n.mount, n.path);
-    h->mount = n.mount;
-    h->path = n.path;
-    h->generation = ns_.generation();
-    h->listing = *listing;
-    ns_.NoteOpened(Mount(n.mount).info.id, n.path);
-    if (!IsCollectionRoot(n) && !(options_.single && ino == kRootIno)) {
-      if (auto pi = inodes_.Find(n.mount, ParentOf(n.path))) h->parent_ino = *pi;
-    }
-  }
-  std::lock_guard lock(handles_mu_);
-  *handle = next_handle_++;
-  handles_[*handle] = std::move(h);
-  return 0;
-}
-
-int Filesystem::ReadDir(uint64_t handle, uint64_t offset, bool plus,
-                        const std::function<bool(const DirItem&, uint64_t)>& add) {
-  std::shared_ptr<DirHandle> h;
-  {
-    std::lock_guard lock(handles_mu_);
-    auto it = handles_.find(handle);
-    if (it == handles_.end()) return EBADF;
-    h = it->second;
-  }
-  // Offsets: 0 ".", 1 "..", then entry i at offset i + 2.
-  const size_t count = h->mount < 0 ? h->roots.size() : h->listing->size();
-  std::unique_lock newer_lock(h->mu);
-  if (h->mount >= 0 && h->generation != ns_.generation()) {
-    h->generation = ns_.generation();
-    // From the cache only: no Transfer call while readdir holds the handle.
-    if (auto now = ns_.Cached(Mount(h->mount).info.id, h->path)) {
-      h->newer.clear();
-      for (const auto& e : **now) h->newer.emplace(e.name, e);
-    }
-  }
-  for (uint64_t off = offset; off < count + 2; ++off) {
-    DirItem item;
-    if (off == 0 || off == 1) {
-      item.name = off == 0 ? "." : "..";
-      item.attr = DirAttr(off == 0 ? h->ino : h->parent_ino);
-      if (!add(item, off + 1)) break;
-      continue;
-    }
-    size_t i = static_cast<size_t>(off - 2);
-    int mount;
-    std::string path;
-    FileEntry e;
-    if (h->mount < 0) {
-      mount = static_cast<int>(i);
-      path = Mount(mount).root_path;
-      e.name = h->roots[i];
-      e.type = EntryType::kDir;
-      e.mode = 0755;
-      e.mtime = options_.start_time;
-      e.size = 4096;
-    } else {
-      mount = h->mount;
-      e = (*h->listing)[i];
-      if (auto it = h->newer.find(e.name); it != h->newer.end()) e = it->second;
-      path = JoinPath(h->path, e.name);
-      if (contents_) contents_->Overlay(mount, path, &e);  // unsaved local data
-    }
-    item.name = e.name;
-    if (plus) {
-      NodeInfo n = inodes_.Ensure(mount, path, e.type, 1);
-      item.attr = h->mount < 0 ? DirAttr(n.ino) : ToAttr(n.ino, e);
-      item.counted = true;
-      if (!add(item, off + 1)) {
-        inodes_.Forget(n.ino, 1);
-        break;
+  if (!aside.empty()) {
+    bool open = contents_ && contents_->IsOpen(coll, to);
+    if (contents_) contents_->Unlinked(coll, to, open ? aside : "");
+    // An open target is deleted at its last close; the rest now.
+    if (!open) {
+      if (batcher_) {
+        if (batcher_->QueueDelete(coll, aside, dst_dir) == 0) ns_.NoteRemoved(coll, aside);
+      } else {
+        (void)DeletePath(p.mount, aside, dst_dir, "rename");
       }
-    } else {
-      auto known = inodes_.Find(mount, path);
-      item.attr = ToAttr(known ? *known : PseudoIno(mount, path), e);
-      if (!add(item, off + 1)) break;
     }
   }
+  inodes_.Rename(p.mount, from, to);
+  if (contents_) contents_->Renamed(coll, from, to);
   return 0;
-}
-
-void Filesystem::ReleaseDir(uint64_t handle) {
-  std::lock_guard lock(handles_mu_);
-  handles_.erase(handle);
-}
-
-int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* value) {
-  NodeInfo n;
-  if (int rc = Resolve(ino, &n)) return rc;
-  if (ino == kRootIno && name == kStatusXattr) {
-    *value = batcher_ ? batcher_->Status().dump() : "{}";
-    return 0;
-  }
-  if (n.mount < 0) return ENODATA;
-  const auth::CollectionInfo& c = Mount(n.mount).info;
-  std::string transfer_path = ToTransferPath(n.path);
-  if (name == "user.globus.collection_id") {
-    *value = c.id;
-  } else if (name == "user.globus.path") {
-    *value = transfer_path;
-  } else if (name == "user.globus.url") {
-    *value = !c.https_server.empty()
-                 ? c.https_server + EncodePath(transfer_path)
-                 : "https://app.globus.org/file-manager?origin_id=" + c.id +
-                       "&origin_path=" + http::UrlEncodeComponent(transfer_path);
-  } else {
-    return ENODATA;
-  }
-  return 0;
-}
-
-int Filesystem::ListXattr(uint64_t ino, std::vector<std::string>* names) {
-  NodeInfo n;
-  if (int rc = Resolve(ino, &n)) return rc;
-  names->clear();
-  if (n.mount >= 0) *names = XattrNames();
-  if (ino == kRootIno) names->push_back(kStatusXattr);
-  return 0;
-}
-
-StatFs Filesystem::GetStatFs() const {
-  // Globus does not report capacity: stable, large figures so tools that
-  // check free space (cp, rsync, installers) proceed.
-  StatFs s;
-  s.blocks = (1ULL << 50) / s.block_size;  // 1 PiB
-  s.blocks_free = s.blocks / 2;
-  s.files = 1ULL << 32;
-  s.files_free = s.files / 2;
-  return s;
 }
 
 }  // namespace globusfs::fs

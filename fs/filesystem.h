@@ -8,15 +8,22 @@
 // only collection is the root itself.
 //
 // Semantics (docs/SEMANTICS.md has the full list): lookups and listings come
-// from Namespace (cache, then Transfer ls); mkdir, rename, unlink and rmdir
-// are Transfer mkdir / rename / delete tasks (waited for); rename across
-// collections is EXDEV; chmod/chown/utimens are accepted without effect;
-// symlink/link/mknod are ENOTSUP; file contents go through FileContents
-// (HTTPS reads, staged writes, the journal), or are EOPNOTSUPP when the
-// collection has no HTTPS server (or no FileContents was given, in unit
-// tests of the namespace alone). Errors are classified once (fs/remote/remote_error.h) and
-// mapped to errno once (fs/errno_map.h); an authentication requirement is
-// EACCES plus one log line naming the globusfs-auth command that fixes it.
+// from Namespace (cache, then Transfer ls); mkdir and rename are Transfer
+// mkdir / rename; unlink and rmdir hide the entry and queue a delete task;
+// rename across collections is EXDEV; chmod/chown are accepted without
+// effect; utimens is kept in the metadata cache (UserTimes) while the
+// server's copy is the one this mount last saw; symlink/link/mknod are
+// ENOTSUP; file contents go through FileContents (HTTPS reads, staged
+// writes, the journal), or are EOPNOTSUPP when the collection has no HTTPS
+// server (or no FileContents was given, in unit tests of the namespace
+// alone). A file unlinked (or renamed over) while open is first moved
+// aside on the server under a hidden name (".globusfs-unlinked-...", never
+// listed), so its handles keep reading it; it is deleted at the last close.
+// Folder times follow local changes at once (the metadata store records
+// them) and link counts are 2 + the subfolders of a known listing. Errors
+// are classified once (fs/remote/remote_error.h) and mapped to errno once
+// (fs/errno_map.h); an authentication requirement is EACCES plus one log
+// line naming the globusfs-auth command that fixes it.
 //
 // Thread-safety: all methods may be called concurrently from FUSE worker
 // threads. Lock order: handles_mu_, then InodeTable's own lock; neither is
@@ -34,6 +41,7 @@
 #include "auth/collection_info.h"
 #include "fs/file_contents.h"
 #include "fs/inode_table.h"
+#include "fs/kernel_notifier.h"
 #include "fs/task_batcher.h"
 #include "fs/log.h"
 #include "fs/mount_table.h"
@@ -45,7 +53,9 @@ struct Attr {
   uint64_t ino = 0;
   uint32_t mode = 0;  // S_IF* | permission bits
   uint64_t size = 0;
-  int64_t mtime = 0;
+  int64_t mtime = 0;  // seconds since the epoch (any 64-bit value)
+  uint32_t mtime_nsec = 0;
+  TimeSpec atime, ctime;
   uint32_t nlink = 1;
   uint32_t uid = 0;
   uint32_t gid = 0;
@@ -65,7 +75,10 @@ struct DirItem {
 struct SetAttrRequest {
   bool set_size = false;
   uint64_t size = 0;
-  bool set_mode = false, set_owner = false, set_times = false;
+  bool set_mode = false, set_owner = false;
+  // utimens: the times to set (UTIME_NOW already resolved by the caller);
+  // an absent one is left as it is (UTIME_OMIT).
+  std::optional<TimeSpec> atime, mtime;
 };
 
 struct StatFs {
@@ -98,8 +111,10 @@ class Filesystem {
 
   int Lookup(uint64_t parent, const std::string& name, Entry* out);
   void Forget(uint64_t ino, uint64_t nlookup);
-  int GetAttr(uint64_t ino, Attr* out);
-  int SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out);
+  // `handle` (0: none) is the open file the kernel asks through (fstat,
+  // ftruncate): it still answers after the file was unlinked.
+  int GetAttr(uint64_t ino, Attr* out, uint64_t handle = 0);
+  int SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out, uint64_t handle = 0);
   int ReadLink(uint64_t ino, std::string* out);
   int Mkdir(uint64_t parent, const std::string& name, Entry* out);
   int Unlink(uint64_t parent, const std::string& name);
@@ -134,13 +149,29 @@ class Filesystem {
   // the mount root has "user.globusfs.status": the tasks, as JSON).
   static const std::vector<std::string>& XattrNames();
   static constexpr const char* kStatusXattr = "user.globusfs.status";
+  // Names with this prefix are files unlinked while open, moved aside on
+  // the server until their last close: never listed, never looked up.
+  static constexpr const char* kHiddenPrefix = ".globusfs-unlinked-";
   double ttl_s() const { return options_.ttl_s; }
+  // Where the kernel is told of stale inodes (may stay unset: tests).
+  void set_notifier(KernelNotifier* notifier) { notifier_ = notifier; }
 
  private:
   struct DirHandle;
 
-  Attr ToAttr(uint64_t ino, const FileEntry& e) const;
+  // Attributes of `e` at (mount, path): user-set times, folder change times
+  // and link counts come from the metadata cache; `pending_*` are times set
+  // on a file whose upload has not landed.
+  Attr ToAttr(uint64_t ino, int mount, const std::string& path, const FileEntry& e,
+              const std::optional<TimeSpec>& pending_atime = std::nullopt,
+              const std::optional<TimeSpec>& pending_mtime = std::nullopt) const;
   Attr DirAttr(uint64_t ino) const;
+  // A mount-table folder (collection root): synthetic, with its local changes.
+  Attr RootDirAttr(uint64_t ino, int mount) const;
+  int SetTimes(const NodeInfo& n, const std::optional<TimeSpec>& atime, const std::optional<TimeSpec>& mtime);
+  // Moves `path` aside on the server under a hidden name; "" on failure (*rc set).
+  std::string MoveAside(int mount, const std::string& path, int* rc);
+  int64_t NowMs() const;
   const MountedCollection& Mount(int index) const { return mounts_[static_cast<size_t>(index)]; }
   // The node behind `ino`, or ESTALE.
   int Resolve(uint64_t ino, NodeInfo* out) const;
@@ -158,8 +189,12 @@ class Filesystem {
   // The file's reference for FileContents, or EOPNOTSUPP (logged) when its
   // collection has no HTTPS server.
   int DataRef(const NodeInfo& n, FileRef* out);
-  // The listed entry with any unsaved local changes on top.
-  http::Result<std::optional<FileEntry>> LookupWithOverlay(int mount, const std::string& path);
+  // The listed entry with any unsaved local changes on top (and the times
+  // set on them, when asked for).
+  http::Result<std::optional<FileEntry>> LookupWithOverlay(int mount, const std::string& path,
+                                                           std::optional<TimeSpec>* atime = nullptr,
+                                                           std::optional<TimeSpec>* mtime = nullptr);
+  const std::string& CollOf(int mount) const { return Mount(mount).info.id; }
 
   FsOptions options_;
   std::vector<MountedCollection> mounts_;
@@ -167,6 +202,7 @@ class Filesystem {
   Logger& log_;
   FileContents* contents_;
   TaskBatcher* batcher_;
+  KernelNotifier* notifier_ = nullptr;
   InodeTable inodes_;
 
   std::mutex handles_mu_;  // guards next_handle_, handles_

@@ -5,8 +5,13 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <chrono>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <set>
+#include <thread>
 #include <vector>
 
 namespace globusfs::fs {
@@ -30,8 +35,23 @@ struct stat ToStat(const Attr& a) {
   st.st_size = static_cast<off_t>(a.size);
   st.st_blksize = 4096;
   st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = a.mtime;
+  st.st_mtim.tv_sec = static_cast<time_t>(a.mtime);
+  st.st_mtim.tv_nsec = a.mtime_nsec;
+  st.st_atim.tv_sec = static_cast<time_t>(a.atime.sec);
+  st.st_atim.tv_nsec = a.atime.nsec;
+  st.st_ctim.tv_sec = static_cast<time_t>(a.ctime.sec);
+  st.st_ctim.tv_nsec = a.ctime.nsec;
   return st;
+}
+
+TimeSpec FromTimespec(const struct timespec& t) {
+  return TimeSpec{static_cast<int64_t>(t.tv_sec), static_cast<uint32_t>(t.tv_nsec)};
+}
+
+TimeSpec Now() {
+  struct timespec t {};
+  clock_gettime(CLOCK_REALTIME, &t);
+  return FromTimespec(t);
 }
 
 fuse_entry_param ToEntry(const Entry& e) {
@@ -67,6 +87,9 @@ void OnInit(void* userdata, fuse_conn_info* conn) {
   // O_TRUNC arrives with open (one upload at close), not as a separate
   // setattr(size 0) that would upload an empty file first.
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  // Attributes that change on a refresh (another machine's write) drop the
+  // file's cached pages; our own changes are told through KernelNotifier.
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
   // Large requests: 1 MiB writes and kernel readahead (the prefetcher
   // reads further ahead still).
   conn->max_write = 1 << 20;
@@ -108,10 +131,10 @@ void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   });
 }
 
-void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, "getattr", [&] {
     Attr a;
-    if (int rc = Ctx(req).fs->GetAttr(ino, &a)) {
+    if (int rc = Ctx(req).fs->GetAttr(ino, &a, fi ? fi->fh : 0)) {
       fuse_reply_err(req, rc);
       return;
     }
@@ -120,17 +143,20 @@ void OnGetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   });
 }
 
-void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   Guard(req, "setattr", [&] {
     SetAttrRequest r;
     r.set_size = to_set & FUSE_SET_ATTR_SIZE;
     r.size = static_cast<uint64_t>(attr->st_size);
     r.set_mode = to_set & FUSE_SET_ATTR_MODE;
     r.set_owner = to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID);
-    r.set_times = to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-                            FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME);
+    // utimensat: each time is a value, "now", or left alone (UTIME_OMIT).
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.atime = Now();
+    else if (to_set & FUSE_SET_ATTR_ATIME) r.atime = FromTimespec(attr->st_atim);
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.mtime = Now();
+    else if (to_set & FUSE_SET_ATTR_MTIME) r.mtime = FromTimespec(attr->st_mtim);
     Attr a;
-    if (int rc = Ctx(req).fs->SetAttr(ino, r, &a)) {
+    if (int rc = Ctx(req).fs->SetAttr(ino, r, &a, fi ? fi->fh : 0)) {
       fuse_reply_err(req, rc);
       return;
     }
@@ -373,6 +399,76 @@ void OnSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, in
   fuse_reply_err(req, ENOTSUP);
 }
 
+// Sends the kernel's invalidations from a thread of its own (a notify sent
+// from inside a request on the same inode could deadlock), deduplicated.
+class FuseNotifier final : public KernelNotifier {
+ public:
+  explicit FuseNotifier(Logger& log) : log_(log) {}
+  ~FuseNotifier() override { Stop(); }
+
+  void Start(fuse_session* se) {
+    std::lock_guard lock(mu_);
+    se_ = se;
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    se_ = nullptr;
+  }
+
+  void InvalidateInode(uint64_t ino) override { Push(Item{ino, ""}); }
+  void InvalidateEntry(uint64_t parent, const std::string& name) override { Push(Item{parent, name}); }
+
+ private:
+  struct Item {
+    uint64_t ino;
+    std::string name;  // empty: the inode itself
+    bool operator<(const Item& o) const { return ino != o.ino ? ino < o.ino : name < o.name; }
+  };
+  void Push(Item item) {
+    std::lock_guard lock(mu_);
+    if (!se_ || stop_ || !queued_.insert(item).second) return;
+    queue_.push_back(std::move(item));
+    cv_.notify_one();
+  }
+  void Loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(item);
+      fuse_session* se = se_;
+      lock.unlock();
+      int rc = item.name.empty()
+                   ? fuse_lowlevel_notify_inval_inode(se, item.ino, 0, 0)
+                   : fuse_lowlevel_notify_inval_entry(se, item.ino, item.name.c_str(), item.name.size());
+      // ENOENT: the kernel no longer knows it, which is just as good.
+      if (rc != 0 && rc != -ENOENT) {
+        log_.LogOnce(LogLevel::kDebug, "notify", "kernel invalidation failed: " + std::string(std::strerror(-rc)));
+      }
+      lock.lock();
+    }
+  }
+
+  Logger& log_;
+  std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  std::set<Item> queued_;
+  bool stop_ = false;
+  fuse_session* se_ = nullptr;
+  std::thread thread_;
+};
+
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops{};
   ops.init = OnInit;
@@ -413,7 +509,9 @@ fuse_lowlevel_ops MakeOps() {
 }  // namespace
 
 struct FuseSession::State {
+  explicit State(Logger& log) : notifier(log) {}
   Context ctx;
+  FuseNotifier notifier;
   fuse_session* se = nullptr;
   bool mounted = false;
   std::vector<std::string> arg_storage;
@@ -424,6 +522,7 @@ FuseSession::FuseSession(FuseOptions options, Logger& log) : options_(std::move(
 
 FuseSession::~FuseSession() {
   if (!state_) return;
+  state_->notifier.Stop();
   if (state_->se) {
     if (state_->mounted) fuse_session_unmount(state_->se);
     fuse_session_destroy(state_->se);
@@ -432,7 +531,7 @@ FuseSession::~FuseSession() {
 }
 
 bool FuseSession::Mount() {
-  state_ = new State();
+  state_ = new State(log_);
   state_->ctx.log = &log_;
   state_->arg_storage.push_back("globusfs");
   if (options_.debug) state_->arg_storage.push_back("-d");
@@ -448,16 +547,20 @@ bool FuseSession::Mount() {
   return true;
 }
 
+KernelNotifier& FuseSession::notifier() { return state_->notifier; }
+
 void FuseSession::Daemonize() { fuse_daemonize(options_.foreground ? 1 : 0); }
 
 int FuseSession::Run(Filesystem& fs) {
   state_->ctx.fs = &fs;
   if (fuse_set_signal_handlers(state_->se) != 0) return 1;
+  state_->notifier.Start(state_->se);
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, options_.max_threads);
   fuse_loop_cfg_set_idle_threads(cfg, 8);
   int rc = fuse_session_loop_mt(state_->se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  state_->notifier.Stop();
   fuse_remove_signal_handlers(state_->se);
   return rc == 0 ? 0 : 1;
 }

@@ -39,6 +39,9 @@ class FuseSession {
   // Serves requests with `fs` until unmounted or signalled. Returns 0 on a
   // clean end.
   int Run(Filesystem& fs);
+  // Tells the kernel of stale inodes and names while Run serves (after
+  // Mount; notifications outside Run are dropped).
+  KernelNotifier& notifier();
 
  private:
   FuseOptions options_;

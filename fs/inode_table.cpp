@@ -82,6 +82,7 @@ void InodeTable::UnlinkLocked(int mount, const std::string& path) {
     auto n = nodes_.find(ino);
     if (n == nodes_.end()) continue;
     n->second.linked = false;
+    n->second.info.linked = false;
     if (n->second.nlookup == 0 && !n->second.pinned) nodes_.erase(n);
   }
 }

@@ -30,6 +30,7 @@ struct NodeInfo {
   int mount = -1;         // index into the mount table; -1 for the mount root
   std::string path;       // collection path (normalised)
   cache::EntryType type = cache::EntryType::kDir;
+  bool linked = true;     // false once removed (the kernel may still hold the number)
 };
 
 class InodeTable {

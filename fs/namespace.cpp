@@ -103,6 +103,11 @@ http::Result<Listing> Namespace::Fetch(const std::string& coll, const std::strin
             [](const FileEntry& a, const FileEntry& b) { return a.name < b.name; });
   // Stamped with the time the request started: nothing in it is newer.
   store_.PutListing(coll, dir, cache::Listing{started, *entries});
+  if (on_listed_) {
+    size_t subdirs = static_cast<size_t>(std::count_if(
+        entries->begin(), entries->end(), [](const FileEntry& e) { return e.type == EntryType::kDir; }));
+    on_listed_(coll, dir, subdirs);
+  }
   return Listing(std::make_shared<const std::vector<FileEntry>>(std::move(*entries)));
 }
 
@@ -144,6 +149,7 @@ http::Result<void> Namespace::Mkdir(const std::string& coll, const std::string& 
   e.size = 4096;
   store_.ApplyCreate(coll, path, e, now);
   store_.PutListing(coll, path, cache::Listing{now, {}});  // a new folder is empty
+  ChangedIn(coll, ParentOf(path));
   return {};
 }
 
@@ -158,6 +164,8 @@ http::Result<void> Namespace::Rename(const std::string& coll, const std::string&
     return r;
   }
   store_.ApplyRename(coll, from, to, NowMs());
+  ChangedIn(coll, ParentOf(from));
+  if (ParentOf(to) != ParentOf(from)) ChangedIn(coll, ParentOf(to));
   return {};
 }
 
@@ -172,6 +180,7 @@ http::Result<TaskOutcome> Namespace::Delete(const std::string& coll, const std::
   if (!outcome) return outcome;
   if (outcome->succeeded()) {
     store_.ApplyRemove(coll, path, NowMs());
+    ChangedIn(coll, ParentOf(path));
   } else {
     Invalidate(coll, ParentOf(path));
   }
@@ -198,8 +207,11 @@ http::Result<std::optional<FileEntry>> Namespace::Refresh(const std::string& col
 
 void Namespace::NoteCreated(const std::string& coll, const std::string& path, const FileEntry& entry) {
   store_.ApplyCreate(coll, path, entry, NowMs());
+  ChangedIn(coll, ParentOf(path));
   ++generation_;
 }
+
+void Namespace::ChangedIn(const std::string& coll, const std::string& dir) { store_.EraseTimes(coll, dir); }
 
 }  // namespace globusfs::fs
 
@@ -207,6 +219,7 @@ namespace globusfs::fs {
 
 void Namespace::NoteRemoved(const std::string& coll, const std::string& path) {
   store_.ApplyRemove(coll, path, NowMs());
+  ChangedIn(coll, ParentOf(path));
 }
 
 }  // namespace globusfs::fs

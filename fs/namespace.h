@@ -25,6 +25,7 @@
 // call.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <atomic>
 #include <map>
@@ -80,12 +81,24 @@ class Namespace {
   void NoteRemoved(const std::string& coll, const std::string& path);
 
   TransferApi& api() { return api_; }
+  // The metadata cache itself: content versions, user-set times, folder
+  // change times and link counts (fs/content_versions.h, fs/filesystem.h).
+  cache::MetadataStore& store() { return store_; }
+  // Wall time (ms since the epoch) from the injected clock.
+  int64_t NowMs() const;
+  // Called after a folder's listing was fetched from Transfer, with its
+  // number of subfolders (a folder's link count depends on it). Set once,
+  // before use.
+  void set_on_listed(std::function<void(const std::string& coll, const std::string& dir, size_t subdirs)> fn) {
+    on_listed_ = std::move(fn);
+  }
   // Bumped whenever an entry's attributes change here (Refresh after an
   // upload, NoteCreated): a folder listing taken earlier is stale for them.
   uint64_t generation() const { return generation_.load(); }
 
  private:
-  int64_t NowMs() const;
+  // A change made here inside `dir`: times set on the folder no longer hold.
+  void ChangedIn(const std::string& coll, const std::string& dir);
   http::Result<Listing> Fetch(const std::string& coll, const std::string& dir);
 
   TransferApi& api_;
@@ -93,6 +106,7 @@ class Namespace {
   std::shared_ptr<http::Clock> clock_;
 
   std::atomic<uint64_t> generation_{0};
+  std::function<void(const std::string&, const std::string&, size_t)> on_listed_;
   struct Walk {
     std::string last_child;  // the subfolder opened last
     int64_t last_ms = 0;

@@ -259,11 +259,11 @@ TEST_F(FsCore, Rename) {
   EXPECT_EQ(fs_->Rename(alpha, "nope", alpha, "x", 0), ENOENT);
 }
 
-TEST_F(FsCore, ChmodChownUtimensAreAcceptedWithoutEffectTruncateIsNot) {
+TEST_F(FsCore, ChmodChownAreAcceptedWithoutEffectTruncateIsNot) {
   uint64_t alpha = LookupIno(kRootIno, "alpha");
   uint64_t one = LookupIno(alpha, "one.txt");
   SetAttrRequest r;
-  r.set_mode = r.set_owner = r.set_times = true;
+  r.set_mode = r.set_owner = true;
   Attr a;
   EXPECT_EQ(fs_->SetAttr(one, r, &a), 0);
   EXPECT_EQ(a.mode & 07777, 0640u);
@@ -275,6 +275,49 @@ TEST_F(FsCore, ChmodChownUtimensAreAcceptedWithoutEffectTruncateIsNot) {
   EXPECT_EQ(fs_->SetAttr(one, r, &a), 0) << "a no-op truncate is fine";
   OpenReply reply;
   EXPECT_EQ(fs_->Open(one, O_RDONLY, &reply), EOPNOTSUPP) << "no FileContents: the namespace alone";
+}
+
+TEST_F(FsCore, UtimensKeepsTimesWhileTheServersCopyIsUnchanged) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t one = LookupIno(alpha, "one.txt");
+  SetAttrRequest r;
+  r.mtime = TimeSpec{-86400, 5};               // before 1970
+  r.atime = TimeSpec{int64_t{1} << 40, 999999999};  // far past 2038
+  Attr a;
+  ASSERT_EQ(fs_->SetAttr(one, r, &a), 0);
+  EXPECT_EQ(a.mtime, -86400);
+  EXPECT_EQ(a.mtime_nsec, 5u);
+  EXPECT_EQ(a.atime, (TimeSpec{int64_t{1} << 40, 999999999}));
+  // UTIME_OMIT: only the mtime changes; the atime set before stays.
+  r = {};
+  r.mtime = TimeSpec{7, 0};
+  ASSERT_EQ(fs_->SetAttr(one, r, &a), 0);
+  EXPECT_EQ(a.mtime, 7);
+  EXPECT_EQ(a.atime, (TimeSpec{int64_t{1} << 40, 999999999})) << "mtime earlier than atime is allowed";
+  ASSERT_EQ(fs_->GetAttr(one, &a), 0);
+  EXPECT_EQ(a.mtime, 7);
+  // The server's copy changes (another machine): once the listing is
+  // fetched again, the server's time shows.
+  fake_->AddFile(kA, "/data/one.txt", 12, 2000, 0640);
+  std::static_pointer_cast<http::FakeClock>(clock_)->Advance(std::chrono::seconds(61));
+  ASSERT_EQ(fs_->GetAttr(one, &a), 0);
+  EXPECT_EQ(a.size, 12u);
+  EXPECT_EQ(a.mtime, 2000);
+}
+
+TEST_F(FsCore, AFoldersTimeAndLinkCountFollowChangesMadeHere) {
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  (void)LookupIno(alpha, "one.txt");  // lists /data: one subfolder
+  Attr before;
+  ASSERT_EQ(fs_->GetAttr(alpha, &before), 0);
+  EXPECT_EQ(before.nlink, 3u);
+  Entry e;
+  ASSERT_EQ(fs_->Mkdir(alpha, "newdir", &e), 0);
+  Attr after;
+  ASSERT_EQ(fs_->GetAttr(alpha, &after), 0);
+  EXPECT_GE(after.mtime, before.mtime);
+  EXPECT_EQ(after.nlink, before.nlink + 1) << "2 + its subfolders";
+  EXPECT_EQ(e.attr.nlink, 2u) << "a new folder is empty";
 }
 
 TEST_F(FsCore, Xattrs) {
