@@ -1,6 +1,7 @@
 #include "fs/task_batcher.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "fs/mount_table.h"
@@ -11,6 +12,9 @@ namespace globusfs::fs {
 namespace {
 
 constexpr auto kKeepFinished = std::chrono::minutes(5);
+// The worker and waiters with a deadline look at the (injected) clock at
+// least this often.
+constexpr auto kTick = std::chrono::milliseconds(50);
 
 }  // namespace
 
@@ -62,7 +66,7 @@ uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std:
     slot->dst_coll = dst_coll;
   }
   slot->ids.push_back(item->id);
-  slot->last_add = Clock::now();
+  slot->last_add = clock_->Now();
   if (slot->ids.size() >= options_.max_items) slot->flush_now = true;
   uint64_t id = item->id;
   items_[id] = std::move(item);
@@ -225,24 +229,53 @@ int TaskBatcher::WaitPath(const std::string& coll, const std::string& path) {
   return rc;
 }
 
-int TaskBatcher::WaitAll() {
+bool TaskBatcher::AllDone() const {
+  for (const auto& [id, item] : items_) {
+    if (!item->done()) return false;
+  }
+  return true;
+}
+
+bool TaskBatcher::WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,
+                           const std::function<bool()>& done) {
+  while (!done()) {
+    if (stop_) return false;
+    if (!deadline) {
+      done_cv_.wait(lock);
+      continue;
+    }
+    // The deadline is on the injected clock: look at it at least every tick.
+    auto now = clock_->Now();
+    if (now >= *deadline) return false;
+    done_cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(*deadline - now, kTick));
+  }
+  return true;
+}
+
+int TaskBatcher::WaitAll(std::optional<TimePoint> deadline) {
   std::unique_lock lock(mu_);
   for (auto& [key, b] : batches_) b->flush_now = true;
+  ++flushing_all_;  // also what is re-queued or queued while we wait
   work_cv_.notify_all();
-  done_cv_.wait(lock, [&] {
-    if (stop_) return true;
-    for (const auto& [id, item] : items_) {
-      if (!item->done()) return false;
-    }
-    return true;
-  });
-  bool failed = failures_ > 0;
+  bool done = WaitDone(lock, deadline, [&] { return AllDone(); });
+  --flushing_all_;
+  bool failed = failures_ > 0 || (!done && stop_);
   failures_ = 0;
   for (auto& [id, item] : items_) {
-    failed = failed || !item->done();
-    item->reported = true;
+    if (item->done()) item->reported = true;
   }
-  return failed ? EIO : 0;
+  if (failed) return EIO;
+  return done ? 0 : ETIMEDOUT;
+}
+
+DrainReport TaskBatcher::Drain(TimePoint deadline) {
+  std::unique_lock lock(mu_);
+  for (auto& [key, b] : batches_) b->flush_now = true;
+  ++flushing_all_;
+  work_cv_.notify_all();
+  WaitDone(lock, deadline, [&] { return AllDone(); });
+  --flushing_all_;
+  return Leftover();
 }
 
 void TaskBatcher::Complete(uint64_t id, State state, const std::string& why) {
@@ -251,7 +284,7 @@ void TaskBatcher::Complete(uint64_t id, State state, const std::string& why) {
   Item& i = *it->second;
   i.state = state;
   i.why = why;
-  i.finished_at = Clock::now();
+  i.finished_at = clock_->Now();
   for (uint64_t f : i.folded) {
     auto fi = items_.find(f);
     if (fi == items_.end()) continue;
@@ -264,11 +297,12 @@ void TaskBatcher::Complete(uint64_t id, State state, const std::string& why) {
 void TaskBatcher::Loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    auto now = Clock::now();
+    auto now = clock_->Now();
     std::vector<Batch> due;
     for (auto it = batches_.begin(); it != batches_.end();) {
       Batch& b = *it->second;
-      bool ready = b.flush_now || b.ids.size() >= options_.max_items || now - b.last_add >= options_.window;
+      bool ready = b.flush_now || flushing_all_ > 0 || b.ids.size() >= options_.max_items ||
+                   now - b.last_add >= options_.window;
       if (!ready || b.ids.empty()) {
         it = b.ids.empty() ? batches_.erase(it) : std::next(it);
         continue;
@@ -298,7 +332,7 @@ void TaskBatcher::Loop() {
       it = old ? items_.erase(it) : std::next(it);
     }
     if (due.empty() && polls.empty()) {
-      work_cv_.wait_for(lock, std::chrono::milliseconds(50));
+      work_cv_.wait_for(lock, kTick);
       continue;
     }
     lock.unlock();
@@ -336,7 +370,7 @@ void TaskBatcher::SendBatch(Batch b) {
     auto& slot = batches_[b.key];
     if (!slot) slot = std::make_unique<Batch>(b);
     else slot->ids.insert(slot->ids.end(), b.ids.begin(), b.ids.end());
-    slot->last_add = Clock::now();  // try again after another window
+    slot->last_add = clock_->Now();  // try again after another window
     return;
   }
   rec.submission_id = *sid;
@@ -357,7 +391,7 @@ void TaskBatcher::SendBatch(Batch b) {
     t->submission_id = *sid;
     t->kind = b.kind;
     t->ids = b.ids;
-    t->next_poll = Clock::now();  // Poll submits it (and resubmits after a failure)
+    t->next_poll = clock_->Now();  // Poll submits it (and resubmits after a failure)
     t->interval = options_.poll_initial;
     for (uint64_t id : b.ids) {
       items_[id]->state = State::kSent;

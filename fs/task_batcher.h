@@ -20,8 +20,13 @@
 //    a failed copy's destination is removed from the listing, a failed
 //    delete's entries come back.
 //  - WaitPath (a read or fsync of a pending destination, a new file where a
-//    delete is pending) and WaitAll (fsync of a folder, unmount) flush the
-//    batches concerned at once and wait; a failure is EIO.
+//    delete is pending) and WaitAll (fsync of a folder) flush the batches
+//    concerned at once and wait; a failure is EIO. Drain (unmount) waits up
+//    to a deadline and reports what is left; it stays in the journal, and
+//    the next mount resumes it (queued items, and sent tasks with their
+//    submission ids).
+//
+// Time (windows, polls, deadlines) comes from the injected http::Clock.
 //
 // Thread-safety: all methods are thread-safe. mu_ guards all state and is
 // never held across a Transfer or journal call; one worker thread sends
@@ -33,10 +38,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,8 +64,27 @@ struct BatcherOptions {
   bool wait_each = false;  // --copy-mode wait: each copy waits for its own task
 };
 
+// What Drain leaves for the next mount: the work still in the journal.
+struct DrainReport {
+  size_t queued = 0;      // items accepted but not yet in a task
+  size_t unfinished = 0;  // items in tasks sent (or being submitted), not finished
+  size_t tasks = 0;       // those tasks
+  size_t copies = 0;      // queued + unfinished, by kind
+  size_t deletes = 0;
+  size_t failed = 0;                  // items that failed, not yet reported to a waiter
+  std::vector<std::string> examples;  // a few of those left: "copy /a -> /b", "delete /c"
+
+  bool left() const { return queued + unfinished > 0; }
+  // "2 copies and 1 delete in the journal for the next mount (1 not yet
+  // sent, 2 in 1 unfinished Globus task): copy /a -> /b, ..."
+  std::string Describe() const;
+};
+
 class TaskBatcher {
  public:
+  // Times (deadlines) are on the clock given to the constructor.
+  using TimePoint = std::chrono::steady_clock::time_point;
+
   TaskBatcher(TransferApi& api, cache::Journal& journal, Namespace& ns, Logger& log,
               std::shared_ptr<http::Clock> clock, BatcherOptions options);
   ~TaskBatcher();
@@ -81,8 +107,15 @@ class TaskBatcher {
   // Waits for every pending copy to, and delete of, `path` (or above it).
   int WaitPath(const std::string& coll, const std::string& path);
   bool IsPending(const std::string& coll, const std::string& path);
-  // Waits for everything; EIO if anything failed since the last WaitAll.
-  int WaitAll();
+  // Flushes every batch and waits for everything (fsync of a folder), or
+  // until `deadline`. EIO if anything failed since the last WaitAll (or the
+  // batcher stopped first); else ETIMEDOUT if the deadline came first (the
+  // rest goes on, and stays journaled); else 0.
+  int WaitAll(std::optional<TimePoint> deadline = std::nullopt);
+  // For unmount: flushes every batch and waits until everything is done or
+  // `deadline` passes; returns what is left (it stays in the journal) and
+  // the failures nobody was told of. Does not stop the worker (Stop does).
+  DrainReport Drain(TimePoint deadline);
 
   // Pending, active, failed and recent tasks (for `globusfs status`).
   nlohmann::json Status();
@@ -93,7 +126,6 @@ class TaskBatcher {
   struct Item;
   struct Batch;
   struct Task;
-  using Clock = std::chrono::steady_clock;
 
   void Loop();
   void SendBatch(Batch batch);
@@ -112,6 +144,12 @@ class TaskBatcher {
   std::string JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
                             const std::string& dst_coll, const std::string& dst_path, bool recursive);
   void FlushCovering(const std::string& coll, const std::string& path);
+  // Waits on done_cv_ (releasing `lock` on mu_) until `done`, stop_ or
+  // `deadline`; true when done.
+  bool WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,
+                const std::function<bool()>& done);
+  bool AllDone() const;          // caller holds mu_
+  DrainReport Leftover() const;  // caller holds mu_
   nlohmann::json ItemJson(const Item& i) const;
   void Replay();
 
@@ -135,6 +173,7 @@ class TaskBatcher {
   std::map<std::string, std::unique_ptr<Task>> tasks_;     // sent, by submission id
   std::deque<nlohmann::json> recent_;                       // finished tasks, newest first
   uint64_t failures_ = 0;                                   // since the last WaitAll
+  int flushing_all_ = 0;  // WaitAll/Drain calls waiting: every batch is due
   std::thread worker_;
 };
 

@@ -38,7 +38,7 @@ struct TaskBatcher::Item {
   std::vector<uint64_t> folded;  // deletes covered by this recursive delete
   uint64_t folded_into = 0;
   bool reported = false;  // a failure already returned to a waiter
-  Clock::time_point finished_at{};
+  TimePoint finished_at{};
   bool done() const { return state == State::kSucceeded || state == State::kFailed; }
 };
 
@@ -47,7 +47,7 @@ struct TaskBatcher::Batch {
   Kind kind = Kind::kCopy;
   std::string src_coll, dst_coll;
   std::vector<uint64_t> ids;
-  Clock::time_point last_add{};
+  TimePoint last_add{};
   bool flush_now = false;
 };
 
@@ -55,7 +55,7 @@ struct TaskBatcher::Task {
   std::string submission_id, task_id;
   Kind kind = Kind::kCopy;
   std::vector<uint64_t> ids;
-  Clock::time_point next_poll{};
+  TimePoint next_poll{};
   std::chrono::milliseconds interval{0};
   TaskStatus last;
   int submit_attempts = 0;

@@ -1,5 +1,8 @@
-// TaskBatcher's status view (`globusfs status`): the pending items, the
-// active tasks and the recently finished ones. See fs/task_batcher.h.
+// TaskBatcher's reports: the status view (`globusfs status`: the pending
+// items, the active tasks and the recently finished ones) and what a drain
+// leaves for the next mount. See fs/task_batcher.h.
+#include <string>
+
 #include "fs/task_batcher.h"
 #include "fs/task_batcher_internal.h"
 
@@ -34,6 +37,40 @@ json TaskBatcher::Status() {
     if (r["status"] == "FAILED") failed.push_back(r);
   }
   return {{"pending", pending}, {"active", active}, {"failed", failed}, {"recent", recent_}};
+}
+
+DrainReport TaskBatcher::Leftover() const {
+  constexpr size_t kExamples = 5;
+  DrainReport r;
+  for (const auto& [id, item] : items_) {
+    const Item& i = *item;
+    if (i.done() || i.folded_into != 0) continue;  // a folded delete goes with its folder's
+    (i.state == State::kQueued ? r.queued : r.unfinished)++;
+    (i.kind == Kind::kCopy ? r.copies : r.deletes)++;
+    if (r.examples.size() < kExamples) {
+      r.examples.push_back(i.kind == Kind::kCopy ? "copy " + i.src_path + " -> " + i.dst_path
+                                                 : "delete " + i.src_path);
+    }
+  }
+  r.tasks = tasks_.size();
+  r.failed = failures_;
+  return r;
+}
+
+std::string DrainReport::Describe() const {
+  auto count = [](size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::string what;
+  if (copies > 0) what = count(copies, "copy", "copies");
+  if (deletes > 0) what += (what.empty() ? "" : " and ") + count(deletes, "delete", "deletes");
+  if (what.empty()) what = "nothing";
+  std::string out = what + " in the journal for the next mount (" + std::to_string(queued) +
+                    " not yet sent, " + std::to_string(unfinished) + " in " +
+                    count(tasks, "unfinished Globus task", "unfinished Globus tasks") + ")";
+  for (size_t i = 0; i < examples.size(); ++i) out += (i == 0 ? ": " : ", ") + examples[i];
+  if (queued + unfinished > examples.size()) out += ", ...";
+  return out;
 }
 
 }  // namespace globusfs::fs

@@ -42,7 +42,7 @@ void TaskBatcher::Poll(const std::string& sid) {
     if (it == tasks_.end()) return;
     Task& t = *it->second;
     if (backoff) t.interval = std::min(t.interval * 2, options_.poll_max);
-    t.next_poll = Clock::now() + t.interval;
+    t.next_poll = clock_->Now() + t.interval;
   };
   if (task_id.empty()) {
     // Submit (again): the journal has the request, with its submission id.
@@ -239,7 +239,7 @@ void TaskBatcher::Replay() {
     // the task id if it had accepted it, and nothing runs twice.
     t->task_id.clear();
     t->kind = rec.kind == "transfer" ? Kind::kCopy : Kind::kDelete;
-    t->next_poll = Clock::now();
+    t->next_poll = clock_->Now();
     t->interval = options_.poll_initial;
     for (const auto& i : rec.items) {
       auto item = std::make_unique<Item>();

@@ -1,11 +1,16 @@
 // TaskBatcher (fs/task_batcher.h) on FakeTransfer and a real (temporary)
 // LMDB journal: what is accepted is journaled before it is acknowledged,
-// survives a restart, and a failed copy keeps its source.
+// survives a restart, and a failed copy keeps its source. An unmount drains
+// for a bounded time and the next mount resumes the rest with the same
+// submission ids.
 #include "fs/task_batcher.h"
 
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +21,19 @@ namespace {
 
 constexpr const char* kA = "aaaaaaaa-0000-4000-8000-000000000001";
 constexpr const char* kB = "bbbbbbbb-0000-4000-8000-000000000002";
+
+using namespace std::chrono_literals;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Polls `done` every millisecond for up to `limit`; its last answer.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 3s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    ::usleep(1000);
+  }
+  return true;
+}
 
 class TaskBatcherTest : public ::testing::Test {
  protected:
@@ -56,6 +74,7 @@ class TaskBatcherTest : public ::testing::Test {
     if (start) batcher_->Start();
     return *batcher_;
   }
+  SteadyTime In(std::chrono::milliseconds d) { return clock_->Now() + d; }
 
   std::filesystem::path dir_;
   std::shared_ptr<http::Clock> clock_ = std::make_shared<http::RealClock>();
@@ -115,6 +134,72 @@ TEST_F(TaskBatcherTest, AFailedCopyKeepsItsSource) {
   EXPECT_EQ(fake_.tasks_submitted(FakeTransfer::kDelete), 0u);
   EXPECT_TRUE(journal_->PendingTasks().empty()) << "nor will it run after a restart";
   EXPECT_EQ(b.WaitAll(), 0) << "reported once";
+}
+
+TEST_F(TaskBatcherTest, WaitAllWithADeadlineReturnsAtItAndTheWorkGoesOn) {
+  TaskBatcher& b = NewBatcher(/*start=*/true);
+  fake_.set_run_tasks_immediately(false);  // the task stays ACTIVE
+  ASSERT_EQ(b.QueueCopy(kA, "/src/one", kB, "/one", false), 0);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(b.WaitAll(In(100ms)), ETIMEDOUT);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+  EXPECT_EQ(fake_.tasks_submitted(FakeTransfer::kTransfer), 1u) << "flushed at once, then followed";
+  EXPECT_EQ(journal_->PendingTasks().size(), 1u);
+  fake_.RunPendingTasks();
+  EXPECT_EQ(b.WaitAll(), 0);
+  EXPECT_TRUE(fake_.Exists(kB, "/one"));
+  EXPECT_TRUE(journal_->PendingTasks().empty());
+}
+
+TEST_F(TaskBatcherTest, WhatADrainLeavesTheNextMountResumesWithTheSameSubmissionId) {
+  // mv across collections: a copy (accepted by Globus, not finished) and
+  // the delete of its source (held back behind it, so never sent).
+  TaskBatcher& b = NewBatcher(/*start=*/true);
+  fake_.set_run_tasks_immediately(false);
+  ASSERT_EQ(b.QueueCopy(kA, "/src/one", kB, "/one", false), 0);
+  ASSERT_EQ(b.QueueDelete(kA, "/src/one", false), 0);
+  DrainReport r = b.Drain(In(200ms));
+  EXPECT_TRUE(r.left());
+  EXPECT_EQ(r.queued, 1u);
+  EXPECT_EQ(r.unfinished, 1u);
+  EXPECT_EQ(r.tasks, 1u);
+  EXPECT_EQ(r.copies, 1u);
+  EXPECT_EQ(r.deletes, 1u);
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_EQ(r.Describe(),
+            "1 copy and 1 delete in the journal for the next mount (1 not yet sent, 1 in 1 "
+            "unfinished Globus task): copy /src/one -> /one, delete /src/one");
+  EXPECT_EQ(journal_->PendingTasks().size(), 2u);
+
+  OpenJournal();  // unmounted; the next mount
+  fake_.ResetCalls();
+  NewBatcher(/*start=*/true);
+  std::atomic<int> rc{-1};
+  std::thread waiter([&] { rc = batcher_->WaitAll(); });
+  EXPECT_TRUE(WaitFor([&] {
+    fake_.RunPendingTasks();
+    return rc != -1;
+  }));
+  waiter.join();
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(fake_.Exists(kB, "/one"));
+  EXPECT_FALSE(fake_.Exists(kA, "/src/one"));
+  EXPECT_EQ(fake_.tasks_submitted(FakeTransfer::kTransfer), 1u)
+      << "sent again with its submission id: Globus answered Duplicate";
+  EXPECT_EQ(fake_.calls(FakeTransfer::kOpSubmissionId), 1u) << "only the delete needed an id";
+  EXPECT_TRUE(journal_->PendingTasks().empty());
+}
+
+TEST_F(TaskBatcherTest, ADrainReportsFailuresNobodyWasToldOf) {
+  TaskBatcher& b = NewBatcher(/*start=*/true);
+  DrainReport none = b.Drain(In(0ms));
+  EXPECT_FALSE(none.left());
+  EXPECT_EQ(none.failed, 0u);
+  fake_.FailNextTask(FakeTransfer::kTransfer, "PERMISSION_DENIED");
+  ASSERT_EQ(b.QueueCopy(kA, "/src/one", kB, "/one", false), 0);
+  DrainReport r = b.Drain(In(2000ms));
+  EXPECT_FALSE(r.left());
+  EXPECT_EQ(r.failed, 1u) << "the daemon exits 1 for it";
 }
 
 }  // namespace
