@@ -64,6 +64,7 @@ uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std:
     slot->kind = kind;
     slot->src_coll = src_coll;
     slot->dst_coll = dst_coll;
+    slot->retry = RetryBackoff(options_.retry_initial, options_.retry_max);
   }
   slot->ids.push_back(item->id);
   slot->last_add = clock_->Now();
@@ -301,8 +302,10 @@ void TaskBatcher::Loop() {
     std::vector<Batch> due;
     for (auto it = batches_.begin(); it != batches_.end();) {
       Batch& b = *it->second;
-      bool ready = b.flush_now || flushing_all_ > 0 || b.ids.size() >= options_.max_items ||
-                   now - b.last_add >= options_.window;
+      // A batch waiting for its retry time waits, flushed or not.
+      bool ready = b.retry.Ready(now) &&
+                   (b.flush_now || flushing_all_ > 0 || b.ids.size() >= options_.max_items ||
+                    now - b.last_add >= options_.window);
       if (!ready || b.ids.empty()) {
         it = b.ids.empty() ? batches_.erase(it) : std::next(it);
         continue;
@@ -365,13 +368,13 @@ void TaskBatcher::SendBatch(Batch b) {
   }
   auto sid = api_.NewSubmissionId();
   if (!sid) {
-    log_.Log(LogLevel::kWarning, "cannot get a submission id (will retry): " + sid.error().Summary());
-    std::lock_guard lock(mu_);
-    auto& slot = batches_[b.key];
-    if (!slot) slot = std::make_unique<Batch>(b);
-    else slot->ids.insert(slot->ids.end(), b.ids.begin(), b.ids.end());
-    slot->last_add = clock_->Now();  // try again after another window
+    RetryBatch(std::move(b), sid.error());
     return;
+  }
+  if (int failed = b.retry.Succeeded(); failed > 0) {
+    log_.Log(LogLevel::kInfo, "recovered: a " + rec.kind + " of " + std::to_string(b.ids.size()) +
+                                  " item(s) got its submission id after " + std::to_string(failed) +
+                                  " failed attempt(s)");
   }
   rec.submission_id = *sid;
   rec.created_at_ms =
@@ -379,7 +382,7 @@ void TaskBatcher::SendBatch(Batch b) {
   if (!journal_.PutTaskReplacing(rec, replaced)) {
     std::lock_guard lock(mu_);
     for (uint64_t id : b.ids) Complete(id, State::kFailed, "cannot record the task in the journal");
-    ++failures_;
+    failures_ += b.ids.size();
     done_cv_.notify_all();
     log_.Log(LogLevel::kError, "cannot record a " + rec.kind + " of " + std::to_string(b.ids.size()) +
                                    " items in the journal; not sent");
@@ -393,6 +396,7 @@ void TaskBatcher::SendBatch(Batch b) {
     t->ids = b.ids;
     t->next_poll = clock_->Now();  // Poll submits it (and resubmits after a failure)
     t->interval = options_.poll_initial;
+    t->retry = RetryBackoff(options_.retry_initial, options_.retry_max);
     for (uint64_t id : b.ids) {
       items_[id]->state = State::kSent;
       items_[id]->submission_id = *sid;
@@ -402,8 +406,39 @@ void TaskBatcher::SendBatch(Batch b) {
       }
     }
     tasks_[*sid] = std::move(t);
+    // Deletes held back from this batch (behind a copy) start afresh too.
+    if (auto held = batches_.find(b.key); held != batches_.end()) held->second->retry.Succeeded();
   }
   Poll(*sid);
+}
+
+void TaskBatcher::RetryBatch(Batch b, const http::Error& error) {
+  // Every failure here is retried: GET /submission_id names no collection
+  // and no path, so nothing in it can be refused for good.
+  const std::string what = std::string("cannot get a submission id for a ") +
+                           (b.kind == Kind::kCopy ? "transfer" : "delete") + " of " +
+                           std::to_string(b.ids.size()) + " item(s)";
+  bool news = false;
+  RetryBackoff retry;
+  {
+    std::lock_guard lock(mu_);
+    news = b.retry.Failed(clock_->Now(), clock_->Random(), RetryCause(error));
+    retry = b.retry;
+    auto& slot = batches_[b.key];
+    if (!slot) {
+      slot = std::make_unique<Batch>(std::move(b));
+    } else {
+      // Items queued meanwhile wait with them, behind them.
+      slot->ids.insert(slot->ids.begin(), b.ids.begin(), b.ids.end());
+      slot->flush_now = slot->flush_now || b.flush_now;
+      slot->retry = b.retry;
+    }
+  }
+  if (news) {
+    log_.Log(LogLevel::kWarning, what + ": " + error.Summary() + " -- " + retry.cause() +
+                                     "; kept in the journal, will retry in " +
+                                     ShortDuration(retry.wait()));
+  }
 }
 
 }  // namespace globusfs::fs

@@ -19,14 +19,25 @@
 //    ACTIVE until its deadline. Failures are logged with the Globus task id;
 //    a failed copy's destination is removed from the listing, a failed
 //    delete's entries come back.
+//  - What cannot be sent now is kept, never dropped or spun on: a failure
+//    that is worth retrying (network, timeouts, 429, 5xx, and what a login
+//    fixes: a missing login, a consent or session requirement, a refused
+//    refresh token; RetryLater in fs/remote/remote_error.h) keeps the work
+//    journaled and tries again with a capped exponential backoff
+//    (fs/retry_backoff.h): per batch for its submission id, per task for
+//    its submission and polling. A persisting failure is logged once per
+//    backoff step with its fix (`globusfs-auth login`, ...), and once more
+//    when it recovers. Only definitive refusals (400, no such collection,
+//    permission denied) fail a task.
 //  - WaitPath (a read or fsync of a pending destination, a new file where a
 //    delete is pending) and WaitAll (fsync of a folder) flush the batches
-//    concerned at once and wait; a failure is EIO. Drain (unmount) waits up
-//    to a deadline and reports what is left; it stays in the journal, and
-//    the next mount resumes it (queued items, and sent tasks with their
-//    submission ids).
+//    concerned at once (a batch waiting for its retry time still waits for
+//    it) and wait; a failure is EIO. Drain (unmount) waits up to a deadline
+//    and reports what is left; it stays in the journal, and the next mount
+//    resumes it (queued items, and sent tasks with their submission ids).
 //
-// Time (windows, polls, deadlines) comes from the injected http::Clock.
+// Time (windows, polls, backoff, deadlines) and the backoff's jitter come
+// from the injected http::Clock.
 //
 // Thread-safety: all methods are thread-safe. mu_ guards all state and is
 // never held across a Transfer or journal call; one worker thread sends
@@ -62,6 +73,10 @@ struct BatcherOptions {
   std::chrono::milliseconds poll_initial{250};
   std::chrono::milliseconds poll_max{2000};
   bool wait_each = false;  // --copy-mode wait: each copy waits for its own task
+  // After a failure that is retried later: the first wait, doubling up to
+  // the cap, less up to half at random (fs/retry_backoff.h).
+  std::chrono::milliseconds retry_initial{1000};
+  std::chrono::milliseconds retry_max{std::chrono::minutes(5)};
 };
 
 // What Drain leaves for the next mount: the work still in the journal.
@@ -73,10 +88,11 @@ struct DrainReport {
   size_t deletes = 0;
   size_t failed = 0;                  // items that failed, not yet reported to a waiter
   std::vector<std::string> examples;  // a few of those left: "copy /a -> /b", "delete /c"
+  std::string waiting_on;  // why work waits for a retry (the fix, if any); "" if none does
 
   bool left() const { return queued + unfinished > 0; }
   // "2 copies and 1 delete in the journal for the next mount (1 not yet
-  // sent, 2 in 1 unfinished Globus task): copy /a -> /b, ..."
+  // sent, 2 in 1 unfinished Globus task): copy /a -> /b, ...; waiting on: ..."
   std::string Describe() const;
 };
 
@@ -129,7 +145,21 @@ class TaskBatcher {
 
   void Loop();
   void SendBatch(Batch batch);
+  // Puts a batch that could not get its submission id back, to be retried.
+  void RetryBatch(Batch batch, const http::Error& error);
+  // Submits a sent task (see Submit) or follows it at Globus.
   void Poll(const std::string& submission_id);
+  // Sends the journaled request with its submission id (again: Globus
+  // answers Duplicate if it had it); keeps it for a retry, or fails it.
+  void Submit(const std::string& submission_id);
+  // The next poll in the task's interval (`slower`: doubled, to poll_max).
+  void Reschedule(const std::string& submission_id, bool slower);
+  // Schedules the task's next submission or poll after a failure that is
+  // retried later; `what` names it in the log.
+  void RetryTask(const std::string& submission_id, const std::string& what,
+                 const http::Error& error);
+  // Ends the task's backoff after a success; logs the recovery.
+  void TaskRecovered(const std::string& submission_id, const std::string& what);
   void Finish(const std::string& submission_id, bool ok, const std::string& why);
   // Caller holds mu_.
   uint64_t AddItem(Kind kind, const std::string& src_coll, const std::string& src_path,
@@ -173,7 +203,7 @@ class TaskBatcher {
   std::map<std::string, std::unique_ptr<Task>> tasks_;     // sent, by submission id
   std::deque<nlohmann::json> recent_;                       // finished tasks, newest first
   uint64_t failures_ = 0;                                   // since the last WaitAll
-  int flushing_all_ = 0;  // WaitAll/Drain calls waiting: every batch is due
+  int flushing_all_ = 0;  // WaitAll/Drain calls waiting: every batch is due (at its retry time)
   std::thread worker_;
 };
 

@@ -12,8 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "auth/http/error.h"
 #include "fs/mount_table.h"
 #include "fs/namespace.h"
+#include "fs/retry_backoff.h"
 #include "fs/task_batcher.h"
 
 namespace globusfs::fs {
@@ -49,6 +51,7 @@ struct TaskBatcher::Batch {
   std::vector<uint64_t> ids;
   TimePoint last_add{};
   bool flush_now = false;
+  RetryBackoff retry;  // getting a submission id; not due before retry.not_before()
 };
 
 struct TaskBatcher::Task {
@@ -58,7 +61,15 @@ struct TaskBatcher::Task {
   TimePoint next_poll{};
   std::chrono::milliseconds interval{0};
   TaskStatus last;
-  int submit_attempts = 0;
+  RetryBackoff retry;  // submitting, and polling errors
 };
+
+// What the log says about a failure that is retried later: the fix for an
+// authentication requirement (auth/guidance.h), else that Globus cannot be
+// reached. One line.
+std::string RetryCause(const http::Error& error);
+
+// "750ms", "4s", "5min".
+std::string ShortDuration(std::chrono::steady_clock::duration d);
 
 }  // namespace globusfs::fs

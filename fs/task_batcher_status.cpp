@@ -20,18 +20,25 @@ json TaskBatcher::Status() {
   std::lock_guard lock(mu_);
   json pending = json::array(), active = json::array(), failed = json::array();
   for (const auto& [key, b] : batches_) {
-    for (uint64_t id : b->ids) pending.push_back(ItemJson(*items_[id]));
+    for (uint64_t id : b->ids) {
+      json j = ItemJson(*items_[id]);
+      if (b->retry.failures() > 0) j["detail"] = b->retry.cause();  // waiting for a retry
+      pending.push_back(std::move(j));
+    }
   }
   for (const auto& [sid, t] : tasks_) {
-    active.push_back({{"task_id", t->task_id},
-                      {"submission_id", sid},
-                      {"type", t->kind == Kind::kCopy ? "TRANSFER" : "DELETE"},
-                      {"status", t->task_id.empty() ? "SUBMITTING" : t->last.status.empty() ? "ACTIVE" : t->last.status},
-                      {"items", t->ids.size()},
-                      {"files", t->last.files},
-                      {"files_transferred", t->last.files_transferred},
-                      {"bytes_transferred", t->last.bytes_transferred},
-                      {"faults", t->last.faults}});
+    json& j = active.emplace_back(json{{"task_id", t->task_id},
+                                       {"submission_id", sid},
+                                       {"type", t->kind == Kind::kCopy ? "TRANSFER" : "DELETE"},
+                                       {"status", t->task_id.empty()       ? "SUBMITTING"
+                                                  : t->last.status.empty() ? "ACTIVE"
+                                                                           : t->last.status},
+                                       {"items", t->ids.size()},
+                                       {"files", t->last.files},
+                                       {"files_transferred", t->last.files_transferred},
+                                       {"bytes_transferred", t->last.bytes_transferred},
+                                       {"faults", t->last.faults}});
+    if (t->retry.failures() > 0) j["detail"] = t->retry.cause();  // shown by `globusfs status`
   }
   for (const auto& r : recent_) {
     if (r["status"] == "FAILED") failed.push_back(r);
@@ -54,6 +61,12 @@ DrainReport TaskBatcher::Leftover() const {
   }
   r.tasks = tasks_.size();
   r.failed = failures_;
+  for (const auto& [key, b] : batches_) {
+    if (r.waiting_on.empty() && b->retry.failures() > 0) r.waiting_on = b->retry.cause();
+  }
+  for (const auto& [sid, t] : tasks_) {
+    if (r.waiting_on.empty() && t->retry.failures() > 0) r.waiting_on = t->retry.cause();
+  }
   return r;
 }
 
@@ -70,6 +83,7 @@ std::string DrainReport::Describe() const {
                     count(tasks, "unfinished Globus task", "unfinished Globus tasks") + ")";
   for (size_t i = 0; i < examples.size(); ++i) out += (i == 0 ? ": " : ", ") + examples[i];
   if (queued + unfinished > examples.size()) out += ", ...";
+  if (!waiting_on.empty()) out += "; waiting on: " + waiting_on;
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "auth/guidance.h"
 #include "fs/mount_table.h"
 #include "fs/remote/remote_error.h"
 #include "fs/task_batcher.h"
@@ -28,6 +29,39 @@ bool FatalEvent(const std::string& code) {
 
 }  // namespace
 
+std::string RetryCause(const http::Error& error) {
+  if (Classify(error) == RemoteErrc::kAuthRequired) {
+    // One line with the command that fixes it; globusfs-auth writes the new
+    // tokens and this daemon picks them up at its next try.
+    std::string need;
+    switch (auth::ClassifyRequirement(error)) {
+      case auth::Requirement::kConsent:
+        need = "Globus needs your consent";
+        break;
+      case auth::Requirement::kSession:
+        need = "Globus needs you to re-authenticate";
+        break;
+      case auth::Requirement::kLogin:
+      case auth::Requirement::kNone:
+        need = "Globus needs you to log in";
+        break;
+    }
+    auto cmd = auth::RemedyCommand(error);
+    return need + ": run `" + (cmd ? *cmd : std::string("globusfs-auth login")) +
+           "` (no remount needed)";
+  }
+  if (Classify(error) == RemoteErrc::kUnavailable) return "Globus is unreachable or busy";
+  return "Globus refused it (" + std::string(RemoteErrcName(Classify(error))) + ")";
+}
+
+std::string ShortDuration(std::chrono::steady_clock::duration d) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(d).count();
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  if (ms < 120'000) return std::to_string((ms + 500) / 1000) + "s";
+  return std::to_string((ms + 30'000) / 60'000) + "min";
+}
+
 void TaskBatcher::Poll(const std::string& sid) {
   std::string task_id;
   {
@@ -36,74 +70,21 @@ void TaskBatcher::Poll(const std::string& sid) {
     if (it == tasks_.end()) return;
     task_id = it->second->task_id;
   }
-  auto reschedule = [&](bool backoff) {
-    std::lock_guard lock(mu_);
-    auto it = tasks_.find(sid);
-    if (it == tasks_.end()) return;
-    Task& t = *it->second;
-    if (backoff) t.interval = std::min(t.interval * 2, options_.poll_max);
-    t.next_poll = clock_->Now() + t.interval;
-  };
   if (task_id.empty()) {
-    // Submit (again): the journal has the request, with its submission id.
-    auto rec = journal_.GetTask(sid);
-    if (!rec) {
-      Finish(sid, false, "the journal lost the task");
-      return;
-    }
-    http::Result<std::string> r = std::string();
-    if (rec->kind == "transfer") {
-      TransferRequest req;
-      req.submission_id = sid;
-      req.source_collection = rec->source_collection;
-      req.destination_collection = rec->destination_collection;
-      req.label = "globusfs cp";
-      for (const auto& i : rec->items) {
-        req.items.push_back({ToTransferPath(i.source_path), ToTransferPath(i.destination_path), i.recursive});
-      }
-      r = api_.SubmitTransfer(req);
-    } else {
-      DeleteRequest req;
-      req.submission_id = sid;
-      req.collection_id = rec->source_collection;
-      req.label = "globusfs rm";
-      req.ignore_missing = true;
-      for (const auto& i : rec->items) {
-        req.paths.push_back(ToTransferPath(i.source_path));
-        req.recursive = req.recursive || i.recursive;
-      }
-      r = api_.SubmitDelete(req);
-    }
-    if (!r) {
-      if (Classify(r.error()) == RemoteErrc::kUnavailable) {
-        log_.Log(LogLevel::kWarning, "submitting a " + rec->kind + " (will retry): " + r.error().Summary());
-        reschedule(true);
-        return;
-      }
-      Finish(sid, false, r.error().Summary());
-      return;
-    }
-    rec->task_id = *r;
-    journal_.PutTask(*rec);
-    {
-      std::lock_guard lock(mu_);
-      auto it = tasks_.find(sid);
-      if (it != tasks_.end()) it->second->task_id = *r;
-    }
-    log_.Log(LogLevel::kInfo, "Globus task " + *r + ": " + rec->kind + " of " + std::to_string(rec->items.size()) +
-                                  " item(s)");
-    reschedule(false);
+    Submit(sid);
     return;
   }
   auto st = api_.GetTask(task_id);
   if (!st) {
+    // The task runs at Globus whatever we see of it: only its absence ends it.
     if (Classify(st.error()) == RemoteErrc::kNotFound) {
       Finish(sid, false, "Globus has no task " + task_id);
     } else {
-      reschedule(true);
+      RetryTask(sid, "cannot follow Globus task " + task_id, st.error());
     }
     return;
   }
+  TaskRecovered(sid, "following Globus task " + task_id);
   {
     std::lock_guard lock(mu_);
     auto it = tasks_.find(sid);
@@ -125,7 +106,105 @@ void TaskBatcher::Poll(const std::string& sid) {
       }
     }
   }
-  reschedule(true);
+  Reschedule(sid, /*slower=*/true);
+}
+
+void TaskBatcher::Submit(const std::string& sid) {
+  // Submit (again): the journal has the request, with its submission id.
+  auto rec = journal_.GetTask(sid);
+  if (!rec) {
+    Finish(sid, false, "the journal lost the task");
+    return;
+  }
+  http::Result<std::string> r = std::string();
+  if (rec->kind == "transfer") {
+    TransferRequest req;
+    req.submission_id = sid;
+    req.source_collection = rec->source_collection;
+    req.destination_collection = rec->destination_collection;
+    req.label = "globusfs cp";
+    for (const auto& i : rec->items) {
+      req.items.push_back(
+          {ToTransferPath(i.source_path), ToTransferPath(i.destination_path), i.recursive});
+    }
+    r = api_.SubmitTransfer(req);
+  } else {
+    DeleteRequest req;
+    req.submission_id = sid;
+    req.collection_id = rec->source_collection;
+    req.label = "globusfs rm";
+    req.ignore_missing = true;
+    for (const auto& i : rec->items) {
+      req.paths.push_back(ToTransferPath(i.source_path));
+      req.recursive = req.recursive || i.recursive;
+    }
+    r = api_.SubmitDelete(req);
+  }
+  const std::string what = "a " + rec->kind + " of " + std::to_string(rec->items.size()) +
+                           " item(s) (submission " + sid + ")";
+  if (!r) {
+    // Kept for what time or a login fixes; failed for a definitive refusal.
+    if (RetryLater(Classify(r.error()))) {
+      RetryTask(sid, "cannot submit " + what, r.error());
+    } else {
+      Finish(sid, false, r.error().Summary());
+    }
+    return;
+  }
+  TaskRecovered(sid, "submitting " + what);
+  rec->task_id = *r;
+  journal_.PutTask(*rec);
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(sid);
+    if (it != tasks_.end()) it->second->task_id = *r;
+  }
+  log_.Log(LogLevel::kInfo, "Globus task " + *r + ": " + rec->kind + " of " +
+                                std::to_string(rec->items.size()) + " item(s)");
+  Reschedule(sid, /*slower=*/false);
+}
+
+void TaskBatcher::Reschedule(const std::string& sid, bool slower) {
+  std::lock_guard lock(mu_);
+  auto it = tasks_.find(sid);
+  if (it == tasks_.end()) return;
+  Task& t = *it->second;
+  if (slower) t.interval = std::min(t.interval * 2, options_.poll_max);
+  t.next_poll = clock_->Now() + t.interval;
+}
+
+void TaskBatcher::RetryTask(const std::string& sid, const std::string& what,
+                            const http::Error& error) {
+  bool news = false;
+  RetryBackoff retry;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(sid);
+    if (it == tasks_.end()) return;
+    Task& t = *it->second;
+    news = t.retry.Failed(clock_->Now(), clock_->Random(), RetryCause(error));
+    t.next_poll = t.retry.not_before();
+    retry = t.retry;
+  }
+  if (news) {
+    log_.Log(LogLevel::kWarning, what + ": " + error.Summary() + " -- " + retry.cause() +
+                                     "; kept in the journal, will retry in " +
+                                     ShortDuration(retry.wait()));
+  }
+}
+
+void TaskBatcher::TaskRecovered(const std::string& sid, const std::string& what) {
+  int failed = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(sid);
+    if (it == tasks_.end()) return;
+    failed = it->second->retry.Succeeded();
+  }
+  if (failed > 0) {
+    log_.Log(LogLevel::kInfo, "recovered: " + what + " works again after " +
+                                  std::to_string(failed) + " failed attempt(s)");
+  }
 }
 
 void TaskBatcher::Finish(const std::string& sid, bool ok, const std::string& why) {
@@ -241,6 +320,7 @@ void TaskBatcher::Replay() {
     t->kind = rec.kind == "transfer" ? Kind::kCopy : Kind::kDelete;
     t->next_poll = clock_->Now();
     t->interval = options_.poll_initial;
+    t->retry = RetryBackoff(options_.retry_initial, options_.retry_max);
     for (const auto& i : rec.items) {
       auto item = std::make_unique<Item>();
       item->id = next_id_++;
