@@ -36,14 +36,28 @@ void TaskBatcher::Start() {
   worker_ = std::thread([this] { Loop(); });
 }
 
-void TaskBatcher::Stop() {
+bool TaskBatcher::Stop(std::optional<TimePoint> deadline) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     stop_ = true;
+    work_cv_.notify_all();
+    done_cv_.notify_all();
+    // The worker may be inside a Transfer request: wait for it until the
+    // deadline, not for ever.
+    while (deadline && worker_.joinable() && !worker_exited_) {
+      auto now = clock_->Now();
+      if (now >= *deadline) return false;
+      done_cv_.wait_for(lock,
+                        std::min<std::chrono::steady_clock::duration>(*deadline - now, kTick));
+    }
   }
-  work_cv_.notify_all();
-  done_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  return true;
+}
+
+bool TaskBatcher::Stopping() {
+  std::lock_guard lock(mu_);
+  return stop_;
 }
 
 uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std::string& src_path,
@@ -339,10 +353,24 @@ void TaskBatcher::Loop() {
       continue;
     }
     lock.unlock();
-    for (auto& b : due) SendBatch(std::move(b));
-    for (const auto& sid : polls) Poll(sid);
+    // Each call may take long (retries, timeouts): a Stop in between is
+    // heard before the next one.
+    for (auto& b : due) {
+      if (!Stopping()) {
+        SendBatch(std::move(b));
+        continue;
+      }
+      std::lock_guard put_back(mu_);
+      PutBack(std::move(b));
+    }
+    for (const auto& sid : polls) {
+      if (Stopping()) break;
+      Poll(sid);
+    }
     lock.lock();
   }
+  worker_exited_ = true;
+  done_cv_.notify_all();
 }
 
 void TaskBatcher::SendBatch(Batch b) {
@@ -409,7 +437,19 @@ void TaskBatcher::SendBatch(Batch b) {
     // Deletes held back from this batch (behind a copy) start afresh too.
     if (auto held = batches_.find(b.key); held != batches_.end()) held->second->retry.Succeeded();
   }
-  Poll(*sid);
+  if (!Stopping()) Poll(*sid);  // submits it at once (else the next mount does)
+}
+
+void TaskBatcher::PutBack(Batch b) {
+  auto& slot = batches_[b.key];
+  if (!slot) {
+    slot = std::make_unique<Batch>(std::move(b));
+    return;
+  }
+  // Items queued meanwhile wait with them, behind them.
+  slot->ids.insert(slot->ids.begin(), b.ids.begin(), b.ids.end());
+  slot->flush_now = slot->flush_now || b.flush_now;
+  slot->retry = b.retry;
 }
 
 void TaskBatcher::RetryBatch(Batch b, const http::Error& error) {
@@ -424,15 +464,7 @@ void TaskBatcher::RetryBatch(Batch b, const http::Error& error) {
     std::lock_guard lock(mu_);
     news = b.retry.Failed(clock_->Now(), clock_->Random(), RetryCause(error));
     retry = b.retry;
-    auto& slot = batches_[b.key];
-    if (!slot) {
-      slot = std::make_unique<Batch>(std::move(b));
-    } else {
-      // Items queued meanwhile wait with them, behind them.
-      slot->ids.insert(slot->ids.begin(), b.ids.begin(), b.ids.end());
-      slot->flush_now = slot->flush_now || b.flush_now;
-      slot->retry = b.retry;
-    }
+    PutBack(std::move(b));
   }
   if (news) {
     log_.Log(LogLevel::kWarning, what + ": " + error.Summary() + " -- " + retry.cause() +

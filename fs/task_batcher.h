@@ -109,8 +109,13 @@ class TaskBatcher {
 
   // Starts the worker and picks up the journal's tasks from a previous run.
   void Start();
-  // Stops the worker; unsent and unfinished work stays journaled.
-  void Stop();
+  // Stops the worker; unsent and unfinished work stays journaled. The
+  // worker may be inside a Transfer request (with the HTTP client's retries
+  // and timeouts, that can take minutes): Stop waits for it until
+  // `deadline` and returns false if it is still in it. Then the batcher must
+  // not be destroyed (its destructor waits): the process may exit, as after
+  // a crash, which the journal is made for. Without a deadline it waits.
+  bool Stop(std::optional<TimePoint> deadline = std::nullopt);
 
   // Paths are normalised collection paths. QueueCopy returns 0, or (with
   // wait_each) the copy's errno.
@@ -144,6 +149,7 @@ class TaskBatcher {
   struct Task;
 
   void Loop();
+  bool Stopping();  // takes mu_
   void SendBatch(Batch batch);
   // Puts a batch that could not get its submission id back, to be retried.
   void RetryBatch(Batch batch, const http::Error& error);
@@ -162,6 +168,9 @@ class TaskBatcher {
   void TaskRecovered(const std::string& submission_id, const std::string& what);
   void Finish(const std::string& submission_id, bool ok, const std::string& why);
   // Caller holds mu_.
+  // Puts a batch taken out to be sent back into batches_, before what was
+  // queued since.
+  void PutBack(Batch batch);
   uint64_t AddItem(Kind kind, const std::string& src_coll, const std::string& src_path,
                    const std::string& dst_coll, const std::string& dst_path, bool recursive);
   bool Covers(const Item& item, const std::string& coll, const std::string& path) const;
@@ -197,6 +206,7 @@ class TaskBatcher {
   std::condition_variable work_cv_;  // wakes the worker
   std::condition_variable done_cv_;  // wakes waiters when items finish
   bool stop_ = false;
+  bool worker_exited_ = false;  // Loop has returned
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Item>> items_;
   std::map<std::string, std::unique_ptr<Batch>> batches_;  // not yet sent, by key

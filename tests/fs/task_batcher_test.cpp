@@ -241,6 +241,25 @@ TEST_F(TaskBatcherTest, WhatADrainLeavesTheNextMountResumesWithTheSameSubmission
   EXPECT_TRUE(journal_->PendingTasks().empty());
 }
 
+TEST_F(TaskBatcherTest, AStopWithADeadlineDoesNotWaitForARequestInFlight) {
+  TaskBatcher& b = NewBatcher(/*start=*/true);
+  fake_.SetLatency(1s);  // every Transfer call takes a second
+  ASSERT_EQ(b.QueueCopy(kA, "/src/one", kB, "/one", false), 0);
+  EXPECT_EQ(b.WaitAll(In(100ms)), ETIMEDOUT);  // the worker is inside NewSubmissionId
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(b.Stop(In(100ms))) << "still in the call";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 800ms);
+  EXPECT_TRUE(b.Stop()) << "without a deadline it waits for the call; nothing more is sent";
+  EXPECT_EQ(fake_.calls(FakeTransfer::kOpSubmitTransfer), 0u);
+  ASSERT_EQ(journal_->PendingTasks().size(), 1u) << "the batch, with its submission id";
+
+  fake_.SetLatency(0s);
+  OpenJournal();  // the next mount sends it
+  EXPECT_EQ(NewBatcher(/*start=*/true).WaitAll(), 0);
+  EXPECT_TRUE(fake_.Exists(kB, "/one"));
+  EXPECT_EQ(fake_.calls(FakeTransfer::kOpSubmissionId), 1u) << "the same submission id";
+}
+
 TEST(RetryBackoff, DoublesToItsCapWithJitterAndSaysWhenToLog) {
   const SteadyTime t0{std::chrono::hours(1)};
   RetryBackoff r(1s, 5s);
