@@ -78,9 +78,14 @@ std::string DrainReport::Describe() const {
   if (copies > 0) what = count(copies, "copy", "copies");
   if (deletes > 0) what += (what.empty() ? "" : " and ") + count(deletes, "delete", "deletes");
   if (what.empty()) what = "nothing";
-  std::string out = what + " in the journal for the next mount (" + std::to_string(queued) +
-                    " not yet sent, " + std::to_string(unfinished) + " in " +
-                    count(tasks, "unfinished Globus task", "unfinished Globus tasks") + ")";
+  std::string where;  // only the parts there are
+  if (queued > 0) where = std::to_string(queued) + " not yet sent";
+  if (unfinished > 0) {
+    where += (where.empty() ? "" : ", ") + std::to_string(unfinished) + " in " +
+             count(tasks, "unfinished Globus task", "unfinished Globus tasks");
+  }
+  std::string out = what + " in the journal for the next mount";
+  if (!where.empty()) out += " (" + where + ")";
   for (size_t i = 0; i < examples.size(); ++i) out += (i == 0 ? ": " : ", ") + examples[i];
   if (queued + unfinished > examples.size()) out += ", ...";
   if (!waiting_on.empty()) out += "; waiting on: " + waiting_on;

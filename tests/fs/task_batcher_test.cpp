@@ -541,11 +541,19 @@ TEST_F(TaskBatcherTest, WorkHeldUpByGlobusOrALoginResumesAtTheNextMountWithItsSu
   EXPECT_TRUE(journal_->PendingTasks().empty());
 }
 
-TEST_F(TaskBatcherTest, ADrainReportsFailuresNobodyWasToldOf) {
+TEST_F(TaskBatcherTest, ADrainDescribesWhatIsLeftAndCountsFailuresNobodyWasToldOf) {
   TaskBatcher& b = NewBatcher(/*start=*/true);
   DrainReport none = b.Drain(In(0ms));
   EXPECT_FALSE(none.left());
   EXPECT_EQ(none.failed, 0u);
+  EXPECT_EQ(none.Describe(), "nothing in the journal for the next mount");
+  fake_.FailAlways(FakeTransfer::kOpSubmissionId, Unavailable());
+  ASSERT_EQ(b.QueueDelete(kA, "/src/two", false), 0);
+  EXPECT_EQ(b.Drain(In(0ms)).Describe(),
+            "1 delete in the journal for the next mount (1 not yet sent): delete /src/two")
+      << "a zero-second drain sends nothing; no parts that are zero";
+  fake_.ClearFailures();
+  EXPECT_EQ(b.WaitAll(), 0);
   fake_.FailNextTask(FakeTransfer::kTransfer, "PERMISSION_DENIED");
   ASSERT_EQ(b.QueueCopy(kA, "/src/one", kB, "/one", false), 0);
   DrainReport r = b.Drain(In(2000ms));
