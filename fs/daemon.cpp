@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "auth/auth_client.h"
 #include "auth/guidance.h"
@@ -61,6 +62,9 @@ globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOI
   --copy-mode batch|wait             copies between collections become batched Globus
                                      transfer tasks (default batch: cp returns at once,
                                      fsync/unmount wait); wait: each copy waits for its task
+  --drain-timeout SECONDS            at unmount, send pending copies and deletes for at most
+                                     this long (default 30; 0 = do not wait); what is left
+                                     stays in the journal and the next mount sends it
 
   globusfs status MOUNTPOINT [--json]   pending, active, failed and recent Globus tasks
   --log-file FILE                    log here (default: <cache dir>/globusfs.log when detached)
@@ -69,6 +73,9 @@ globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOI
 
 Environment: GLOBUSFS_CONFIG_DIR (tokens), GLOBUSFS_CLIENT_ID, GLOBUS_SDK_* (see README).
 )";
+
+// After the drain deadline, how long unmount waits for a request in flight.
+constexpr auto kStopGrace = std::chrono::seconds(5);
 
 std::string ShortHash(const std::string& s) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -246,9 +253,10 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
       const char* v = a == "-o" ? value() : argv[i] + 2;
       if (!v) return usage_error("-o needs options");
       config->fuse_options.push_back(v);
-    } else if (a == "--collection" || a == "--config" || a == "--cache-dir" || a == "--metadata-ttl" ||
-               a == "--log-file" || a == "--cache-size" || a == "--memory-limit" || a == "--copy-mode" ||
-               a == "--walk-ahead") {
+    } else if (a == "--collection" || a == "--config" || a == "--cache-dir" ||
+               a == "--metadata-ttl" || a == "--log-file" || a == "--cache-size" ||
+               a == "--memory-limit" || a == "--copy-mode" || a == "--walk-ahead" ||
+               a == "--drain-timeout") {
       const char* v = value();
       if (!v) return usage_error(a + " needs a value");
       if (a == "--collection") {
@@ -270,6 +278,13 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
         long n = std::strtol(v, &end, 10);
         if (*end || end == v || n < 0 || n > 64) return usage_error("--walk-ahead wants a number from 0 to 64");
         config->walk_ahead = static_cast<int>(n);
+      } else if (a == "--drain-timeout") {
+        // At most ~31 years: RunDaemon adds it to a steady_clock time point.
+        char* end = nullptr;
+        config->drain_timeout_s = std::strtod(v, &end);
+        if (*end || end == v || !(config->drain_timeout_s >= 0 && config->drain_timeout_s <= 1e9)) {
+          return usage_error("--drain-timeout wants seconds (0: do not wait)");
+        }
       } else if (a == "--cache-size") {
         if (!ParseSize(v, &config->cache_size)) return usage_error("--cache-size wants a size such as 512M or 2G");
       } else if (a == "--memory-limit") {
@@ -424,15 +439,41 @@ int RunDaemon(const DaemonConfig& config) {
   for (const auto& m : mounts) names += " " + m.entry.name + "=" + m.info.id + ":" + m.root_path;
   log.Log(LogLevel::kInfo, "mounted on " + config.mountpoint + ":" + names + " (cache " + cache_dir + ")");
   int exit_code = session.Run(fs);
-  // Unmounted: what was accepted still goes to Globus before we exit.
-  if (!batcher.Status()["pending"].empty() || !batcher.Status()["active"].empty()) {
-    log.Log(LogLevel::kInfo, "unmounted; waiting for the pending Globus tasks");
+  // Unmounted: what was accepted still goes to Globus, for a bounded time;
+  // what is left stays in the journal and the next mount resumes it.
+  const auto deadline =
+      c.clock->Now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(config.drain_timeout_s));
+  if (auto st = batcher.Status();
+      config.drain_timeout_s > 0 && (!st["pending"].empty() || !st["active"].empty())) {
+    std::ostringstream secs;
+    secs << config.drain_timeout_s;
+    log.Log(LogLevel::kInfo,
+            "unmounted; sending the pending copies and deletes to Globus (for at most " +
+                secs.str() + " s)");
   }
-  if (batcher.WaitAll() != 0) {
-    log.Log(LogLevel::kError, "some copies or deletes failed (see above)");
+  // Uploads drain here too (FileContents::Drain).
+  DrainReport left = batcher.Drain(deadline);
+  // The worker may be inside a Transfer request, which with the HTTP
+  // client's retries and timeouts can take minutes: a short grace, no more.
+  const bool stopped = batcher.Stop(c.clock->Now() + kStopGrace);
+  if (left.left()) {
+    log.Log(LogLevel::kWarning, "left " + left.Describe());
+  }
+  if (left.failed > 0) {
+    // Failed, not merely unsent: the user has to know.
+    log.Log(LogLevel::kError,
+            std::to_string(left.failed) + " copies or deletes failed (see above)");
     exit_code = 1;
   }
-  batcher.Stop();
+  if (!stopped) {
+    // Exit without the destructors, which would wait for that request: as
+    // after a crash, the journal holds the work and the next mount resumes
+    // it (the kernel mount is already gone; every log line is flushed).
+    log.Log(LogLevel::kWarning,
+            "a request to Globus is still in flight; exiting without waiting for it");
+    std::_Exit(exit_code);
+  }
   pool.Shutdown();
   log.Log(LogLevel::kInfo, "unmounted from " + config.mountpoint);
   return exit_code;

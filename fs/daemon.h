@@ -25,6 +25,7 @@ struct DaemonConfig {
   uint64_t memory_limit = 256ULL << 20;  // --memory-limit: half of it may hold read buffers
   bool copy_wait = false;                // --copy-mode wait: each copy waits for its own task
   int walk_ahead = 4;                    // --walk-ahead: listings fetched ahead at once in a walk
+  double drain_timeout_s = 30;           // --drain-timeout: unmount sends pending work this long
   std::string log_file;   // empty: stderr in the foreground, else <cache dir>/globusfs.log
 };
 

@@ -1,70 +1,22 @@
 #include "fs/task_batcher.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <set>
 
 #include "fs/mount_table.h"
-#include "fs/remote/remote_error.h"
+#include "fs/task_batcher_internal.h"
 
 namespace globusfs::fs {
-
-using json = nlohmann::json;
 
 namespace {
 
 constexpr auto kKeepFinished = std::chrono::minutes(5);
-// The journal key of a copy or delete accepted but not yet in a sent batch.
-const std::string kQueuedPrefix = "queued-";
-constexpr size_t kRecentTasks = 50;
-
-// Error events after which a task cannot succeed: cancel it (globus-api.md
-// §2.9: a missing source keeps a transfer ACTIVE until its deadline).
-bool FatalEvent(const std::string& code) {
-  static const std::set<std::string> kFatal = {
-      "FILE_NOT_FOUND", "PERMISSION_DENIED", "NOT_A_DIRECTORY", "IS_A_DIRECTORY", "NOT_A_FILE",
-      "INVALID_PATH_NAME", "INVALID_SYMLINK", "QUOTA_EXCEEDED", "NO_SPACE_LEFT"};
-  return kFatal.count(code) > 0;
-}
-
-bool Overlap(const std::string& a, const std::string& b) { return IsUnder(a, b) || IsUnder(b, a); }
+// The worker and waiters with a deadline look at the (injected) clock at
+// least this often.
+constexpr auto kTick = std::chrono::milliseconds(50);
 
 }  // namespace
-
-struct TaskBatcher::Item {
-  uint64_t id = 0;
-  Kind kind = Kind::kCopy;
-  std::string src_coll, src_path, dst_coll, dst_path;
-  bool recursive = false;
-  State state = State::kQueued;
-  std::string submission_id;
-  std::string journal_key;  // its own record while queued (kQueuedPrefix...)
-  std::string why;
-  std::vector<uint64_t> folded;  // deletes covered by this recursive delete
-  uint64_t folded_into = 0;
-  bool reported = false;  // a failure already returned to a waiter
-  Clock::time_point finished_at{};
-  bool done() const { return state == State::kSucceeded || state == State::kFailed; }
-};
-
-struct TaskBatcher::Batch {
-  std::string key;
-  Kind kind = Kind::kCopy;
-  std::string src_coll, dst_coll;
-  std::vector<uint64_t> ids;
-  Clock::time_point last_add{};
-  bool flush_now = false;
-};
-
-struct TaskBatcher::Task {
-  std::string submission_id, task_id;
-  Kind kind = Kind::kCopy;
-  std::vector<uint64_t> ids;
-  Clock::time_point next_poll{};
-  std::chrono::milliseconds interval{0};
-  TaskStatus last;
-  int submit_attempts = 0;
-};
 
 TaskBatcher::TaskBatcher(TransferApi& api, cache::Journal& journal, Namespace& ns, Logger& log,
                          std::shared_ptr<http::Clock> clock, BatcherOptions options)
@@ -84,14 +36,28 @@ void TaskBatcher::Start() {
   worker_ = std::thread([this] { Loop(); });
 }
 
-void TaskBatcher::Stop() {
+bool TaskBatcher::Stop(std::optional<TimePoint> deadline) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     stop_ = true;
+    work_cv_.notify_all();
+    done_cv_.notify_all();
+    // The worker may be inside a Transfer request: wait for it until the
+    // deadline, not for ever.
+    while (deadline && worker_.joinable() && !worker_exited_) {
+      auto now = clock_->Now();
+      if (now >= *deadline) return false;
+      done_cv_.wait_for(lock,
+                        std::min<std::chrono::steady_clock::duration>(*deadline - now, kTick));
+    }
   }
-  work_cv_.notify_all();
-  done_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+  return true;
+}
+
+bool TaskBatcher::Stopping() {
+  std::lock_guard lock(mu_);
+  return stop_;
 }
 
 uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std::string& src_path,
@@ -112,9 +78,10 @@ uint64_t TaskBatcher::AddItem(Kind kind, const std::string& src_coll, const std:
     slot->kind = kind;
     slot->src_coll = src_coll;
     slot->dst_coll = dst_coll;
+    slot->retry = RetryBackoff(options_.retry_initial, options_.retry_max);
   }
   slot->ids.push_back(item->id);
-  slot->last_add = Clock::now();
+  slot->last_add = clock_->Now();
   if (slot->ids.size() >= options_.max_items) slot->flush_now = true;
   uint64_t id = item->id;
   items_[id] = std::move(item);
@@ -277,24 +244,53 @@ int TaskBatcher::WaitPath(const std::string& coll, const std::string& path) {
   return rc;
 }
 
-int TaskBatcher::WaitAll() {
+bool TaskBatcher::AllDone() const {
+  for (const auto& [id, item] : items_) {
+    if (!item->done()) return false;
+  }
+  return true;
+}
+
+bool TaskBatcher::WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,
+                           const std::function<bool()>& done) {
+  while (!done()) {
+    if (stop_) return false;
+    if (!deadline) {
+      done_cv_.wait(lock);
+      continue;
+    }
+    // The deadline is on the injected clock: look at it at least every tick.
+    auto now = clock_->Now();
+    if (now >= *deadline) return false;
+    done_cv_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(*deadline - now, kTick));
+  }
+  return true;
+}
+
+int TaskBatcher::WaitAll(std::optional<TimePoint> deadline) {
   std::unique_lock lock(mu_);
   for (auto& [key, b] : batches_) b->flush_now = true;
+  ++flushing_all_;  // also what is re-queued or queued while we wait
   work_cv_.notify_all();
-  done_cv_.wait(lock, [&] {
-    if (stop_) return true;
-    for (const auto& [id, item] : items_) {
-      if (!item->done()) return false;
-    }
-    return true;
-  });
-  bool failed = failures_ > 0;
+  bool done = WaitDone(lock, deadline, [&] { return AllDone(); });
+  --flushing_all_;
+  bool failed = failures_ > 0 || (!done && stop_);
   failures_ = 0;
   for (auto& [id, item] : items_) {
-    failed = failed || !item->done();
-    item->reported = true;
+    if (item->done()) item->reported = true;
   }
-  return failed ? EIO : 0;
+  if (failed) return EIO;
+  return done ? 0 : ETIMEDOUT;
+}
+
+DrainReport TaskBatcher::Drain(TimePoint deadline) {
+  std::unique_lock lock(mu_);
+  for (auto& [key, b] : batches_) b->flush_now = true;
+  ++flushing_all_;
+  work_cv_.notify_all();
+  WaitDone(lock, deadline, [&] { return AllDone(); });
+  --flushing_all_;
+  return Leftover();
 }
 
 void TaskBatcher::Complete(uint64_t id, State state, const std::string& why) {
@@ -303,7 +299,7 @@ void TaskBatcher::Complete(uint64_t id, State state, const std::string& why) {
   Item& i = *it->second;
   i.state = state;
   i.why = why;
-  i.finished_at = Clock::now();
+  i.finished_at = clock_->Now();
   for (uint64_t f : i.folded) {
     auto fi = items_.find(f);
     if (fi == items_.end()) continue;
@@ -316,11 +312,14 @@ void TaskBatcher::Complete(uint64_t id, State state, const std::string& why) {
 void TaskBatcher::Loop() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    auto now = Clock::now();
+    auto now = clock_->Now();
     std::vector<Batch> due;
     for (auto it = batches_.begin(); it != batches_.end();) {
       Batch& b = *it->second;
-      bool ready = b.flush_now || b.ids.size() >= options_.max_items || now - b.last_add >= options_.window;
+      // A batch waiting for its retry time waits, flushed or not.
+      bool ready = b.retry.Ready(now) &&
+                   (b.flush_now || flushing_all_ > 0 || b.ids.size() >= options_.max_items ||
+                    now - b.last_add >= options_.window);
       if (!ready || b.ids.empty()) {
         it = b.ids.empty() ? batches_.erase(it) : std::next(it);
         continue;
@@ -350,14 +349,28 @@ void TaskBatcher::Loop() {
       it = old ? items_.erase(it) : std::next(it);
     }
     if (due.empty() && polls.empty()) {
-      work_cv_.wait_for(lock, std::chrono::milliseconds(50));
+      work_cv_.wait_for(lock, kTick);
       continue;
     }
     lock.unlock();
-    for (auto& b : due) SendBatch(std::move(b));
-    for (const auto& sid : polls) Poll(sid);
+    // Each call may take long (retries, timeouts): a Stop in between is
+    // heard before the next one.
+    for (auto& b : due) {
+      if (!Stopping()) {
+        SendBatch(std::move(b));
+        continue;
+      }
+      std::lock_guard put_back(mu_);
+      PutBack(std::move(b));
+    }
+    for (const auto& sid : polls) {
+      if (Stopping()) break;
+      Poll(sid);
+    }
     lock.lock();
   }
+  worker_exited_ = true;
+  done_cv_.notify_all();
 }
 
 void TaskBatcher::SendBatch(Batch b) {
@@ -383,13 +396,13 @@ void TaskBatcher::SendBatch(Batch b) {
   }
   auto sid = api_.NewSubmissionId();
   if (!sid) {
-    log_.Log(LogLevel::kWarning, "cannot get a submission id (will retry): " + sid.error().Summary());
-    std::lock_guard lock(mu_);
-    auto& slot = batches_[b.key];
-    if (!slot) slot = std::make_unique<Batch>(b);
-    else slot->ids.insert(slot->ids.end(), b.ids.begin(), b.ids.end());
-    slot->last_add = Clock::now();  // try again after another window
+    RetryBatch(std::move(b), sid.error());
     return;
+  }
+  if (int failed = b.retry.Succeeded(); failed > 0) {
+    log_.Log(LogLevel::kInfo, "recovered: a " + rec.kind + " of " + std::to_string(b.ids.size()) +
+                                  " item(s) got its submission id after " + std::to_string(failed) +
+                                  " failed attempt(s)");
   }
   rec.submission_id = *sid;
   rec.created_at_ms =
@@ -397,7 +410,7 @@ void TaskBatcher::SendBatch(Batch b) {
   if (!journal_.PutTaskReplacing(rec, replaced)) {
     std::lock_guard lock(mu_);
     for (uint64_t id : b.ids) Complete(id, State::kFailed, "cannot record the task in the journal");
-    ++failures_;
+    failures_ += b.ids.size();
     done_cv_.notify_all();
     log_.Log(LogLevel::kError, "cannot record a " + rec.kind + " of " + std::to_string(b.ids.size()) +
                                    " items in the journal; not sent");
@@ -409,8 +422,9 @@ void TaskBatcher::SendBatch(Batch b) {
     t->submission_id = *sid;
     t->kind = b.kind;
     t->ids = b.ids;
-    t->next_poll = Clock::now();  // Poll submits it (and resubmits after a failure)
+    t->next_poll = clock_->Now();  // Poll submits it (and resubmits after a failure)
     t->interval = options_.poll_initial;
+    t->retry = RetryBackoff(options_.retry_initial, options_.retry_max);
     for (uint64_t id : b.ids) {
       items_[id]->state = State::kSent;
       items_[id]->submission_id = *sid;
@@ -420,269 +434,42 @@ void TaskBatcher::SendBatch(Batch b) {
       }
     }
     tasks_[*sid] = std::move(t);
+    // Deletes held back from this batch (behind a copy) start afresh too.
+    if (auto held = batches_.find(b.key); held != batches_.end()) held->second->retry.Succeeded();
   }
-  Poll(*sid);
+  if (!Stopping()) Poll(*sid);  // submits it at once (else the next mount does)
 }
 
-void TaskBatcher::Poll(const std::string& sid) {
-  std::string task_id;
-  {
-    std::lock_guard lock(mu_);
-    auto it = tasks_.find(sid);
-    if (it == tasks_.end()) return;
-    task_id = it->second->task_id;
-  }
-  auto reschedule = [&](bool backoff) {
-    std::lock_guard lock(mu_);
-    auto it = tasks_.find(sid);
-    if (it == tasks_.end()) return;
-    Task& t = *it->second;
-    if (backoff) t.interval = std::min(t.interval * 2, options_.poll_max);
-    t.next_poll = Clock::now() + t.interval;
-  };
-  if (task_id.empty()) {
-    // Submit (again): the journal has the request, with its submission id.
-    auto rec = journal_.GetTask(sid);
-    if (!rec) {
-      Finish(sid, false, "the journal lost the task");
-      return;
-    }
-    http::Result<std::string> r = std::string();
-    if (rec->kind == "transfer") {
-      TransferRequest req;
-      req.submission_id = sid;
-      req.source_collection = rec->source_collection;
-      req.destination_collection = rec->destination_collection;
-      req.label = "globusfs cp";
-      for (const auto& i : rec->items) {
-        req.items.push_back({ToTransferPath(i.source_path), ToTransferPath(i.destination_path), i.recursive});
-      }
-      r = api_.SubmitTransfer(req);
-    } else {
-      DeleteRequest req;
-      req.submission_id = sid;
-      req.collection_id = rec->source_collection;
-      req.label = "globusfs rm";
-      req.ignore_missing = true;
-      for (const auto& i : rec->items) {
-        req.paths.push_back(ToTransferPath(i.source_path));
-        req.recursive = req.recursive || i.recursive;
-      }
-      r = api_.SubmitDelete(req);
-    }
-    if (!r) {
-      if (Classify(r.error()) == RemoteErrc::kUnavailable) {
-        log_.Log(LogLevel::kWarning, "submitting a " + rec->kind + " (will retry): " + r.error().Summary());
-        reschedule(true);
-        return;
-      }
-      Finish(sid, false, r.error().Summary());
-      return;
-    }
-    rec->task_id = *r;
-    journal_.PutTask(*rec);
-    {
-      std::lock_guard lock(mu_);
-      auto it = tasks_.find(sid);
-      if (it != tasks_.end()) it->second->task_id = *r;
-    }
-    log_.Log(LogLevel::kInfo, "Globus task " + *r + ": " + rec->kind + " of " + std::to_string(rec->items.size()) +
-                                  " item(s)");
-    reschedule(false);
+void TaskBatcher::PutBack(Batch b) {
+  auto& slot = batches_[b.key];
+  if (!slot) {
+    slot = std::make_unique<Batch>(std::move(b));
     return;
   }
-  auto st = api_.GetTask(task_id);
-  if (!st) {
-    if (Classify(st.error()) == RemoteErrc::kNotFound) {
-      Finish(sid, false, "Globus has no task " + task_id);
-    } else {
-      reschedule(true);
-    }
-    return;
-  }
+  // Items queued meanwhile wait with them, behind them.
+  slot->ids.insert(slot->ids.begin(), b.ids.begin(), b.ids.end());
+  slot->flush_now = slot->flush_now || b.flush_now;
+  slot->retry = b.retry;
+}
+
+void TaskBatcher::RetryBatch(Batch b, const http::Error& error) {
+  // Every failure here is retried: GET /submission_id names no collection
+  // and no path, so nothing in it can be refused for good.
+  const std::string what = std::string("cannot get a submission id for a ") +
+                           (b.kind == Kind::kCopy ? "transfer" : "delete") + " of " +
+                           std::to_string(b.ids.size()) + " item(s)";
+  bool news = false;
+  RetryBackoff retry;
   {
     std::lock_guard lock(mu_);
-    auto it = tasks_.find(sid);
-    if (it != tasks_.end()) it->second->last = *st;
+    news = b.retry.Failed(clock_->Now(), clock_->Random(), RetryCause(error));
+    retry = b.retry;
+    PutBack(std::move(b));
   }
-  if (st->done()) {
-    Finish(sid, st->status == "SUCCEEDED",
-           st->status + (st->fatal_code.empty() ? "" : " (" + st->fatal_code + ": " + st->fatal_description + ")"));
-    return;
-  }
-  if (st->faults > 0) {
-    auto events = api_.GetTaskEvents(task_id, 10);
-    if (events) {
-      for (const auto& e : *events) {
-        if (!e.is_error || !FatalEvent(e.code)) continue;
-        (void)api_.CancelTask(task_id);
-        Finish(sid, false, "cancelled after error event " + e.code + " (" + e.description + ")");
-        return;
-      }
-    }
-  }
-  reschedule(true);
-}
-
-void TaskBatcher::Finish(const std::string& sid, bool ok, const std::string& why) {
-  journal_.RemoveTask(sid);
-  std::vector<Item> items, kept;
-  std::string task_id;
-  Kind kind = Kind::kCopy;
-  {
-    std::lock_guard lock(mu_);
-    auto it = tasks_.find(sid);
-    if (it == tasks_.end()) return;
-    task_id = it->second->task_id;
-    kind = it->second->kind;
-    for (uint64_t id : it->second->ids) {
-      if (items_.count(id)) items.push_back(*items_[id]);
-    }
-  }
-  // Undo what the listing showed BEFORE anyone waiting hears of the
-  // failure (a waiter's next look must already see the truth): no
-  // destination, and the deleted entries back.
-  std::string paths;
-  if (!ok) {
-    for (const auto& i : items) {
-      if (kind == Kind::kCopy) {
-        ns_.NoteRemoved(i.dst_coll, i.dst_path);
-        ns_.Invalidate(i.dst_coll, ParentOf(i.dst_path));
-      } else {
-        ns_.Invalidate(i.src_coll, ParentOf(i.src_path));
-        ns_.Invalidate(i.src_coll, i.src_path);
-      }
-      if (paths.size() < 300) paths += " " + (kind == Kind::kCopy ? i.dst_path : i.src_path);
-    }
-    log_.Log(LogLevel::kWarning, std::string(kind == Kind::kCopy ? "copy" : "delete") + " failed, Globus task " +
-                                     (task_id.empty() ? "(not accepted)" : task_id) + ": " + why + ";" + paths);
-  }
-  {
-    std::lock_guard lock(mu_);
-    auto it = tasks_.find(sid);
-    if (it == tasks_.end()) return;
-    Task& t = *it->second;
-    for (uint64_t id : t.ids) Complete(id, ok ? State::kSucceeded : State::kFailed, why);
-    json done = {{"task_id", task_id},
-                 {"submission_id", sid},
-                 {"type", kind == Kind::kCopy ? "TRANSFER" : "DELETE"},
-                 {"status", ok ? "SUCCEEDED" : "FAILED"},
-                 {"items", t.ids.size()},
-                 {"files_transferred", t.last.files_transferred},
-                 {"bytes_transferred", t.last.bytes_transferred},
-                 {"detail", why}};
-    recent_.push_front(done);
-    if (recent_.size() > kRecentTasks) recent_.pop_back();
-    if (!ok) failures_ += t.ids.size();
-    if (!ok && kind == Kind::kCopy) kept = DropDeletesOf(t.ids);
-    tasks_.erase(it);
-  }
-  // mv across collections is a copy, then a delete: the copy failed, so the
-  // source stays.
-  for (const auto& d : kept) {
-    journal_.RemoveTask(d.journal_key);
-    ns_.Invalidate(d.src_coll, ParentOf(d.src_path));
-    ns_.Invalidate(d.src_coll, d.src_path);
-    log_.Log(LogLevel::kWarning, "not deleting " + d.src_path + ": the copy from it failed");
-  }
-  done_cv_.notify_all();
-}
-
-std::vector<TaskBatcher::Item> TaskBatcher::DropDeletesOf(const std::vector<uint64_t>& failed_copies) {
-  std::vector<Item> dropped;
-  for (auto& [key, b] : batches_) {
-    if (b->kind != Kind::kDelete) continue;
-    for (auto i = b->ids.begin(); i != b->ids.end();) {
-      Item& del = *items_[*i];
-      bool blocked = std::any_of(failed_copies.begin(), failed_copies.end(), [&](uint64_t c) {
-        auto ci = items_.find(c);
-        return ci != items_.end() && ci->second->src_coll == del.src_coll &&
-               Overlap(ci->second->src_path, del.src_path);
-      });
-      if (!blocked) {
-        ++i;
-        continue;
-      }
-      Complete(del.id, State::kFailed, "not deleted: the copy from it failed");
-      dropped.push_back(del);
-      for (uint64_t f : del.folded) {
-        if (auto fi = items_.find(f); fi != items_.end()) dropped.push_back(*fi->second);
-      }
-      i = b->ids.erase(i);
-    }
-  }
-  return dropped;
-}
-
-json TaskBatcher::ItemJson(const Item& i) const {
-  json j = {{"type", i.kind == Kind::kCopy ? "copy" : "delete"}, {"path", i.src_path}};
-  if (i.kind == Kind::kCopy) j["destination"] = i.dst_path;
-  return j;
-}
-
-json TaskBatcher::Status() {
-  std::lock_guard lock(mu_);
-  json pending = json::array(), active = json::array(), failed = json::array();
-  for (const auto& [key, b] : batches_) {
-    for (uint64_t id : b->ids) pending.push_back(ItemJson(*items_[id]));
-  }
-  for (const auto& [sid, t] : tasks_) {
-    active.push_back({{"task_id", t->task_id},
-                      {"submission_id", sid},
-                      {"type", t->kind == Kind::kCopy ? "TRANSFER" : "DELETE"},
-                      {"status", t->task_id.empty() ? "SUBMITTING" : t->last.status.empty() ? "ACTIVE" : t->last.status},
-                      {"items", t->ids.size()},
-                      {"files", t->last.files},
-                      {"files_transferred", t->last.files_transferred},
-                      {"bytes_transferred", t->last.bytes_transferred},
-                      {"faults", t->last.faults}});
-  }
-  for (const auto& r : recent_) {
-    if (r["status"] == "FAILED") failed.push_back(r);
-  }
-  return {{"pending", pending}, {"active", active}, {"failed", failed}, {"recent", recent_}};
-}
-
-void TaskBatcher::Replay() {
-  for (const auto& rec : journal_.PendingTasks()) {
-    if (rec.submission_id.rfind(kQueuedPrefix, 0) == 0 && rec.items.size() == 1) {
-      // Accepted but never sent: queued again, with the same record.
-      const auto& i = rec.items.front();
-      Kind kind = rec.kind == "transfer" ? Kind::kCopy : Kind::kDelete;
-      if (kind == Kind::kDelete) ns_.NoteRemoved(rec.source_collection, i.source_path);
-      std::lock_guard lock(mu_);
-      uint64_t id = AddItem(kind, rec.source_collection, i.source_path, rec.destination_collection,
-                            i.destination_path, i.recursive);
-      items_[id]->journal_key = rec.submission_id;
-      log_.Log(LogLevel::kInfo, "resuming a queued " + rec.kind + " of " + i.source_path + " from the journal");
-      continue;
-    }
-    std::lock_guard lock(mu_);
-    auto t = std::make_unique<Task>();
-    t->submission_id = rec.submission_id;
-    // Sent again with the same submission id: Globus answers Duplicate with
-    // the task id if it had accepted it, and nothing runs twice.
-    t->task_id.clear();
-    t->kind = rec.kind == "transfer" ? Kind::kCopy : Kind::kDelete;
-    t->next_poll = Clock::now();
-    t->interval = options_.poll_initial;
-    for (const auto& i : rec.items) {
-      auto item = std::make_unique<Item>();
-      item->id = next_id_++;
-      item->kind = t->kind;
-      item->src_coll = rec.source_collection;
-      item->src_path = i.source_path;
-      item->dst_coll = rec.destination_collection;
-      item->dst_path = i.destination_path;
-      item->recursive = i.recursive;
-      item->state = State::kSent;
-      item->submission_id = rec.submission_id;
-      t->ids.push_back(item->id);
-      items_[item->id] = std::move(item);
-    }
-    log_.Log(LogLevel::kInfo, "resuming a " + rec.kind + " of " + std::to_string(rec.items.size()) +
-                                  " item(s) from the journal (submission " + rec.submission_id + ")");
-    tasks_[rec.submission_id] = std::move(t);
+  if (news) {
+    log_.Log(LogLevel::kWarning, what + ": " + error.Summary() + " -- " + retry.cause() +
+                                     "; kept in the journal, will retry in " +
+                                     ShortDuration(retry.wait()));
   }
 }
 

@@ -19,9 +19,25 @@
 //    ACTIVE until its deadline. Failures are logged with the Globus task id;
 //    a failed copy's destination is removed from the listing, a failed
 //    delete's entries come back.
+//  - What cannot be sent now is kept, never dropped or spun on: a failure
+//    that is worth retrying (network, timeouts, 429, 5xx, and what a login
+//    fixes: a missing login, a consent or session requirement, a refused
+//    refresh token; RetryLater in fs/remote/remote_error.h) keeps the work
+//    journaled and tries again with a capped exponential backoff
+//    (fs/retry_backoff.h): per batch for its submission id, per task for
+//    its submission and polling. A persisting failure is logged once per
+//    backoff step with its fix (`globusfs-auth login`, ...), and once more
+//    when it recovers. Only definitive refusals (400, no such collection,
+//    permission denied) fail a task.
 //  - WaitPath (a read or fsync of a pending destination, a new file where a
-//    delete is pending) and WaitAll (fsync of a folder, unmount) flush the
-//    batches concerned at once and wait; a failure is EIO.
+//    delete is pending) and WaitAll (fsync of a folder) flush the batches
+//    concerned at once (a batch waiting for its retry time still waits for
+//    it) and wait; a failure is EIO. Drain (unmount) waits up to a deadline
+//    and reports what is left; it stays in the journal, and the next mount
+//    resumes it (queued items, and sent tasks with their submission ids).
+//
+// Time (windows, polls, backoff, deadlines) and the backoff's jitter come
+// from the injected http::Clock.
 //
 // Thread-safety: all methods are thread-safe. mu_ guards all state and is
 // never held across a Transfer or journal call; one worker thread sends
@@ -33,10 +49,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,10 +73,34 @@ struct BatcherOptions {
   std::chrono::milliseconds poll_initial{250};
   std::chrono::milliseconds poll_max{2000};
   bool wait_each = false;  // --copy-mode wait: each copy waits for its own task
+  // After a failure that is retried later: the first wait, doubling up to
+  // the cap, less up to half at random (fs/retry_backoff.h).
+  std::chrono::milliseconds retry_initial{1000};
+  std::chrono::milliseconds retry_max{std::chrono::minutes(5)};
+};
+
+// What Drain leaves for the next mount: the work still in the journal.
+struct DrainReport {
+  size_t queued = 0;      // items accepted but not yet in a task
+  size_t unfinished = 0;  // items in tasks sent (or being submitted), not finished
+  size_t tasks = 0;       // those tasks
+  size_t copies = 0;      // queued + unfinished, by kind
+  size_t deletes = 0;
+  size_t failed = 0;                  // items that failed, not yet reported to a waiter
+  std::vector<std::string> examples;  // a few of those left: "copy /a -> /b", "delete /c"
+  std::string waiting_on;  // why work waits for a retry (the fix, if any); "" if none does
+
+  bool left() const { return queued + unfinished > 0; }
+  // "2 copies and 1 delete in the journal for the next mount (1 not yet
+  // sent, 2 in 1 unfinished Globus task): copy /a -> /b, ...; waiting on: ..."
+  std::string Describe() const;
 };
 
 class TaskBatcher {
  public:
+  // Times (deadlines) are on the clock given to the constructor.
+  using TimePoint = std::chrono::steady_clock::time_point;
+
   TaskBatcher(TransferApi& api, cache::Journal& journal, Namespace& ns, Logger& log,
               std::shared_ptr<http::Clock> clock, BatcherOptions options);
   ~TaskBatcher();
@@ -67,8 +109,13 @@ class TaskBatcher {
 
   // Starts the worker and picks up the journal's tasks from a previous run.
   void Start();
-  // Stops the worker; unsent and unfinished work stays journaled.
-  void Stop();
+  // Stops the worker; unsent and unfinished work stays journaled. The
+  // worker may be inside a Transfer request (with the HTTP client's retries
+  // and timeouts, that can take minutes): Stop waits for it until
+  // `deadline` and returns false if it is still in it. Then the batcher must
+  // not be destroyed (its destructor waits): the process may exit, as after
+  // a crash, which the journal is made for. Without a deadline it waits.
+  bool Stop(std::optional<TimePoint> deadline = std::nullopt);
 
   // Paths are normalised collection paths. QueueCopy returns 0, or (with
   // wait_each) the copy's errno.
@@ -81,8 +128,15 @@ class TaskBatcher {
   // Waits for every pending copy to, and delete of, `path` (or above it).
   int WaitPath(const std::string& coll, const std::string& path);
   bool IsPending(const std::string& coll, const std::string& path);
-  // Waits for everything; EIO if anything failed since the last WaitAll.
-  int WaitAll();
+  // Flushes every batch and waits for everything (fsync of a folder), or
+  // until `deadline`. EIO if anything failed since the last WaitAll (or the
+  // batcher stopped first); else ETIMEDOUT if the deadline came first (the
+  // rest goes on, and stays journaled); else 0.
+  int WaitAll(std::optional<TimePoint> deadline = std::nullopt);
+  // For unmount: flushes every batch and waits until everything is done or
+  // `deadline` passes; returns what is left (it stays in the journal) and
+  // the failures nobody was told of. Does not stop the worker (Stop does).
+  DrainReport Drain(TimePoint deadline);
 
   // Pending, active, failed and recent tasks (for `globusfs status`).
   nlohmann::json Status();
@@ -93,13 +147,30 @@ class TaskBatcher {
   struct Item;
   struct Batch;
   struct Task;
-  using Clock = std::chrono::steady_clock;
 
   void Loop();
+  bool Stopping();  // takes mu_
   void SendBatch(Batch batch);
+  // Puts a batch that could not get its submission id back, to be retried.
+  void RetryBatch(Batch batch, const http::Error& error);
+  // Submits a sent task (see Submit) or follows it at Globus.
   void Poll(const std::string& submission_id);
+  // Sends the journaled request with its submission id (again: Globus
+  // answers Duplicate if it had it); keeps it for a retry, or fails it.
+  void Submit(const std::string& submission_id);
+  // The next poll in the task's interval (`slower`: doubled, to poll_max).
+  void Reschedule(const std::string& submission_id, bool slower);
+  // Schedules the task's next submission or poll after a failure that is
+  // retried later; `what` names it in the log.
+  void RetryTask(const std::string& submission_id, const std::string& what,
+                 const http::Error& error);
+  // Ends the task's backoff after a success; logs the recovery.
+  void TaskRecovered(const std::string& submission_id, const std::string& what);
   void Finish(const std::string& submission_id, bool ok, const std::string& why);
   // Caller holds mu_.
+  // Puts a batch taken out to be sent back into batches_, before what was
+  // queued since.
+  void PutBack(Batch batch);
   uint64_t AddItem(Kind kind, const std::string& src_coll, const std::string& src_path,
                    const std::string& dst_coll, const std::string& dst_path, bool recursive);
   bool Covers(const Item& item, const std::string& coll, const std::string& path) const;
@@ -112,6 +183,12 @@ class TaskBatcher {
   std::string JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
                             const std::string& dst_coll, const std::string& dst_path, bool recursive);
   void FlushCovering(const std::string& coll, const std::string& path);
+  // Waits on done_cv_ (releasing `lock` on mu_) until `done`, stop_ or
+  // `deadline`; true when done.
+  bool WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,
+                const std::function<bool()>& done);
+  bool AllDone() const;          // caller holds mu_
+  DrainReport Leftover() const;  // caller holds mu_
   nlohmann::json ItemJson(const Item& i) const;
   void Replay();
 
@@ -129,12 +206,14 @@ class TaskBatcher {
   std::condition_variable work_cv_;  // wakes the worker
   std::condition_variable done_cv_;  // wakes waiters when items finish
   bool stop_ = false;
+  bool worker_exited_ = false;  // Loop has returned
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Item>> items_;
   std::map<std::string, std::unique_ptr<Batch>> batches_;  // not yet sent, by key
   std::map<std::string, std::unique_ptr<Task>> tasks_;     // sent, by submission id
   std::deque<nlohmann::json> recent_;                       // finished tasks, newest first
   uint64_t failures_ = 0;                                   // since the last WaitAll
+  int flushing_all_ = 0;  // WaitAll/Drain calls waiting: every batch is due (at its retry time)
   std::thread worker_;
 };
 

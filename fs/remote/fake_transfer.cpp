@@ -1038,6 +1038,12 @@ void FakeTransfer::FailNext(std::string_view op, http::Error error, int count) {
   hooks_.FailNext(op, std::move(error), count);
 }
 
+void FakeTransfer::FailAlways(std::string_view op, http::Error error) {
+  hooks_.FailAlways(op, std::move(error));
+}
+
+void FakeTransfer::ClearFailures(std::string_view op) { hooks_.ClearFailures(op); }
+
 void FakeTransfer::SetLatency(std::chrono::nanoseconds latency) { hooks_.SetLatency(latency); }
 
 int FakeTransfer::RunPendingTasks() {

@@ -13,8 +13,9 @@
 // by List, never by Stat, Rename or delete.
 //
 // Test hooks: counters per operation, FailNext (inject an error into the
-// next calls of one operation), SetLatency (sleep on the injected Clock
-// before each call).
+// next calls of one operation), FailAlways / ClearFailures (an error in
+// every call of one operation until cleared: Globus unreachable, a login
+// missing), SetLatency (sleep on the injected Clock before each call).
 //
 // Tasks (SubmitTransfer, SubmitDelete) live in a task table and run only
 // when the test says so, so a test decides what a poller sees:
@@ -142,6 +143,11 @@ class FakeTransfer final : public TransferApi {
   void ResetCalls();
   // The next `count` calls of `op` fail with `error` before touching state.
   void FailNext(std::string_view op, http::Error error, int count = 1);
+  // Every call of `op` fails with `error` (once the FailNext errors queued
+  // for it are used up) until ClearFailures.
+  void FailAlways(std::string_view op, http::Error error);
+  // Drops the queued and standing errors of `op`; of every op when empty.
+  void ClearFailures(std::string_view op = {});
   // Every call sleeps this long (on the clock) before it runs.
   void SetLatency(std::chrono::nanoseconds latency);
 

@@ -161,6 +161,27 @@ RemoteErrc Classify(const http::Error& error) {
   return RemoteErrc::kOther;
 }
 
+bool RetryLater(RemoteErrc e) {
+  switch (e) {
+    case RemoteErrc::kUnavailable:
+    case RemoteErrc::kAuthRequired:
+      return true;
+    case RemoteErrc::kNotFound:
+    case RemoteErrc::kExists:
+    case RemoteErrc::kNotDirectory:
+    case RemoteErrc::kIsDirectory:
+    case RemoteErrc::kNotEmpty:
+    case RemoteErrc::kPermissionDenied:
+    case RemoteErrc::kNotSupported:
+    case RemoteErrc::kInvalid:
+    case RemoteErrc::kNoSpace:
+    case RemoteErrc::kProtocol:
+    case RemoteErrc::kOther:
+      return false;
+  }
+  return false;  // unreachable: every enumerator is handled above
+}
+
 RemoteErrc ClassifyTaskFailure(std::string_view code) {
   if (code == "FILE_NOT_FOUND") return RemoteErrc::kNotFound;
   if (code == "PERMISSION_DENIED") return RemoteErrc::kPermissionDenied;

@@ -27,6 +27,12 @@ enum class RemoteErrc {
 };
 
 RemoteErrc Classify(const http::Error& error);
+// Whether work that failed this way is kept (journaled) and tried again
+// later rather than failed: Globus unreachable or busy (kUnavailable), or an
+// authentication requirement the user can satisfy while the daemon runs
+// (kAuthRequired: globusfs-auth writes new tokens and the daemon picks them
+// up without a remount). Everything else is a definitive refusal.
+bool RetryLater(RemoteErrc e);
 // For a FAILED task's fatal_error.code (FILE_NOT_FOUND, PERMISSION_DENIED, ...).
 RemoteErrc ClassifyTaskFailure(std::string_view fatal_code);
 std::string_view RemoteErrcName(RemoteErrc e);

@@ -51,5 +51,34 @@ TEST(DaemonArgs, MetadataTtl) {
   }
 }
 
+TEST(DaemonArgs, DrainTimeout) {
+  DaemonConfig c;
+  ASSERT_EQ(Parse({}, &c), -1);
+  EXPECT_EQ(c.drain_timeout_s, 30) << "the default";
+  ASSERT_EQ(Parse({"--drain-timeout", "0"}, &c), -1);
+  EXPECT_EQ(c.drain_timeout_s, 0) << "0: do not wait at unmount";
+  ASSERT_EQ(Parse({"--drain-timeout", "600"}, &c), -1);
+  EXPECT_EQ(c.drain_timeout_s, 600);
+  ASSERT_EQ(Parse({"--drain-timeout", "2.5"}, &c), -1);
+  EXPECT_EQ(c.drain_timeout_s, 2.5);
+  for (const char* v : {"-1", "1e300", "inf", "nan", "10s", ""}) {
+    EXPECT_EQ(Parse({"--drain-timeout", v}, &c), 2) << v;
+  }
+  std::vector<std::string> args = {"globusfs", "--drain-timeout"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  EXPECT_EQ(ParseDaemonArgs(static_cast<int>(argv.size()), argv.data(), &c), 2) << "needs a value";
+}
+
+TEST(DaemonArgs, HelpNamesTheDrainTimeout) {
+  std::string arg0 = "globusfs", help = "--help";
+  char* argv[] = {arg0.data(), help.data()};
+  DaemonConfig c;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(ParseDaemonArgs(2, argv, &c), 0);
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("--drain-timeout SECONDS"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace globusfs::fs

@@ -221,6 +221,28 @@ TEST(RemoteErrorKinds, GridFtpCodeIsReadFromItsOwnLine) {
   EXPECT_EQ(Classify(e), RemoteErrc::kUnavailable);
 }
 
+TEST(RemoteErrorRetry, OnlyUnreachableAndAuthRequirementsAreRetriedLater) {
+  // Kept and retried: the network, 429, 5xx, and what a login fixes.
+  EXPECT_TRUE(RetryLater(Classify(Kind(ErrorKind::kNetwork))));
+  EXPECT_TRUE(RetryLater(Classify(Kind(ErrorKind::kTimeout))));
+  EXPECT_TRUE(RetryLater(Classify(http::ParseErrorDocument(429, Doc("RequestLimitExceeded", "slow down")))));
+  EXPECT_TRUE(RetryLater(Classify(http::ParseErrorDocument(503, Doc("ServiceUnavailable", "maintenance")))));
+  EXPECT_TRUE(RetryLater(Classify(Kind(ErrorKind::kConfig, "MissingLogin"))));
+  EXPECT_TRUE(RetryLater(Classify(Kind(ErrorKind::kHttp, "invalid_grant"))));
+  EXPECT_TRUE(RetryLater(Classify(http::ParseErrorDocument(
+      403, R"({"code": "ConsentRequired", "message": "Missing required data_access consent",
+               "required_scopes": ["urn:globus:auth:scope:transfer.api.globus.org:all"]})"))));
+  EXPECT_TRUE(RetryLater(Classify(http::ParseErrorDocument(
+      403, R"({"code": "AuthPolicyFailed", "message": "m",
+               "authorization_parameters": {"session_required_policies": "p1"}})"))));
+  // Definitive refusals: the task fails.
+  EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(400, Doc("ClientError.BadRequest", "x")))));
+  EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(404, Doc("EndpointNotFound", "x")))));
+  EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(403, Doc("PermissionDenied", "x")))));
+  EXPECT_FALSE(RetryLater(RemoteErrc::kProtocol));
+  EXPECT_FALSE(RetryLater(RemoteErrc::kOther));
+}
+
 TEST(RemoteErrorTask, FatalCodes) {
   EXPECT_EQ(ClassifyTaskFailure("FILE_NOT_FOUND"), RemoteErrc::kNotFound);
   EXPECT_EQ(ClassifyTaskFailure("PERMISSION_DENIED"), RemoteErrc::kPermissionDenied);

@@ -1,0 +1,75 @@
+// The TaskBatcher's own records (fs/task_batcher.h), shared by its source
+// files: task_batcher.cpp (queueing, batches, waiting, the worker),
+// task_batcher_tasks.cpp (submitting and following Globus tasks, replaying
+// the journal) and task_batcher_status.cpp (the status view).
+//
+// Not a public header: only those files include it. Every record is
+// guarded by TaskBatcher::mu_ like the rest of the batcher's state.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "auth/http/error.h"
+#include "fs/mount_table.h"
+#include "fs/namespace.h"
+#include "fs/retry_backoff.h"
+#include "fs/task_batcher.h"
+
+namespace globusfs::fs {
+
+// The journal key of a copy or delete accepted but not yet in a sent batch.
+inline const std::string kQueuedPrefix = "queued-";
+
+// One path is the other, or under it.
+inline bool Overlap(const std::string& a, const std::string& b) {
+  return IsUnder(a, b) || IsUnder(b, a);
+}
+
+struct TaskBatcher::Item {
+  uint64_t id = 0;
+  Kind kind = Kind::kCopy;
+  std::string src_coll, src_path, dst_coll, dst_path;
+  bool recursive = false;
+  State state = State::kQueued;
+  std::string submission_id;
+  std::string journal_key;  // its own record while queued (kQueuedPrefix...)
+  std::string why;
+  std::vector<uint64_t> folded;  // deletes covered by this recursive delete
+  uint64_t folded_into = 0;
+  bool reported = false;  // a failure already returned to a waiter
+  TimePoint finished_at{};
+  bool done() const { return state == State::kSucceeded || state == State::kFailed; }
+};
+
+struct TaskBatcher::Batch {
+  std::string key;
+  Kind kind = Kind::kCopy;
+  std::string src_coll, dst_coll;
+  std::vector<uint64_t> ids;
+  TimePoint last_add{};
+  bool flush_now = false;
+  RetryBackoff retry;  // getting a submission id; not due before retry.not_before()
+};
+
+struct TaskBatcher::Task {
+  std::string submission_id, task_id;
+  Kind kind = Kind::kCopy;
+  std::vector<uint64_t> ids;
+  TimePoint next_poll{};
+  std::chrono::milliseconds interval{0};
+  TaskStatus last;
+  RetryBackoff retry;  // submitting, and polling errors
+};
+
+// What the log says about a failure that is retried later: the fix for an
+// authentication requirement (auth/guidance.h), else that Globus cannot be
+// reached. One line.
+std::string RetryCause(const http::Error& error);
+
+// "750ms", "4s", "5min".
+std::string ShortDuration(std::chrono::steady_clock::duration d);
+
+}  // namespace globusfs::fs
