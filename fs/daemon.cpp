@@ -5,6 +5,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <thread>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -452,11 +454,34 @@ int RunDaemon(const DaemonConfig& config) {
             "unmounted; sending the pending copies and deletes to Globus (for at most " +
                 secs.str() + " s)");
   }
-  // Uploads drain here too (FileContents::Drain).
+  // Uploads that had failed go too, at the same time; at the deadline every
+  // request still in flight is cancelled, so nothing outlives the drain.
+  std::mutex drain_mu;
+  std::condition_variable drain_cv;
+  bool drained = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(drain_mu);
+    if (!drain_cv.wait_until(lock, deadline, [&] { return drained; })) c.http->CancelAll();
+  });
+  size_t uploads_left = 0;
+  std::thread uploads([&] { uploads_left = contents.Drain(deadline); });
   DrainReport left = batcher.Drain(deadline);
-  // The worker may be inside a Transfer request, which with the HTTP
-  // client's retries and timeouts can take minutes: a short grace, no more.
+  uploads.join();
+  {
+    std::lock_guard lock(drain_mu);
+    drained = true;
+  }
+  drain_cv.notify_all();
+  watchdog.join();
+  c.http->CancelAll();  // the worker's next request (a poll) must not start now
+  // The worker may be inside a Transfer request: cancelled, it returns at
+  // once; a short grace, no more.
   const bool stopped = batcher.Stop(c.clock->Now() + kStopGrace);
+  if (uploads_left > 0) {
+    log.Log(LogLevel::kWarning, "left " + std::to_string(uploads_left) +
+                                    " upload(s) in the journal for the next mount (Globus could not be reached "
+                                    "within the drain time)");
+  }
   if (left.left()) {
     log.Log(LogLevel::kWarning, "left " + left.Describe());
   }

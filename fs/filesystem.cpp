@@ -389,6 +389,36 @@ int Filesystem::Settle(int mount, const std::string& path) {
   return batcher_ ? batcher_->WaitPath(CollOf(mount), path) : 0;
 }
 
+void Filesystem::HoldAsideDelete(int mount, const std::string& aside) {
+  if (!batcher_) return;
+  const std::string& coll = CollOf(mount);
+  std::string key = batcher_->HoldDelete(coll, aside);
+  if (key.empty()) {
+    log_.Log(LogLevel::kWarning, "cannot journal the delete of " + aside +
+                                     " (a file removed while open); it is deleted at its last close, but not after a crash");
+    return;
+  }
+  std::lock_guard lock(held_mu_);
+  held_[coll + '\0' + aside] = key;
+}
+
+void Filesystem::DeleteAside(const std::string& coll, int mount, const std::string& aside, bool is_dir) {
+  std::string key;
+  {
+    std::lock_guard lock(held_mu_);
+    auto it = held_.find(coll + '\0' + aside);
+    if (it != held_.end()) {
+      key = it->second;
+      held_.erase(it);
+    }
+  }
+  if (batcher_) {
+    if (batcher_->QueueDelete(coll, aside, is_dir, key) == 0) ns_.NoteRemoved(coll, aside);
+  } else if (mount >= 0) {
+    (void)DeletePath(mount, aside, is_dir, "delete");
+  }
+}
+
 std::string Filesystem::MoveAside(int mount, const std::string& path, int* rc) {
   std::string hidden = JoinPath(ParentOf(path), std::string(kHiddenPrefix) + cache::NewRecordId());
   auto r = ns_.Rename(CollOf(mount), path, hidden);
@@ -422,6 +452,7 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
       int rc = 0;
       hidden = MoveAside(p.mount, path, &rc);
       if (rc) return rc;
+      if (!hidden.empty()) HoldAsideDelete(p.mount, hidden);
     }
     contents_->Unlinked(coll, path, hidden);
     ns_.NoteRemoved(coll, path);
@@ -513,12 +544,10 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
     bool open = contents_ && contents_->IsOpen(coll, to);
     if (contents_) contents_->Unlinked(coll, to, open ? aside : "");
     // An open target is deleted at its last close; the rest now.
-    if (!open) {
-      if (batcher_) {
-        if (batcher_->QueueDelete(coll, aside, dst_dir) == 0) ns_.NoteRemoved(coll, aside);
-      } else {
-        (void)DeletePath(p.mount, aside, dst_dir, "rename");
-      }
+    if (open) {
+      HoldAsideDelete(p.mount, aside);
+    } else {
+      DeleteAside(coll, p.mount, aside, dst_dir);
     }
   }
   inodes_.Rename(p.mount, from, to);

@@ -205,6 +205,13 @@ class Filesystem {
   KernelNotifier* notifier_ = nullptr;
   InodeTable inodes_;
 
+  // Deletes held for files unlinked while open (TaskBatcher::HoldDelete),
+  // by collection '\0' moved-aside path.
+  std::mutex held_mu_;  // guards held_; a leaf
+  std::map<std::string, std::string> held_;
+  void HoldAsideDelete(int mount, const std::string& aside);
+  void DeleteAside(const std::string& coll, int mount, const std::string& aside, bool is_dir);
+
   std::mutex handles_mu_;  // guards next_handle_, handles_
   uint64_t next_handle_ = 1;
   std::map<uint64_t, std::shared_ptr<DirHandle>> handles_;

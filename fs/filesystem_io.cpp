@@ -168,12 +168,7 @@ int Filesystem::Release(uint64_t handle) {
   if (!gone.path.empty()) {
     // The last close of a file unlinked while open: its moved-aside server
     // copy goes now.
-    const std::string& coll = gone.target.collection_id;
-    if (batcher_) {
-      if (batcher_->QueueDelete(coll, gone.path, false) == 0) ns_.NoteRemoved(coll, gone.path);
-    } else if (gone.mount >= 0) {
-      (void)DeletePath(gone.mount, gone.path, false, "release");
-    }
+    DeleteAside(gone.target.collection_id, gone.mount, gone.path, false);
   }
   return rc;
 }

@@ -127,8 +127,13 @@ int TaskBatcher::QueueCopy(const std::string& src_coll, const std::string& src_p
   return options_.wait_each ? WaitPath(dst_coll, dst_path) : 0;
 }
 
-int TaskBatcher::QueueDelete(const std::string& coll, const std::string& path, bool is_dir) {
-  std::string key = JournalQueued(Kind::kDelete, coll, path, "", "", is_dir);
+std::string TaskBatcher::HoldDelete(const std::string& coll, const std::string& path) {
+  return JournalQueued(Kind::kDelete, coll, path, "", "", false);
+}
+
+int TaskBatcher::QueueDelete(const std::string& coll, const std::string& path, bool is_dir,
+                             const std::string& held_key) {
+  std::string key = !held_key.empty() ? held_key : JournalQueued(Kind::kDelete, coll, path, "", "", is_dir);
   if (key.empty()) return EIO;
   std::lock_guard lock(mu_);
   std::vector<uint64_t> covered;
@@ -218,14 +223,28 @@ int TaskBatcher::WaitPath(const std::string& coll, const std::string& path) {
       if (b->kind == Kind::kCopy) b->flush_now = true;
     }
     work_cv_.notify_all();
-    done_cv_.wait(lock, [&] {
-      if (stop_) return true;
+    // Running work is waited for; work held up by a failure that is retried
+    // later (Globus unreachable, no login) only for held_wait: nothing waits
+    // without end.
+    const auto held_limit = std::chrono::steady_clock::now() + options_.held_wait;
+    std::string cause;
+    for (;;) {
+      bool all_done = true, held = false;
       for (uint64_t id : ids) {
         auto it = items_.find(id);
-        if (it != items_.end() && !it->second->done()) return false;
+        if (it == items_.end() || it->second->done()) continue;
+        all_done = false;
+        held = held || HeldUp(id, &cause);
       }
-      return true;
-    });
+      if (stop_ || all_done) break;
+      if (held && std::chrono::steady_clock::now() >= held_limit) {
+        log_.LogOnce(LogLevel::kWarning, "held:" + coll + ":" + path,
+                     "waited " + ShortDuration(options_.held_wait) + " for the pending work on " + path +
+                         ", held up (" + cause + "): answering EIO; it stays queued and is retried");
+        return EIO;
+      }
+      done_cv_.wait_for(lock, std::chrono::milliseconds(250));
+    }
   }
   int rc = 0;
   for (uint64_t id : ids) {
@@ -242,6 +261,22 @@ int TaskBatcher::WaitPath(const std::string& coll, const std::string& path) {
     }
   }
   return rc;
+}
+
+bool TaskBatcher::HeldUp(uint64_t id, std::string* cause) const {
+  for (const auto& [key, b] : batches_) {
+    if (b->retry.failures() > 0 && std::find(b->ids.begin(), b->ids.end(), id) != b->ids.end()) {
+      *cause = b->retry.cause();
+      return true;
+    }
+  }
+  for (const auto& [sid, t] : tasks_) {
+    if (t->retry.failures() > 0 && std::find(t->ids.begin(), t->ids.end(), id) != t->ids.end()) {
+      *cause = t->retry.cause();
+      return true;
+    }
+  }
+  return false;
 }
 
 bool TaskBatcher::AllDone() const {

@@ -77,6 +77,10 @@ struct BatcherOptions {
   // the cap, less up to half at random (fs/retry_backoff.h).
   std::chrono::milliseconds retry_initial{1000};
   std::chrono::milliseconds retry_max{std::chrono::minutes(5)};
+  // How long WaitPath (fsync, open of a pending destination) waits for work
+  // that is held up by such a failure before it answers EIO; the work stays
+  // queued. Work that is merely running is waited for as long as it runs.
+  std::chrono::milliseconds held_wait{std::chrono::seconds(60)};
 };
 
 // What Drain leaves for the next mount: the work still in the journal.
@@ -123,9 +127,18 @@ class TaskBatcher {
                 const std::string& dst_path, bool recursive);
   // Both are durable (journaled) when they return 0; EIO when the journal
   // cannot record them.
-  int QueueDelete(const std::string& coll, const std::string& path, bool is_dir);
+  // `held_key`: the record HoldDelete made for this delete (else a new one).
+  int QueueDelete(const std::string& coll, const std::string& path, bool is_dir,
+                  const std::string& held_key = "");
+  // A delete that must wait for something local (a file unlinked while
+  // open: its moved-aside copy goes at the last close). Journaled now, so
+  // that after a crash the next mount deletes it; sent once QueueDelete is
+  // given the returned key. "" when the journal cannot record it.
+  std::string HoldDelete(const std::string& coll, const std::string& path);
 
   // Waits for every pending copy to, and delete of, `path` (or above it).
+  // EIO when it failed, or when it has been held up (Globus unreachable, a
+  // login missing) for `held_wait` while waiting: it stays queued.
   int WaitPath(const std::string& coll, const std::string& path);
   bool IsPending(const std::string& coll, const std::string& path);
   // Flushes every batch and waits for everything (fsync of a folder), or
@@ -183,6 +196,9 @@ class TaskBatcher {
   std::string JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
                             const std::string& dst_coll, const std::string& dst_path, bool recursive);
   void FlushCovering(const std::string& coll, const std::string& path);
+  // The item waits for a retry after a failure (its batch or task backs
+  // off); *cause says why. Caller holds mu_.
+  bool HeldUp(uint64_t id, std::string* cause) const;
   // Waits on done_cv_ (releasing `lock` on mu_) until `done`, stop_ or
   // `deadline`; true when done.
   bool WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,

@@ -53,6 +53,43 @@ TEST_F(Coherence, AnImpossibleSizeIsEfbigAndALongNameIsEnametoolong) {
   EXPECT_EQ(ServerText("alpha/t"), "x");
 }
 
+// Uploads that fail (the collection's HTTPS server refuses every PUT with
+// an error the HTTP client does not retry): the local version stays visible
+// and usable, rm and truncate act on it, and it lands once the server is back.
+TEST_F(Coherence, AFileWhoseUploadFailsStaysLocalAndLandsLater) {
+  MountOrDie();
+  emu_->AddFault({{"route", "https.put"}, {"status", 502}, {"code", "ExternalError.Injected"}});
+  // (A shell redirection would not say: dup2 ignores close's error.)
+  RunResult r = Sh("python3 -c 'f = open(\"alpha/p.txt\", \"w\"); f.write(\"pending\\n\"); f.close()'");
+  EXPECT_NE(r.exit_code, 0) << "close reports the failed upload";
+  EXPECT_FALSE(ServerHas("alpha/p.txt"));
+  EXPECT_EQ(Sh("cat alpha/p.txt").out, "pending\n") << "the local version, not the server's";
+  EXPECT_EQ(Sh("ls alpha").out, "p.txt\n");
+  // A truncate of the pending file starts from the local version.
+  r = Sh("truncate -s 3 alpha/p.txt");
+  EXPECT_NE(r.exit_code, 0) << "its upload fails too";
+  EXPECT_EQ(Sh("cat alpha/p.txt").out, "pen");
+  // A file that never reached the server can be removed.
+  (void)Sh("echo never > alpha/q.txt");
+  r = Sh("rm alpha/q.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(Sh("ls alpha").out, "p.txt\n");
+  // The server is back: an fsync sends the pending file now.
+  emu_->ClearFaults();
+  r = Sh("python3 -c 'import os; fd = os.open(\"alpha/p.txt\", os.O_RDONLY); os.fsync(fd)'");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(ServerText("alpha/p.txt"), "pen");
+  Sh("sync alpha");
+  EXPECT_FALSE(ServerHas("alpha/q.txt")) << "the removed file was never uploaded";
+  // The background retries were logged once per backoff step, not per attempt.
+  for (const auto& [line, n] : LineCounts(mount_->Log())) {
+    EXPECT_LE(n, 4) << "the log repeats this line " << n << " times:\n  " << line;
+  }
+  Remount();
+  EXPECT_EQ(Sh("cat alpha/p.txt").out, "pen");
+  EXPECT_EQ(Sh("ls alpha").out, "p.txt\n");
+}
+
 // globusfs-fsx, one seed per instance: the run must pass, the server must
 // then hold the model byte for byte, and so must a read after a remount.
 struct FsxRun {
