@@ -545,20 +545,26 @@ int FileContents::FlushPath(const std::string& coll, const std::string& path) {
   return Upload(f, "upload before rename");
 }
 
+std::vector<std::shared_ptr<FileContents::OpenFile>> FileContents::TakeUnder(const std::string& coll,
+                                                                            const std::string& path) {
+  std::vector<std::shared_ptr<OpenFile>> taken;
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (it->second->coll() == coll && IsUnder(it->second->ref.path, path)) {
+      taken.push_back(it->second);
+      it = files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return taken;
+}
+
 void FileContents::Renamed(const std::string& coll, const std::string& from, const std::string& to) {
   std::vector<std::shared_ptr<OpenFile>> moved;
   {
     std::lock_guard lock(table_mu_);
     // What was at `to` is replaced: the caller has already unlinked it.
-    for (auto it = files_.begin(); it != files_.end();) {
-      const auto& f = it->second;
-      if (f->coll() == coll && IsUnder(f->ref.path, from)) {
-        moved.push_back(f);
-        it = files_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    moved = TakeUnder(coll, from);
     for (auto& f : moved) {
       std::lock_guard flock(f->mu);
       f->ref.path = to + f->ref.path.substr(from.size());
@@ -588,15 +594,7 @@ void FileContents::Unlinked(const std::string& coll, const std::string& path, co
   std::vector<std::shared_ptr<OpenFile>> gone;
   {
     std::lock_guard lock(table_mu_);
-    for (auto it = files_.begin(); it != files_.end();) {
-      const auto& f = it->second;
-      if (f->coll() == coll && IsUnder(f->ref.path, path)) {
-        gone.push_back(f);
-        it = files_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    gone = TakeUnder(coll, path);
     for (auto& f : gone) {
       std::lock_guard flock(f->mu);
       f->unlinked = true;  // still readable and writable through open handles, never uploaded

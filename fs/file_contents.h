@@ -195,6 +195,8 @@ class FileContents {
   int64_t NowMs() const;
   std::shared_ptr<OpenFile> FileOf(uint64_t handle, int* flags = nullptr);
   std::shared_ptr<OpenFile> Find(const std::string& coll, const std::string& path);
+  // Removes from the table every file at or under `path`; caller holds table_mu_.
+  std::vector<std::shared_ptr<OpenFile>> TakeUnder(const std::string& coll, const std::string& path);
   // Opens the staged file (and fills it with the part of the remote
   // contents that survives `keep_bytes`) unless it is already there.
   int EnsureStaged(const std::shared_ptr<OpenFile>& f, std::optional<uint64_t> keep_bytes);

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/cache/temp_dir.h"
+
 namespace globusfs::fs {
 namespace {
 
@@ -21,18 +23,7 @@ cache::FileEntry File(uint64_t size, int64_t mtime) {
   return e;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "globusfs-versions-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cache::testing::TempDir;
 
 // Both modes obey the same rules.
 class Versions : public ::testing::TestWithParam<bool> {
