@@ -5,7 +5,9 @@ namespace globusfs::auth {
 using json = nlohmann::json;
 
 bool CollectionInfo::IsCollection() const {
-  return !non_functional && entity_type != "GCSv5_endpoint" && entity_type != "GCSv4_host";
+  // As the Globus CLI: every kind but a GCSv5 endpoint (whose collections
+  // are what one lists); a GCSv4 host is used like a collection.
+  return !non_functional && entity_type != "GCSv5_endpoint";
 }
 
 bool CollectionInfo::NeedsDataAccess() const {

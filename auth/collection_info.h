@@ -21,7 +21,8 @@ struct CollectionInfo {
   std::string https_server;       // empty when null (no HTTPS access)
   std::string default_directory;  // empty when null
 
-  // A GCSv5 endpoint or a GCSv4 host is not a collection (CLI exit code 3).
+  // A GCSv5 endpoint is not a collection (CLI exit code 3); a GCSv4 host is
+  // used like one, as the Globus CLI does.
   bool IsCollection() const;
   // data_access is needed only for non-HA GCSv5 mapped collections.
   bool NeedsDataAccess() const;

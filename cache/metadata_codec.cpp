@@ -6,7 +6,7 @@
 namespace globusfs::cache::codec {
 namespace {
 
-constexpr uint8_t kMaxEntryType = static_cast<uint8_t>(EntryType::kInvalidSymlink);
+constexpr uint8_t kMaxEntryType = static_cast<uint8_t>(EntryType::kOther);
 
 size_t VarintSize(uint64_t v) {
   size_t n = 1;

@@ -19,7 +19,7 @@ constexpr std::string_view kFormatKey = "format";
 // /3: listings count their subdirectories (codec::kFormatVersion 2).
 // /4: a "changes" database (folder change times).
 // /5: "versions" and "times" databases (content versions, user-set times).
-constexpr std::string_view kFormatTag = "globusfs-metadata/6";
+constexpr std::string_view kFormatTag = "globusfs-metadata/7";
 // Present while a store with durable=false is open; holds the boot id.
 constexpr const char* kMarkerFile = "open-session";
 // flock'ed while a store has the directory open.

@@ -216,6 +216,9 @@ bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedColle
                        : !info->default_directory.empty() ? info->default_directory
                                                           : "/";
     m.root_path = NormalizeCollectionPath(base);
+    // The server names link targets by their real paths: known here unless
+    // the folder is under the home folder ("~").
+    if (m.root_path != "/~" && !m.root_path.starts_with("/~/")) m.abs_root = m.root_path;
     if (info->https_server.empty()) {
       err << "globusfs: note: '" << e.name << "' has no HTTPS server: its folders work, file contents will not.\n";
     } else if (!c.tokens->Has(e.collection_id)) {

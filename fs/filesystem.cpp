@@ -100,6 +100,54 @@ Attr Filesystem::RootDirAttr(uint64_t ino, int mount) const {
   return a;
 }
 
+std::string Filesystem::RelativeLink(const std::string& from_dir, const std::string& to) {
+  auto split = [](const std::string& p) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < p.size();) {
+      size_t j = p.find('/', i);
+      if (j == std::string::npos) j = p.size();
+      if (j > i) parts.push_back(p.substr(i, j - i));
+      i = j + 1;
+    }
+    return parts;
+  };
+  const auto from = split(from_dir), dest = split(to);
+  size_t common = 0;
+  while (common < from.size() && common < dest.size() && from[common] == dest[common]) ++common;
+  std::string out;
+  for (size_t i = common; i < from.size(); ++i) out += out.empty() ? ".." : "/..";
+  for (size_t i = common; i < dest.size(); ++i) out += (out.empty() ? "" : "/") + dest[i];
+  return out.empty() ? "." : out;
+}
+
+std::optional<std::string> Filesystem::InsideMount(int mount, const std::string& abs) const {
+  const MountedCollection& m = Mount(mount);
+  if (m.abs_root.empty() || abs.empty() || abs[0] != '/') return std::nullopt;
+  const std::string target = NormalizeCollectionPath(abs);
+  if (!IsUnder(target, m.abs_root)) return std::nullopt;
+  if (target == m.abs_root) return m.root_path;
+  const std::string rest = target.substr(m.abs_root == "/" ? 1 : m.abs_root.size() + 1);
+  return JoinPath(m.root_path, rest);
+}
+
+ShownEntry Filesystem::Show(int mount, const std::string& path, const FileEntry& e) const {
+  switch (e.type) {
+    case EntryType::kSymlink:
+    case EntryType::kSymlinkDir:
+      if (auto inside = InsideMount(mount, e.link_target)) {
+        return ShownEntry{EntryType::kSymlink, RelativeLink(ParentOf(path), *inside)};
+      }
+      return ShownEntry{e.type == EntryType::kSymlinkDir ? EntryType::kDir : EntryType::kFile, ""};
+    case EntryType::kInvalidSymlink:
+      if (auto inside = InsideMount(mount, e.link_target)) {
+        return ShownEntry{EntryType::kInvalidSymlink, RelativeLink(ParentOf(path), *inside)};
+      }
+      return ShownEntry{EntryType::kInvalidSymlink, e.link_target};
+    default:
+      return ShownEntry{e.type, ""};
+  }
+}
+
 Attr Filesystem::ToAttr(uint64_t ino, int mount, const std::string& path, const FileEntry& e,
                         const std::optional<TimeSpec>& pending_atime,
                         const std::optional<TimeSpec>& pending_mtime) const {
@@ -108,26 +156,37 @@ Attr Filesystem::ToAttr(uint64_t ino, int mount, const std::string& path, const 
   a.uid = options_.uid;
   a.gid = options_.gid;
   a.mtime = e.mtime;
-  switch (e.type) {
+  const ShownEntry shown = Show(mount, path, e);
+  a.size = e.size;
+  switch (shown.type) {
     case EntryType::kDir:
+    case EntryType::kSymlinkDir:
       a.mode = S_IFDIR | (e.mode & 07777);
-      a.size = e.size;
       a.nlink = 2;
       break;
     case EntryType::kFile:
+    case EntryType::kOther:  // shown as a file whose contents cannot be read
       a.mode = S_IFREG | (e.mode & 07777);
-      a.size = e.size;
       break;
     case EntryType::kSymlink:
     case EntryType::kInvalidSymlink:
       a.mode = S_IFLNK | 0777;
-      a.size = e.link_target.size();
+      a.size = shown.link.size();
+      break;
+    case EntryType::kCharDevice:
+      a.mode = S_IFCHR | (e.mode & 07777);
+      break;
+    case EntryType::kBlockDevice:
+      a.mode = S_IFBLK | (e.mode & 07777);
+      break;
+    case EntryType::kPipe:
+      a.mode = S_IFIFO | (e.mode & 07777);
       break;
   }
   const std::string& coll = CollOf(mount);
   auto& store = ns_.store();
   const int64_t now = NowMs();
-  if (e.type == EntryType::kDir) {
+  if (shown.type == EntryType::kDir) {
     // Our own changes inside show at once; the server's after the TTL.
     if (auto changed = store.DirChangedAtMs(coll, path, now); changed && *changed / 1000 >= a.mtime) {
       TimeSpec t = FromMs(*changed);
@@ -234,7 +293,7 @@ int Filesystem::Lookup(uint64_t parent, const std::string& name, Entry* out) {
   auto found = LookupWithOverlay(p.mount, path, &atime, &mtime);
   if (!found) return Fail(found.error(), "lookup", p.mount, path);
   if (!*found) return ENOENT;
-  NodeInfo n = inodes_.Ensure(p.mount, path, (*found)->type, 1);
+  NodeInfo n = inodes_.Ensure(p.mount, path, Show(p.mount, path, **found).type, 1);
   out->attr = ToAttr(n.ino, p.mount, path, **found, atime, mtime);
   return 0;
 }
@@ -335,8 +394,9 @@ int Filesystem::ReadLink(uint64_t ino, std::string* out) {
   auto found = ns_.Lookup(CollOf(n.mount), n.path);
   if (!found) return Fail(found.error(), "readlink", n.mount, n.path);
   if (!*found) return ENOENT;
-  if ((*found)->type != EntryType::kSymlink && (*found)->type != EntryType::kInvalidSymlink) return EINVAL;
-  *out = (*found)->link_target;
+  ShownEntry shown = Show(n.mount, n.path, **found);
+  if (shown.type != EntryType::kSymlink && shown.type != EntryType::kInvalidSymlink) return EINVAL;
+  *out = shown.link;
   return 0;
 }
 
@@ -473,7 +533,9 @@ int Filesystem::Rmdir(uint64_t parent, const std::string& name) {
   auto found = ns_.Lookup(coll, path);
   if (!found) return Fail(found.error(), "rmdir", p.mount, path);
   if (!*found) return ENOENT;
-  if (!IsDir(**found)) return ENOTDIR;
+  // A link to a folder shown as a folder: rmdir removes the link (Globus
+  // unlinks links, never follows them).
+  if (!IsDir(**found) && (*found)->type != EntryType::kSymlinkDir) return ENOTDIR;
   auto listing = ns_.List(coll, path);  // emptiness is checked here, not by a delete task
   if (!listing) return Fail(listing.error(), "rmdir", p.mount, path);
   for (const auto& e : **listing) {

@@ -92,6 +92,20 @@ struct MountedCollection {
   MountEntry entry;
   auth::CollectionInfo info;
   std::string root_path;  // normalised collection path shown as the folder
+  // root_path as the server's absolute real path ("/~" resolved), which is
+  // how it names link targets; empty while unknown (links then show as
+  // what they point to).
+  std::string abs_root;
+};
+
+// How an entry is shown in the mount. A valid link whose target lies inside
+// the mounted folder is a symbolic link relative to its own folder (so it
+// resolves inside the mount); other valid links are shown as what they
+// point to (a file or a folder; the target is in user.globus.link_target);
+// a broken link is a link (made relative when it names a path inside).
+struct ShownEntry {
+  EntryType type = EntryType::kFile;  // never kSymlinkDir
+  std::string link;                   // kSymlink and kInvalidSymlink: what readlink answers
 };
 
 struct FsOptions {
@@ -149,6 +163,10 @@ class Filesystem {
   // the mount root has "user.globusfs.status": the tasks, as JSON).
   static const std::vector<std::string>& XattrNames();
   static constexpr const char* kStatusXattr = "user.globusfs.status";
+  // On links: the target's absolute path on the server, as Globus reports it.
+  static constexpr const char* kLinkXattr = "user.globus.link_target";
+  // The relative link from folder `from_dir` to `to` (normalised paths).
+  static std::string RelativeLink(const std::string& from_dir, const std::string& to);
   // Names with this prefix are files unlinked while open, moved aside on
   // the server until their last close: never listed, never looked up.
   static constexpr const char* kHiddenPrefix = ".globusfs-unlinked-";
@@ -166,6 +184,10 @@ class Filesystem {
               const std::optional<TimeSpec>& pending_atime = std::nullopt,
               const std::optional<TimeSpec>& pending_mtime = std::nullopt) const;
   Attr DirAttr(uint64_t ino) const;
+  ShownEntry Show(int mount, const std::string& path, const FileEntry& e) const;
+  // The collection path inside the mounted folder that server path `abs`
+  // names, or nullopt (outside, or the folder's real path is unknown).
+  std::optional<std::string> InsideMount(int mount, const std::string& abs) const;
   // A mount-table folder (collection root): synthetic, with its local changes.
   Attr RootDirAttr(uint64_t ino, int mount) const;
   int SetTimes(const NodeInfo& n, const std::optional<TimeSpec>& atime, const std::optional<TimeSpec>& mtime);

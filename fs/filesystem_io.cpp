@@ -69,7 +69,23 @@ int Filesystem::Open(uint64_t ino, int flags, OpenReply* out) {
   if (!found) return Fail(found.error(), "open", n.mount, n.path);
   FileEntry local;
   if (!*found && !contents_->Overlay(CollOf(n.mount), n.path, &local)) return ENOENT;
-  if (*found && (*found)->type == EntryType::kDir) return EISDIR;
+  if (*found) {
+    switch (Show(n.mount, n.path, **found).type) {
+      case EntryType::kDir:
+      case EntryType::kSymlinkDir:
+        return EISDIR;
+      case EntryType::kCharDevice:
+      case EntryType::kBlockDevice:
+      case EntryType::kPipe:
+      case EntryType::kOther:
+        log_.LogOnce(LogLevel::kInfo, "special:" + n.path,
+                     "open " + Mount(n.mount).entry.name + ":" + n.path +
+                         ": a device, pipe or socket on the server; its contents cannot be read over HTTPS");
+        return EOPNOTSUPP;
+      default:
+        break;
+    }
+  }
   return contents_->Open(ref, *found, flags, false, out);
 }
 
@@ -268,7 +284,7 @@ int Filesystem::ReadDir(uint64_t handle, uint64_t offset, bool plus,
     }
     item.name = e.name;
     if (plus) {
-      NodeInfo n = inodes_.Ensure(mount, path, e.type, 1);
+      NodeInfo n = inodes_.Ensure(mount, path, h->mount < 0 ? e.type : Show(mount, path, e).type, 1);
       item.attr = h->mount < 0 ? RootDirAttr(n.ino, mount) : ToAttr(n.ino, mount, path, e, atime, mtime);
       item.counted = true;
       if (!add(item, off + 1)) {
@@ -304,6 +320,11 @@ int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* val
     *value = c.id;
   } else if (name == "user.globus.path") {
     *value = transfer_path;
+  } else if (name == kLinkXattr) {
+    auto found = ns_.Lookup(c.id, n.path);
+    if (!found) return Fail(found.error(), "getxattr", n.mount, n.path);
+    if (!*found || (*found)->link_target.empty()) return ENODATA;
+    *value = (*found)->link_target;
   } else if (name == "user.globus.url") {
     *value = !c.https_server.empty()
                  ? c.https_server + EncodePath(transfer_path)
@@ -320,6 +341,10 @@ int Filesystem::ListXattr(uint64_t ino, std::vector<std::string>* names) {
   if (int rc = Resolve(ino, &n)) return rc;
   names->clear();
   if (n.mount >= 0) *names = XattrNames();
+  if (n.mount >= 0 && !IsCollectionRoot(n)) {
+    auto found = ns_.Lookup(CollOf(n.mount), n.path);
+    if (found && *found && !(*found)->link_target.empty()) names->push_back(kLinkXattr);
+  }
   if (ino == kRootIno) names->push_back(kStatusXattr);
   return 0;
 }

@@ -150,8 +150,28 @@ bool Contains(const Node& tree, const Node* wanted) {
   return false;
 }
 
-FileEntry ToEntry(const std::string& name, const Node& n) {
-  return FileEntry{name, n.type, n.size, n.mtime, n.mode, n.link_target};
+// What Transfer reports for the node `name` in the folder `dir` (canonical
+// parts): a link that resolves as its target's type with the target's
+// absolute real path (GCS realpath()s valid links); one that does not as
+// invalid_symlink with the text it holds.
+FileEntry ToEntry(Node* root, const Parts& dir, const std::string& name, const Node& n) {
+  FileEntry e{name, n.type, n.size, n.mtime, n.mode, n.link_target};
+  if (n.type != EntryType::kSymlink) return e;
+  Parts at = dir;
+  at.push_back(name);
+  Found t = Resolve(root, at, /*follow_last=*/true);
+  if (t.status != Walk::kOk) {
+    e.type = EntryType::kInvalidSymlink;
+    return e;
+  }
+  std::string real;
+  for (const auto& part : t.canonical) real += "/" + part;
+  e.link_target = real.empty() ? "/" : real;
+  e.type = t.node->IsDir() ? EntryType::kSymlinkDir : EntryType::kSymlink;
+  e.size = t.node->size;  // the target's facts
+  e.mtime = t.node->mtime;
+  e.mode = t.node->mode;
+  return e;
 }
 
 // --- Transfer-shaped errors (as globus-emulator words them) ---
@@ -385,7 +405,9 @@ http::Result<std::vector<FileEntry>> FakeTransfer::List(const std::string& id,
   }
   std::vector<FileEntry> out;
   out.reserve(f.node->children.size());
-  for (const auto& [name, child] : f.node->children) out.push_back(ToEntry(name, *child));
+  for (const auto& [name, child] : f.node->children) {
+    out.push_back(ToEntry(c->root.get(), f.canonical, name, *child));
+  }
   return out;  // std::map order: sorted by name, bytewise
 }
 
@@ -402,7 +424,9 @@ http::Result<FileEntry> FakeTransfer::Stat(const std::string& id, const std::str
   if (!parts) return NotAbsolute(resource, path);
   Found f = Resolve(c->root.get(), *parts, /*follow_last=*/false);
   if (f.status != Walk::kOk) return PathNotFound(Ctx{c->info, resource}, "NotFound", "list");
-  return ToEntry(parts->empty() ? "/" : parts->back(), *f.node);
+  if (parts->empty()) return ToEntry(c->root.get(), {}, "/", *f.node);
+  Parts dir(f.canonical.begin(), f.canonical.end() - 1);
+  return ToEntry(c->root.get(), dir, parts->back(), *f.node);
 }
 
 http::Result<void> FakeTransfer::Mkdir(const std::string& id, const std::string& path) {
@@ -1025,7 +1049,16 @@ std::optional<FileEntry> FakeTransfer::Lookup(const std::string& id,
   if (c == nullptr || !parts) return std::nullopt;
   Found f = Resolve(c->root.get(), *parts, /*follow_last=*/false);
   if (f.status != Walk::kOk) return std::nullopt;
-  return ToEntry(parts->empty() ? "/" : parts->back(), *f.node);
+  if (parts->empty()) return ToEntry(c->root.get(), {}, "/", *f.node);
+  return ToEntry(c->root.get(), Parts(f.canonical.begin(), f.canonical.end() - 1), parts->back(), *f.node);
+}
+
+void FakeTransfer::AddSpecial(const std::string& id, const std::string& path, EntryType type, uint64_t size,
+                              int64_t mtime, uint32_t mode) {
+  std::lock_guard lock(mu_);
+  if (auto* slot = SlotForSetupLocked(id, path)) {
+    *slot = std::make_unique<Node>(Node{type, EntryType::kFile, size, mtime, mode & 07777, "", {}});
+  }
 }
 
 // --- test hooks ---

@@ -123,12 +123,17 @@ class FakeTransfer final : public TransferApi {
                int64_t mtime = 0, uint32_t mode = 0644);
   void AddDir(const std::string& collection_id, const std::string& path, int64_t mtime = 0,
               uint32_t mode = 0755);
-  // `type` is what Transfer reports for the link: kFile or kDir for a valid
-  // link (listed as kSymlink), kInvalidSymlink for a broken one. size, mtime
-  // and mode are the reported ones (the target's, for a valid link).
+  // `type` is what the link is meant to be: kFile or kDir for a valid link
+  // (listed as kSymlink or kSymlinkDir with the target's absolute real path,
+  // as GCS reports it; one that does not resolve is listed invalid),
+  // kInvalidSymlink for a broken one. size, mtime and mode are the reported
+  // ones (the target's, for a valid link).
   void AddSymlink(const std::string& collection_id, const std::string& path,
                   const std::string& target, EntryType type, uint64_t size = 0, int64_t mtime = 0,
                   uint32_t mode = 0777);
+  // A special file: kCharDevice, kBlockDevice, kPipe or kOther.
+  void AddSpecial(const std::string& collection_id, const std::string& path, EntryType type, uint64_t size = 0,
+                  int64_t mtime = 0, uint32_t mode = 0644);
   // Removes `path` and everything under it; false if it was not there.
   bool Remove(const std::string& collection_id, const std::string& path);
   // What Stat would answer, without counting a call or applying faults.

@@ -258,13 +258,22 @@ http::Result<std::optional<FileEntry>> ParseFileDoc(const json& doc) {
   entry.name = doc.at("name").get<std::string>();
   if (type == "dir" || type == "file") {
     const bool dir = type == "dir";
-    entry.type = target != nullptr ? EntryType::kSymlink : dir ? EntryType::kDir : EntryType::kFile;
+    entry.type = target != nullptr ? (dir ? EntryType::kSymlinkDir : EntryType::kSymlink)
+                 : dir             ? EntryType::kDir
+                                   : EntryType::kFile;
     entry.mode = ReadMode(doc, dir ? 0755 : 0644);
   } else if (type == "invalid_symlink") {
     entry.type = EntryType::kInvalidSymlink;
     entry.mode = ReadMode(doc, 0644);
+  } else if (type == "chr" || type == "blk" || type == "pipe" || type == "other") {
+    // Listed, with their kind; their contents cannot be read over HTTPS.
+    entry.type = type == "chr"    ? EntryType::kCharDevice
+                 : type == "blk"  ? EntryType::kBlockDevice
+                 : type == "pipe" ? EntryType::kPipe
+                                  : EntryType::kOther;
+    entry.mode = ReadMode(doc, 0644);
   } else {
-    return std::optional<FileEntry>();
+    return std::optional<FileEntry>();  // a kind nobody has seen: skipped
   }
   if (target != nullptr) entry.link_target = *target;
   entry.size = ReadSize(doc);

@@ -732,7 +732,7 @@ TEST_F(EmulatorTransfer, LsSymlinks) {
   const json* ld = FindByName(*r, "linkdir");
   ASSERT_NE(ld, nullptr);
   EXPECT_EQ((*ld)["type"], "dir") << "a valid symlink reports the target's type";
-  EXPECT_EQ((*ld)["link_target"], "d");
+  EXPECT_EQ((*ld)["link_target"], "/d") << "its real path (globus-api.md §2.2)";
   EXPECT_TRUE((*ld)["link_user"].is_string());
   EXPECT_TRUE((*ld)["link_size"].is_number());
   EXPECT_TRUE((*ld)["link_last_modified"].is_string());
@@ -740,7 +740,7 @@ TEST_F(EmulatorTransfer, LsSymlinks) {
   ASSERT_NE(lf, nullptr);
   EXPECT_EQ((*lf)["type"], "file");
   EXPECT_EQ((*lf)["size"], 10);
-  EXPECT_EQ((*lf)["link_target"], "target.txt");
+  EXPECT_EQ((*lf)["link_target"], "/target.txt");
   const json* br = FindByName(*r, "broken");
   ASSERT_NE(br, nullptr);
   EXPECT_EQ((*br)["type"], "invalid_symlink");
@@ -763,7 +763,7 @@ TEST_F(EmulatorTransfer, LsSymlinks) {
   auto st = Stat("alpha", "/linkfile");
   ASSERT_TRUE(st.ok());
   EXPECT_EQ((*st)["type"], "file");
-  EXPECT_EQ((*st)["link_target"], "target.txt");
+  EXPECT_EQ((*st)["link_target"], "/target.txt");
   auto sb = Stat("alpha", "/broken");
   ASSERT_TRUE(sb.ok());
   EXPECT_EQ((*sb)["type"], "invalid_symlink");

@@ -98,6 +98,23 @@ class NameCache {
   std::map<gid_t, std::string> groups_;
 };
 
+// Transfer's type of an entry that is neither a file nor a folder.
+const char* SpecialType(mode_t mode) {
+  if (S_ISCHR(mode)) return "chr";
+  if (S_ISBLK(mode)) return "blk";
+  if (S_ISFIFO(mode)) return "pipe";
+  return "other";
+}
+
+// A valid link's target as GCS reports it: the real path (realpath), as a
+// path on the collection ("/" is the collection's root folder).
+std::string RealCollectionPath(const std::filesystem::path& root, const std::filesystem::path& local) {
+  std::error_code ec;
+  const std::string real = std::filesystem::canonical(local, ec).native();
+  if (ec || real.size() <= root.native().size()) return "/";
+  return real.substr(root.native().size());
+}
+
 void FillFacts(json& doc, const struct stat& st, NameCache& names) {
   char perms[8];
   std::snprintf(perms, sizeof(perms), "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -124,26 +141,26 @@ std::optional<json> FileDocWith(const std::filesystem::path& root,
     std::string target(4096, '\0');
     ssize_t n = ::readlink(local.c_str(), target.data(), target.size());
     target.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    doc["link_target"] = target;
+    doc["link_target"] = target;  // a broken link: what it holds (readlink)
     doc["link_size"] = static_cast<int64_t>(ls.st_size);
     doc["link_last_modified"] = FileTime(static_cast<int64_t>(ls.st_mtime));
     doc["link_user"] = names.User(ls.st_uid);
     doc["link_group"] = names.Group(ls.st_gid);
     struct stat ts;
     bool valid = ::stat(local.c_str(), &ts) == 0 && InsideRoot(root, local);
-    if (valid && (S_ISDIR(ts.st_mode) || S_ISREG(ts.st_mode))) {
-      doc["type"] = S_ISDIR(ts.st_mode) ? "dir" : "file";
+    if (valid) {
+      // A valid link: its target's type and facts, and its real path
+      // (the GridFTP file module realpath()s it).
+      doc["link_target"] = RealCollectionPath(root, local);
+      doc["type"] = S_ISDIR(ts.st_mode) ? "dir" : S_ISREG(ts.st_mode) ? "file" : SpecialType(ts.st_mode);
       FillFacts(doc, ts, names);
-    } else if (valid) {
-      return std::nullopt;  // a link to a special file: skipped like the file itself
     } else {
       doc["type"] = "invalid_symlink";
       FillFacts(doc, ls, names);
     }
     return doc;
   }
-  if (!S_ISDIR(ls.st_mode) && !S_ISREG(ls.st_mode)) return std::nullopt;
-  doc["type"] = S_ISDIR(ls.st_mode) ? "dir" : "file";
+  doc["type"] = S_ISDIR(ls.st_mode) ? "dir" : S_ISREG(ls.st_mode) ? "file" : SpecialType(ls.st_mode);
   FillFacts(doc, ls, names);
   return doc;
 }

@@ -244,12 +244,13 @@ TEST_F(Folder, SymlinksReportTheirTargets) {
   json l = DocOf("link");
   EXPECT_EQ(l["type"], "file");
   EXPECT_EQ(l["size"], 5);
-  EXPECT_EQ(l["link_target"], "file.txt");
+  EXPECT_EQ(l["link_target"], "/file.txt") << "a valid link: its real path (globus-api.md §2.2)";
   EXPECT_EQ(l["link_size"], 8);  // lstat: the length of "file.txt"
   EXPECT_NE(l["link_last_modified"], nullptr);
   EXPECT_NE(l["link_user"], nullptr);
 
   EXPECT_EQ(DocOf("dirlink")["type"], "dir");
+  EXPECT_EQ(DocOf("dirlink")["link_target"], "/dir");
 
   json b = DocOf("broken");
   EXPECT_EQ(b["type"], "invalid_symlink");
@@ -262,13 +263,15 @@ TEST_F(Folder, SymlinksReportTheirTargets) {
 
 TEST_F(Folder, SpecialAndMissingFiles) {
   int err = -1;
-  EXPECT_FALSE(MakeFileDoc(root_, root_ / "fifo", "fifo", &err));
+  auto fifo = MakeFileDoc(root_, root_ / "fifo", "fifo", &err);
+  ASSERT_TRUE(fifo) << "listed with its kind (globus-api.md §2.2)";
+  EXPECT_EQ((*fifo)["type"], "pipe");
   EXPECT_EQ(err, 0);
   EXPECT_FALSE(MakeFileDoc(root_, root_ / "missing", "missing", &err));
   EXPECT_EQ(err, ENOENT);
 }
 
-TEST_F(Folder, ReadDirectoryHidesDotfilesAndSkipsFifos) {
+TEST_F(Folder, ReadDirectoryHidesDotfilesAndListsFifos) {
   std::vector<json> all, visible;
   ASSERT_EQ(ReadDirectory(root_, root_, true, &all), 0);
   ASSERT_EQ(ReadDirectory(root_, root_, false, &visible), 0);
@@ -277,7 +280,7 @@ TEST_F(Folder, ReadDirectoryHidesDotfilesAndSkipsFifos) {
     for (const auto& d : docs) out.insert(d["name"]);
     return out;
   };
-  EXPECT_EQ(names(all), (std::set<std::string>{".hidden", "broken", "dir", "dirlink", "escape",
+  EXPECT_EQ(names(all), (std::set<std::string>{".hidden", "broken", "dir", "dirlink", "escape", "fifo",
                                                "file.txt", "link"}));
   EXPECT_EQ(names(visible).count(".hidden"), 0u);
   EXPECT_EQ(visible.size(), all.size() - 1);
@@ -373,7 +376,9 @@ TEST_F(Folder, StatNamesAndErrors) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(json::parse(r.body)["code"], "NotFound");  // bare NotFound for stat (§3.2)
   req = Get("/v0.10/operation/endpoint/x/stat", {{"path", "/fifo"}});
-  EXPECT_EQ(HandleStat(req, c_, "s").status, 404);
+  r = HandleStat(req, c_, "s");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["type"], "pipe");
 }
 
 }  // namespace

@@ -75,9 +75,11 @@ class FsCore : public ::testing::Test {
     mounts[0].info.id = kA;
     mounts[0].info.https_server = std::string("https://data.example.org/") + kA;
     mounts[0].root_path = "/data";
+    mounts[0].abs_root = "/data";
     mounts[1].entry = MountEntry{"beta", kB, ""};
     mounts[1].info.id = kB;
     mounts[1].root_path = "/";
+    mounts[1].abs_root = "/";
     if (single) mounts.resize(1);
     FsOptions o;
     o.uid = 1234;
@@ -318,6 +320,60 @@ TEST_F(FsCore, AFoldersTimeAndLinkCountFollowChangesMadeHere) {
   EXPECT_GE(after.mtime, before.mtime);
   EXPECT_EQ(after.nlink, before.nlink + 1) << "2 + its subfolders";
   EXPECT_EQ(e.attr.nlink, 2u) << "a new folder is empty";
+}
+
+TEST_F(FsCore, ServerLinksAreShownSoTheyWorkInsideTheMount) {
+  // Globus names a valid link's target by its absolute real path.
+  fake_->AddSymlink(kA, "/data/sub/up", "/data/one.txt", EntryType::kFile, 11);
+  fake_->AddFile(kA, "/outside/f", 3, 500);
+  fake_->AddSymlink(kA, "/data/out", "/outside/f", EntryType::kFile, 3, 500, 0600);
+  fake_->AddDir(kA, "/outside/d");
+  fake_->AddFile(kA, "/outside/d/inner", 1);
+  fake_->AddSymlink(kA, "/data/outdir", "/outside/d", EntryType::kDir);
+  fake_->AddSymlink(kA, "/data/broken", "/data/nowhere", EntryType::kInvalidSymlink);
+  fake_->AddSpecial(kA, "/data/fifo", EntryType::kPipe, 0, 0, 0600);
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t sub = LookupIno(alpha, "sub");
+  Entry e;
+  std::string target, v;
+  // Inside the mounted folder: a link relative to its own folder.
+  ASSERT_EQ(fs_->Lookup(sub, "up", &e), 0);
+  ASSERT_TRUE(S_ISLNK(e.attr.mode));
+  ASSERT_EQ(fs_->ReadLink(e.attr.ino, &target), 0);
+  EXPECT_EQ(target, "../one.txt");
+  EXPECT_EQ(e.attr.size, target.size());
+  ASSERT_EQ(fs_->GetXattr(e.attr.ino, Filesystem::kLinkXattr, &v), 0);
+  EXPECT_EQ(v, "/data/one.txt");
+  // Outside it: shown as what it points to, the target in an xattr.
+  ASSERT_EQ(fs_->Lookup(alpha, "out", &e), 0);
+  EXPECT_TRUE(S_ISREG(e.attr.mode));
+  EXPECT_EQ(e.attr.size, 3u);
+  EXPECT_EQ(fs_->ReadLink(e.attr.ino, &target), EINVAL);
+  ASSERT_EQ(fs_->GetXattr(e.attr.ino, Filesystem::kLinkXattr, &v), 0);
+  EXPECT_EQ(v, "/outside/f");
+  std::vector<std::string> names;
+  ASSERT_EQ(fs_->ListXattr(e.attr.ino, &names), 0);
+  EXPECT_NE(std::find(names.begin(), names.end(), Filesystem::kLinkXattr), names.end());
+  ASSERT_EQ(fs_->Lookup(alpha, "outdir", &e), 0);
+  EXPECT_TRUE(S_ISDIR(e.attr.mode));
+  uint64_t h = 0;
+  ASSERT_EQ(fs_->OpenDir(e.attr.ino, &h), 0) << "a folder shown as a folder can be listed";
+  fs_->ReleaseDir(h);
+  // A broken link naming a path inside: relative too.
+  ASSERT_EQ(fs_->Lookup(alpha, "broken", &e), 0);
+  ASSERT_TRUE(S_ISLNK(e.attr.mode));
+  ASSERT_EQ(fs_->ReadLink(e.attr.ino, &target), 0);
+  EXPECT_EQ(target, "nowhere");
+  // Special files are listed with their kind.
+  ASSERT_EQ(fs_->Lookup(alpha, "fifo", &e), 0);
+  EXPECT_TRUE(S_ISFIFO(e.attr.mode));
+  EXPECT_EQ(e.attr.mode & 07777, 0600u);
+  // Where the mounted folder's real path is unknown, links show as targets.
+  EXPECT_EQ(Filesystem::RelativeLink("/a/b", "/a/c/d"), "../c/d");
+  EXPECT_EQ(Filesystem::RelativeLink("/a/b", "/a/b"), ".");
+  EXPECT_EQ(Filesystem::RelativeLink("/a/b", "/a/b/c"), "c");
+  EXPECT_EQ(Filesystem::RelativeLink("/", "/x"), "x");
+  EXPECT_EQ(Filesystem::RelativeLink("/a/b/c", "/"), "../../..");
 }
 
 TEST_F(FsCore, Xattrs) {

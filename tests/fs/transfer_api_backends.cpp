@@ -1,13 +1,20 @@
 #include "tests/fs/transfer_api_backends.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <sys/time.h>
 
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "fs/remote/fake_transfer.h"
 
@@ -41,6 +48,9 @@ class FakeBackend final : public Backend {
   void MakeSymlink(const std::string& coll, const std::string& path, const std::string& target,
                    EntryType reported) override {
     fake_.AddSymlink(ids_.at(coll), path, target, reported);
+  }
+  void MakeSpecial(const std::string& coll, const std::string& path, EntryType type) override {
+    fake_.AddSpecial(ids_.at(coll), path, type);
   }
   bool Exists(const std::string& coll, const std::string& path) override {
     return fake_.Exists(ids_.at(coll), path);
@@ -167,6 +177,26 @@ void EmulatorBackend::MakeSymlink(const std::string& coll, const std::string& pa
   const stdfs::path p = Local(emu_, coll, path);
   stdfs::create_directories(p.parent_path());
   stdfs::create_symlink(target, p);
+}
+
+void EmulatorBackend::MakeSpecial(const std::string& coll, const std::string& path, EntryType type) {
+  const stdfs::path p = Local(emu_, coll, path);
+  stdfs::create_directories(p.parent_path());
+  if (type == EntryType::kPipe) {
+    ASSERT_EQ(::mkfifo(p.c_str(), 0644), 0) << p;
+  } else if (type == EntryType::kCharDevice) {
+    ASSERT_EQ(::mknod(p.c_str(), S_IFCHR | 0644, makedev(1, 3)), 0) << p;
+  } else {
+    // A socket: Transfer's "other".
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(p.native().size(), sizeof(addr.sun_path)) << "socket path too long: " << p;
+    std::memcpy(addr.sun_path, p.c_str(), p.native().size() + 1);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << p;
+    ::close(fd);
+  }
 }
 
 bool EmulatorBackend::Exists(const std::string& coll, const std::string& path) {

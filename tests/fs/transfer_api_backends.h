@@ -48,6 +48,8 @@ class Backend {
   // `reported` is what Transfer will report: kFile/kDir (valid) or kInvalidSymlink.
   virtual void MakeSymlink(const std::string& coll, const std::string& path,
                            const std::string& target, EntryType reported) = 0;
+  // A special file: kPipe (a FIFO), kOther (a socket), kCharDevice (root only).
+  virtual void MakeSpecial(const std::string& coll, const std::string& path, EntryType type) = 0;
   // Whether anything (a dangling link included) is at `path`.
   virtual bool Exists(const std::string& coll, const std::string& path) = 0;
   // ls requests made so far, and whether the backend pages at all.
@@ -100,6 +102,7 @@ class EmulatorBackend final : public Backend {
                 std::optional<int64_t> mtime = std::nullopt, uint32_t mode = 0644) override;
   void MakeDir(const std::string& coll, const std::string& path,
                std::optional<int64_t> mtime = std::nullopt, uint32_t mode = 0755) override;
+  void MakeSpecial(const std::string& coll, const std::string& path, EntryType type) override;
   void MakeSymlink(const std::string& coll, const std::string& path, const std::string& target,
                    EntryType reported) override;
   bool Exists(const std::string& coll, const std::string& path) override;

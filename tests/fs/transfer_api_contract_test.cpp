@@ -11,6 +11,7 @@
 // the Duplicate answer of DeleteAndWait, polling) is in
 // transfer_client_test.cpp.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -111,10 +112,13 @@ TEST_P(TransferApiContract, ListsEveryKindOfEntrySortedByName) {
   EXPECT_EQ(Find(*list, "file.txt").type, EntryType::kFile);
   EXPECT_EQ(Find(*list, "file.txt").size, 5u);
   EXPECT_EQ(Find(*list, "sub").type, EntryType::kDir);
+  // A valid link reports its target's type and real, absolute path
+  // (globus-api.md §2.2: GCS realpath()s it); a broken one what it holds.
   EXPECT_EQ(Find(*list, "link-to-file").type, EntryType::kSymlink);
-  EXPECT_EQ(Find(*list, "link-to-file").link_target, "file.txt");
-  EXPECT_EQ(Find(*list, "link-to-dir").type, EntryType::kSymlink);
-  EXPECT_EQ(Find(*list, "link-to-dir").link_target, "sub");
+  EXPECT_EQ(Find(*list, "link-to-file").link_target, "/d/file.txt");
+  EXPECT_EQ(Find(*list, "link-to-file").size, 5u) << "the target's size";
+  EXPECT_EQ(Find(*list, "link-to-dir").type, EntryType::kSymlinkDir);
+  EXPECT_EQ(Find(*list, "link-to-dir").link_target, "/d/sub");
   EXPECT_EQ(Find(*list, "broken").type, EntryType::kInvalidSymlink);
   EXPECT_EQ(Find(*list, "broken").link_target, "nowhere");
   // The default directory is the root; the other collection is untouched.
@@ -183,6 +187,19 @@ TEST_P(TransferApiContract, ListFailures) {
   EXPECT_TRUE(Fails(api().List(a_, "relative"), RemoteErrc::kInvalid, 400));
 }
 
+TEST_P(TransferApiContract, ListsSpecialFilesWithTheirKind) {
+  backend_->MakeFile("alpha", "/s/plain", "x");
+  backend_->MakeSpecial("alpha", "/s/fifo", EntryType::kPipe);
+  backend_->MakeSpecial("alpha", "/s/sock", EntryType::kOther);
+  if (::geteuid() == 0) backend_->MakeSpecial("alpha", "/s/null", EntryType::kCharDevice);
+  auto list = api().List(a_, "/s");
+  ASSERT_TRUE(list.ok()) << list.error().Summary();
+  EXPECT_EQ(Find(*list, "fifo").type, EntryType::kPipe);
+  EXPECT_EQ(Find(*list, "sock").type, EntryType::kOther);
+  if (::geteuid() == 0) EXPECT_EQ(Find(*list, "null").type, EntryType::kCharDevice);
+  EXPECT_EQ(Find(*list, "plain").type, EntryType::kFile);
+}
+
 TEST_P(TransferApiContract, ListFollowsALinkToADirectory) {
   backend_->MakeFile("alpha", "/real/inside", "1");
   backend_->MakeSymlink("alpha", "/link", "real", EntryType::kDir);
@@ -219,7 +236,7 @@ TEST_P(TransferApiContract, Stat) {
   auto l = api().Stat(a_, "/d/l");
   ASSERT_TRUE(l.ok()) << l.error().Summary();
   EXPECT_EQ(l->type, EntryType::kSymlink);
-  EXPECT_EQ(l->link_target, "f");
+  EXPECT_EQ(l->link_target, "/d/f");
   auto b = api().Stat(a_, "/d/b");
   ASSERT_TRUE(b.ok()) << b.error().Summary();
   EXPECT_EQ(b->type, EntryType::kInvalidSymlink);

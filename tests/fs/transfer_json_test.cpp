@@ -60,7 +60,7 @@ TEST(TransferApiJsonFileDoc, ReadsARealDocument) {
 TEST(TransferApiJsonFileDoc, Types) {
   EXPECT_EQ(Parse({{"name", "d"}, {"type", "dir"}}).type, EntryType::kDir);
   FileEntry link = Parse({{"name", "l"}, {"type", "dir"}, {"link_target", "/x"}});
-  EXPECT_EQ(link.type, EntryType::kSymlink);
+  EXPECT_EQ(link.type, EntryType::kSymlinkDir);
   EXPECT_EQ(link.link_target, "/x");
   EXPECT_EQ(link.mode, 0755u);
   link = Parse({{"name", "l"}, {"type", "file"}, {"link_target", "t"}});
@@ -68,8 +68,14 @@ TEST(TransferApiJsonFileDoc, Types) {
   FileEntry broken = Parse({{"name", "b"}, {"type", "invalid_symlink"}, {"link_target", "gone"}});
   EXPECT_EQ(broken.type, EntryType::kInvalidSymlink);
   EXPECT_EQ(broken.link_target, "gone");
-  // Other types (devices, pipes, "link") are not shown.
-  for (const json& t : {json("pipe"), json("link"), json("")}) {
+  // Special files are listed with their kind (globus-api.md §2.2).
+  EXPECT_EQ(Parse({{"name", "c"}, {"type", "chr"}}).type, EntryType::kCharDevice);
+  EXPECT_EQ(Parse({{"name", "b"}, {"type", "blk"}}).type, EntryType::kBlockDevice);
+  EXPECT_EQ(Parse({{"name", "p"}, {"type", "pipe"}, {"permissions", "0600"}}).mode, 0600u);
+  EXPECT_EQ(Parse({{"name", "p"}, {"type", "pipe"}}).type, EntryType::kPipe);
+  EXPECT_EQ(Parse({{"name", "o"}, {"type", "other"}}).type, EntryType::kOther);
+  // Types nobody has seen ("link" never was) are not shown.
+  for (const json& t : {json("link"), json("")}) {
     auto r = ParseFileDoc({{"name", "p"}, {"type", t}});
     ASSERT_TRUE(r.ok());
     EXPECT_FALSE(r->has_value()) << t.dump();
@@ -172,7 +178,7 @@ TEST(TransferApiJsonListing, ReadsAPageAndSkipsWhatItCannotShow) {
                      {"total", 5},
                      {"DATA",
                       {{{"name", "a"}, {"type", "file"}},
-                       {{"name", "fifo"}, {"type", "pipe"}},
+                       {{"name", "unheard-of"}, {"type", "link"}},
                        {{"name", "."}, {"type", "dir"}},
                        {{"name", "x/y"}, {"type", "file"}},
                        {{"name", ""}, {"type", "file"}}}}};

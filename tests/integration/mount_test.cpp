@@ -94,6 +94,32 @@ TEST_F(Mount, LsStatAndFindMatchTheCollection) {
   EXPECT_NE(r.err.find("No such file or directory"), std::string::npos);
 }
 
+// Globus reports a valid link as its target's type and real, absolute path.
+// Inside the mounted folder, it is a relative link that resolves in the
+// mount; outside, it is shown as what it points to.
+TEST_F(Mount, ServerLinksAndSpecialFiles) {
+  fs::create_directories(a_ / "docs" / "links");
+  fs::create_symlink("../readme.md", a_ / "docs" / "links" / "up");
+  fs::create_symlink("../deep", a_ / "docs" / "links" / "deepdir");
+  fs::create_symlink("../../hello.txt", a_ / "docs" / "links" / "out");
+  fs::create_symlink("gone", a_ / "docs" / "links" / "broken");
+  ASSERT_EQ(::mkfifo((a_ / "docs" / "links" / "fifo").c_str(), 0600), 0);
+  testing::MountOptions o;
+  o.collections = {"alpha:/docs", "beta"};
+  MountOrDie(o);
+  RunResult r = Sh("readlink alpha/links/up alpha/links/deepdir alpha/links/broken");
+  EXPECT_EQ(r.out, "../readme.md\n../deep\ngone\n") << r.all();
+  EXPECT_EQ(Sh("cat alpha/links/up").out, "# readme\n") << "the link resolves inside the mount";
+  EXPECT_EQ(Sh("ls alpha/links/deepdir/").out, "x.bin\n");
+  // /hello.txt is outside the mounted folder /docs: a file, the target in an xattr.
+  EXPECT_EQ(Sh("stat -c %F alpha/links/out").out, "regular file\n");
+  EXPECT_EQ(Sh("cat alpha/links/out").out, "hello\n");
+  r = Sh("getfattr --only-values -n user.globus.link_target alpha/links/out");
+  EXPECT_EQ(r.out, "/hello.txt") << r.all();
+  EXPECT_EQ(Sh("stat -c %F alpha/links/fifo").out, "fifo\n");
+  EXPECT_EQ(Sh("ls alpha/links").out, "broken\ndeepdir\nfifo\nout\nup\n");
+}
+
 TEST_F(Mount, MkdirMvRmAndRmdir) {
   MountOrDie();
   ASSERT_EQ(Sh("mkdir alpha/new").exit_code, 0);
@@ -205,7 +231,9 @@ TEST_F(Mount, AttributeChangesAreAcceptedWithoutEffectAndLinksAreNotSupported) {
 TEST_F(Mount, ServerSymlinksAreShownAsLinks) {
   fs::create_symlink("hello.txt", a_ / "good-link");
   fs::create_symlink("missing", a_ / "broken-link");
-  MountOrDie();
+  testing::MountOptions o;
+  o.collections = {"alpha:/", "beta"};  // a folder whose real path is known
+  MountOrDie(o);
   EXPECT_EQ(Sh("readlink alpha/good-link").out, "hello.txt\n");
   EXPECT_EQ(Sh("stat -c %F alpha/good-link alpha/broken-link").out, "symbolic link\nsymbolic link\n");
 }

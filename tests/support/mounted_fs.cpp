@@ -74,7 +74,7 @@ bool MountedFs::Mount(std::string* why) {
     std::vector<std::string> args = {"login"};
     for (const auto& n : options_.login_collections.empty() ? options_.collections : options_.login_collections) {
       args.push_back("--collection");
-      args.push_back(emu_.collection_id(n));
+      args.push_back(emu_.collection_id(n.substr(0, n.find(':'))));
     }
     RunResult r = Auth(args);
     if (r.exit_code != 0) {
@@ -85,8 +85,11 @@ bool MountedFs::Mount(std::string* why) {
   std::vector<std::string> argv = {GLOBUSFS_BIN, "-f", "--cache-dir", cache_dir_.string(), "--log-file",
                                    log_file_.string()};
   for (const auto& n : options_.collections) {
+    // "name" or "name:/base/path"
+    const size_t colon = n.find(':');
+    const std::string name = n.substr(0, colon);
     argv.push_back("--collection");
-    argv.push_back(n + "=" + emu_.collection_id(n));
+    argv.push_back(name + "=" + emu_.collection_id(name) + (colon == std::string::npos ? "" : n.substr(colon)));
   }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   argv.push_back(mountpoint_.string());

@@ -24,7 +24,8 @@ namespace globusfs::testing {
 std::string FuseUnavailableReason();
 
 struct MountOptions {
-  std::vector<std::string> collections = {"alpha", "beta"};  // mounted under these names
+  // Mounted under these names; "name:/base/path" mounts that folder of it.
+  std::vector<std::string> collections = {"alpha", "beta"};
   std::vector<std::string> extra_args;  // for globusfs (e.g. --metadata-ttl 1)
   std::string cache_dir;                // empty: a fresh one per MountedFs
   std::map<std::string, std::string> extra_env;  // for the daemon (e.g. GLOBUS_SDK_HTTP_TIMEOUT)

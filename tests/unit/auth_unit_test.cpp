@@ -15,6 +15,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "auth/collection_info.h"
 #include <nlohmann/json.hpp>
 
 #include "auth/guidance.h"
@@ -48,6 +50,20 @@ mode_t ModeOf(const std::filesystem::path& p) {
 }
 
 // ---------------------------------------------------------------- PKCE
+
+TEST(CollectionInfo, WhatCountsAsACollectionIsWhatTheGlobusCliAccepts) {
+  auth::CollectionInfo c;
+  for (const char* kind : {"GCSv5_mapped_collection", "GCSv5_guest_collection", "GCP_mapped_collection",
+                           "GCP_guest_collection", "GCSv4_host", "GCSv4_share"}) {
+    c.entity_type = kind;
+    EXPECT_TRUE(c.IsCollection()) << kind;
+  }
+  c.entity_type = "GCSv5_endpoint";
+  EXPECT_FALSE(c.IsCollection());
+  c.entity_type = "GCSv4_host";
+  c.non_functional = true;
+  EXPECT_FALSE(c.IsCollection());
+}
 
 TEST(Pkce, MatchesRfc7636AppendixB) {
   EXPECT_EQ(S256Challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
