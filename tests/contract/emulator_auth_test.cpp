@@ -2,9 +2,12 @@
 // what each route answers, and every error it produces.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "auth/http/http_client.h"
 #include "auth/id_token.h"
 #include "auth/pkce.h"
+#include "tests/support/child_process.h"
 #include "tests/support/emulator_process.h"
 
 namespace globusfs {
@@ -31,6 +34,28 @@ class EmulatorAuth : public ::testing::Test {
     auto r = emu_->http().Send(req);
     if (!r) return "error:" + std::to_string(r.error().http_status) + ":" + r.error().code;
     return r->status == 302 ? r->Header("location").value_or("") : "";
+  }
+
+  // Expects Auth's own "Unknown scope(s)" page naming `scope`, and no
+  // redirect (globus-api.md §5). Read with curl, as a browser would: the
+  // HTTP core keeps no error page it cannot parse.
+  void ExpectUnknownScopePage(const http::HeaderList& params, const std::string& scope) {
+    std::string url = Url("/v2/oauth2/authorize?" + http::FormEncode(params));
+    testing::RunResult r = testing::Run(
+        {"/usr/bin/curl", "--silent", "--show-error", "--cacert", emu_->ca_file().string(), "--dump-header", "-", url}, {});
+    ASSERT_EQ(r.exit_code, 0) << r.all();
+    auto split = r.out.find("\r\n\r\n");
+    ASSERT_NE(split, std::string::npos) << r.out;
+    std::string head = r.out.substr(0, split), body = r.out.substr(split + 4);
+    for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_EQ(head.rfind("http/1.1 400 ", 0), 0u) << head;
+    EXPECT_EQ(head.find("\nlocation:"), std::string::npos) << "no redirect back to the client";
+    EXPECT_NE(head.find("\ncontent-type: text/html"), std::string::npos) << head;
+    EXPECT_NE(body.find("<h1>Unknown scope(s)</h1>"), std::string::npos) << body;
+    EXPECT_NE(body.find("client_id=" + emu_->client_id() + " requested unknown scopes: [&#39;" + scope),
+              std::string::npos)
+        << body;
+    EXPECT_NE(body.find("UNKNOWN_SCOPE_ERROR"), std::string::npos);
   }
 
   http::HeaderList GoodAuthorize(const auth::Pkce& p, const std::string& scope = "openid profile email") {
@@ -82,8 +107,6 @@ TEST_F(EmulatorAuth, AuthorizeSendsOAuthErrorsBackToTheRedirect) {
   auto params = GoodAuthorize(p);
   params[6].second = "plain";  // code_challenge_method
   EXPECT_EQ(Param(Authorize(params), "error"), "invalid_request");
-  params = GoodAuthorize(p, "openid https://auth.globus.org/scopes/" + testing::RandomUuid() + "/https");
-  EXPECT_EQ(Param(Authorize(params), "error"), "invalid_scope");
   params = GoodAuthorize(p);
   params[4].second = "token";
   EXPECT_EQ(Param(Authorize(params), "error"), "unsupported_response_type");
@@ -94,6 +117,17 @@ TEST_F(EmulatorAuth, AuthorizeSendsOAuthErrorsBackToTheRedirect) {
   EXPECT_EQ(Param(loc, "state"), "xyz");
 }
 
+TEST_F(EmulatorAuth, AnUnknownScopeGetsAuthsOwnPageAndNoRedirect) {
+  auto p = auth::MakePkce();
+  std::string https = "https://auth.globus.org/scopes/" + testing::RandomUuid() + "/https";
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + https), https);
+  // One unknown scope among known ones fails the whole request.
+  std::string dep = "https://auth.globus.org/scopes/" + testing::RandomUuid() + "/data_access";
+  ExpectUnknownScopePage(
+      GoodAuthorize(p, "openid urn:globus:auth:scope:transfer.api.globus.org:all[*" + dep + "]"), dep);
+  EXPECT_EQ(emu_->RequestCount("auth.authorize"), 2u);
+}
+
 TEST_F(EmulatorAuth, DataAccessScopeOnlyWhereNeeded) {
   // alpha is a non-HA mapped collection: data_access exists. Switch it to
   // high assurance and the scope becomes unknown, as at Globus.
@@ -101,7 +135,41 @@ TEST_F(EmulatorAuth, DataAccessScopeOnlyWhereNeeded) {
   std::string da = "https://auth.globus.org/scopes/" + emu_->collection_id("alpha") + "/data_access";
   EXPECT_FALSE(Param(Authorize(GoodAuthorize(p, "openid " + da)), "code").empty());
   ASSERT_TRUE(emu_->http().PostJson(Url("/_emulator/high-assurance"), {{"collection", "alpha"}, {"enabled", true}}).ok());
-  EXPECT_EQ(Param(Authorize(GoodAuthorize(p, "openid " + da)), "error"), "invalid_scope");
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + da), da);
+}
+
+TEST_F(EmulatorAuth, APersonalCollectionHasNoHttpsOrDataAccessScope) {
+  testing::EmulatorOptions opts;
+  opts.personal_collections = {"laptop"};
+  emu_ = EmulatorProcess::Start(opts);
+  std::string id = emu_->collection_id("laptop");
+  auto login = testing::Login(*emu_, "openid urn:globus:auth:scope:transfer.api.globus.org:all");
+  http::HeaderList bearer = {{"Authorization", "Bearer " + login.access_tokens.at("transfer.api.globus.org")}};
+  auto doc = emu_->http().GetJson(Url("/v0.10/endpoint/" + id), nullptr, bearer);
+  ASSERT_TRUE(doc.ok()) << doc.error().Summary();
+  EXPECT_EQ((*doc)["entity_type"], "GCP_mapped_collection");
+  EXPECT_TRUE((*doc)["https_server"].is_null());
+  EXPECT_EQ((*doc)["is_globus_connect"], true);
+  EXPECT_EQ((*doc)["gcp_connected"], true);
+  EXPECT_TRUE((*doc)["gcs_version"].is_null());
+  // Transfer works without any consent of its own.
+  auto ls = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + id + "/ls?path=/"), nullptr, bearer);
+  EXPECT_TRUE(ls.ok()) << ls.error().Summary();
+  // Its collection scopes do not exist.
+  auto p = auth::MakePkce();
+  std::string https = "https://auth.globus.org/scopes/" + id + "/https";
+  std::string da = "https://auth.globus.org/scopes/" + id + "/data_access";
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + https), https);
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + da), da);
+  ExpectUnknownScopePage(
+      GoodAuthorize(p, "openid urn:globus:auth:scope:transfer.api.globus.org:all[*" + da + "]"), da);
+  // And it has no HTTPS server.
+  http::HttpRequest get;
+  get.url = Url("/c/" + id + "/");
+  get.retry = false;
+  auto https_get = emu_->http().Send(get);
+  ASSERT_FALSE(https_get.ok());
+  EXPECT_EQ(https_get.error().http_status, 404);
 }
 
 TEST_F(EmulatorAuth, TokenExchangeChecksPkceAndIsSingleUse) {

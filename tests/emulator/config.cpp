@@ -20,6 +20,9 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
                                https_server, ...): a proxy on 127.0.0.1:N forwards here
   --collection NAME=UUID:ROOT  serve the local folder ROOT as a collection (repeatable);
                                NAME=ROOT derives a stable UUID from NAME
+  --personal NAME=UUID:ROOT    serve ROOT as a Globus Connect Personal collection
+                               (GCP_mapped_collection: no HTTPS server, no https or
+                               data_access scope); repeatable, same forms as --collection
   --identity USERNAME          the identity Auth logs in as (default researcher@example.org)
   --linked-identity USERNAME   another identity in the same identity set (repeatable)
   --high-assurance UUID        make a collection high assurance (repeatable)
@@ -94,6 +97,7 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     }
     const char* v = nullptr;
     if (a == "--state-dir" || a == "--port" || a == "--public-port" || a == "--collection" ||
+        a == "--personal" ||
         a == "--identity" || a == "--linked-identity" || a == "--high-assurance" ||
         a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
         a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id") {
@@ -111,11 +115,11 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
         return usage_error("--public-port: not a port: " + std::string(v));
       }
       cfg.public_port = static_cast<uint16_t>(n);
-    } else if (a == "--collection") {
+    } else if (a == "--collection" || a == "--personal") {
       std::string spec = v;
       auto eq = spec.find('=');
       if (eq == std::string::npos || eq == 0) {
-        return usage_error("--collection wants NAME=UUID:ROOTDIR, got " + spec);
+        return usage_error(a + " wants NAME=UUID:ROOTDIR, got " + spec);
       }
       Collection c;
       c.name = spec.substr(0, eq);
@@ -127,18 +131,23 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
         c.id = NameUuid("collection:" + c.name);
         c.root = rest;
       } else {
-        return usage_error("--collection wants NAME=UUID:ROOTDIR, got " + spec);
+        return usage_error(a + " wants NAME=UUID:ROOTDIR, got " + spec);
       }
       if (c.name.find('/') != std::string::npos) return usage_error("collection names cannot hold '/'");
       std::error_code ec;
       if (!std::filesystem::is_directory(c.root, ec)) {
-        return usage_error("--collection " + c.name + ": " + c.root.string() + " is not a folder");
+        return usage_error(a + " " + c.name + ": " + c.root.string() + " is not a folder");
       }
       c.root = std::filesystem::canonical(c.root);
       c.display_name = c.name;
+      if (a == "--personal") {
+        // Globus Connect Personal: Transfer only, no HTTPS server.
+        c.entity_type = "GCP_mapped_collection";
+        c.https = false;
+      }
       for (const auto& other : cfg.collections) {
         if (other.id == c.id || other.name == c.name) {
-          return usage_error("--collection " + c.name + ": name or UUID used twice");
+          return usage_error(a + " " + c.name + ": name or UUID used twice");
         }
       }
       cfg.collections.push_back(std::move(c));
@@ -187,12 +196,14 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
   for (const auto& id : ha) {
     Collection* c = find(id);
     if (!c) return usage_error("--high-assurance " + id + ": no such --collection");
+    if (c->IsPersonal()) return usage_error("--high-assurance " + id + ": a --personal collection cannot be high assurance");
     c->high_assurance = true;
     c->auth_timeout_s = auth_timeout;
   }
   for (const auto& id : guests) {
     Collection* c = find(id);
     if (!c) return usage_error("--guest " + id + ": no such --collection");
+    if (c->IsPersonal()) return usage_error("--guest " + id + ": give a --collection, not a --personal one");
     c->entity_type = "GCSv5_guest_collection";
   }
   for (const auto& id : no_https) {

@@ -37,6 +37,12 @@ struct Collection {
   bool NeedsDataAccess() const {
     return entity_type == "GCSv5_mapped_collection" && !high_assurance;
   }
+  // Globus Connect Personal (--personal): no HTTPS server, no https scope.
+  bool IsPersonal() const { return entity_type.rfind("GCP_", 0) == 0; }
+  // Whether Auth knows the scope https://auth.globus.org/scopes/<id>/https:
+  // every GCSv5 collection has one (even with HTTPS off), GCP and GCSv4
+  // collections do not (globus-api.md §5).
+  bool HasHttpsScope() const { return entity_type.rfind("GCSv5_", 0) == 0; }
 };
 
 struct Config {

@@ -159,6 +159,18 @@ json TransferService::EndpointDoc(const Collection& c) const {
       {"info_link", nullptr},
       {"french_english_bilingual", false},
       {"DATA", json::array({{{"DATA_TYPE", "server"}, {"hostname", "127.0.0.1"}}})}};
+  if (c.IsPersonal()) {
+    // Globus Connect Personal: owned by the user, no GCS (no manager, no
+    // HTTPS or TLS-FTP server, no host endpoint), connected (§2.10).
+    const Identity& owner = emu_.config().identity;
+    doc["gcs_version"] = doc["gcs_manager_url"] = doc["https_server"] = doc["tlsftp_server"] = nullptr;
+    doc["non_functional_endpoint_id"] = doc["non_functional_endpoint_display_name"] = nullptr;
+    doc["owner_id"] = owner.id;
+    doc["owner_string"] = owner.username;
+    doc["is_globus_connect"] = true;
+    doc["gcp_connected"] = true;
+    doc["gcp_paused"] = false;
+  }
   return doc;
 }
 
@@ -333,7 +345,7 @@ Response TransferService::Handle(Request& req, const std::string& route) {
     // The GCSv5 endpoint hosting a collection is a document too, but not a
     // data collection: non_functional, no HTTPS, nothing to list.
     for (const auto& host : emu_.Collections()) {
-      if (HostEndpointId(host) != seg[2]) continue;
+      if (host.IsPersonal() || HostEndpointId(host) != seg[2]) continue;
       json doc = EndpointDoc(host);
       doc["id"] = doc["name"] = seg[2];
       doc["entity_type"] = "GCSv5_endpoint";
