@@ -13,6 +13,7 @@
 #include "auth/guidance.h"
 #include "auth/id_token.h"
 #include "auth/login.h"
+#include "auth/login_flow.h"
 #include "auth/scopes.h"
 #include "auth/uuid.h"
 
@@ -39,6 +40,8 @@ constexpr const char* kRegisterHelp =
 int Fail(AuthToolContext& ctx, const http::Error& e) {
   if (auth::ClassifyRequirement(e) != auth::Requirement::kNone) {
     ctx.err << auth::RemedyText(e);
+  } else if (e.code == auth::kAuthorizeRefused) {
+    ctx.err << "Error: " << e.message << "\n";  // the page's text, whole (bounded)
   } else {
     ctx.err << "Error: " << e.Summary() << "\n";
   }
@@ -106,20 +109,42 @@ http::Result<std::vector<auth::CollectionInfo>> LookUpCollections(AuthToolContex
   return out;
 }
 
-// The scopes for full access to these collections (§5): Transfer with the
-// data_access dependents they need, and each one's https (+ data_access).
-std::string ScopesFor(const std::vector<auth::CollectionInfo>& infos) {
-  std::vector<std::string> deps, extra;
+// A WrongEntityTypeError (exit code 3) for the first id that is not a
+// collection (a GCSv5 endpoint, a GCSv4 host); kExitOk when all are.
+int CheckCollectionTypes(AuthToolContext& ctx, const std::vector<auth::CollectionInfo>& infos) {
   for (const auto& c : infos) {
-    extra.push_back(auth::CollectionHttpsScope(c.id));
-    if (c.NeedsDataAccess()) {
-      deps.push_back(c.id);
-      extra.push_back(auth::CollectionDataAccessScope(c.id));
+    if (!c.IsCollection()) {
+      ctx.err << "WrongEntityTypeError: " << c.id << " (" << c.display_name << ") is a " << c.entity_type
+              << ", not a collection.\n"
+              << "Give the UUID of one of its collections instead.\n";
+      return kExitWrongType;
     }
   }
-  std::vector<std::string> all = {auth::AuthScopes(), auth::TransferScope(deps)};
-  all.insert(all.end(), extra.begin(), extra.end());
-  return auth::JoinScopes(all);
+  return kExitOk;
+}
+
+// Whether the stored login already holds what each collection can give:
+// its own token where it has an https scope. A data_access consent alone
+// leaves no trace in the store, so a collection that needs one but has no
+// HTTPS server always asks again.
+bool CollectionsCovered(const std::vector<auth::CollectionInfo>& infos, const auth::StoredLogin& login) {
+  for (const auto& c : infos) {
+    if (c.HasHttpsScope() ? !login.Find(c.id) : c.NeedsDataAccess()) return false;
+  }
+  return true;
+}
+
+// One note per collection without an HTTPS server: what globusfs can do
+// with it, and what not.
+void NoteCollectionsWithoutHttps(std::ostream& out, const std::vector<auth::CollectionInfo>& infos) {
+  for (const auto& c : infos) {
+    if (c.HasHttpsScope()) continue;
+    out << "Note: '" << c.display_name << "' (" << c.id << ") "
+        << (c.IsPersonal() ? "is a Globus Connect Personal collection, which has no HTTPS server"
+                           : "has no HTTPS server (" + c.entity_type + ")")
+        << ":\nglobusfs lists, renames, copies and deletes its files through Globus Transfer, but "
+           "cannot read or write their contents.\n\n";
+  }
 }
 
 void PrintLoggedIn(std::ostream& out, bool already) {
@@ -180,55 +205,47 @@ int Login(AuthToolContext& ctx, const ParsedArgs& args) {
   // as the Globus CLI validates its tokens before saying so.
   bool logged_in = login->Find(kAuthResourceServer) && login->Find(kTransferResourceServer) &&
                    ctx.tokens->Get(kAuthResourceServer) && ctx.tokens->Get(kTransferResourceServer);
-  std::vector<std::string> missing;
-  for (const auto& id : collections) {
-    if (!login->Find(id)) missing.push_back(id);
+
+  // With a working Transfer token the collection documents are read first
+  // and one login covers everything; otherwise a first login gets that
+  // token and a second one (when a collection has scopes of its own) adds
+  // the collections. Either way only scopes the documents promise are
+  // asked for (auth::ScopesFor).
+  std::vector<auth::CollectionInfo> infos;
+  const bool looked_up_first = !collections.empty() && logged_in;
+  if (looked_up_first) {
+    auto got = LookUpCollections(ctx, collections);
+    if (!got) return Fail(ctx, got.error());
+    infos = *got;
+    if (int rc = CheckCollectionTypes(ctx, infos); rc != kExitOk) return rc;
   }
-  if (logged_in && !force && missing.empty()) {
+  if (logged_in && !force && CollectionsCovered(infos, *login)) {
+    NoteCollectionsWithoutHttps(ctx.out, infos);
     PrintLoggedIn(ctx.out, true);
     return kExitOk;
   }
 
-  // With a working Transfer token the collection documents can be read
-  // first, and one login covers everything; otherwise a first login gets
-  // that token and a second one adds the collections.
-  std::vector<auth::CollectionInfo> infos;
-  bool looked_up = false;
-  if (!collections.empty() && logged_in) {
+  if (!logged_in || force) {
+    auto r = DoLogin(ctx, auth::ScopesFor(infos), {}, paste);
+    if (!r) return Fail(ctx, r.error());
+  }
+  if (!collections.empty() && !looked_up_first) {
     auto got = LookUpCollections(ctx, collections);
     if (!got) return Fail(ctx, got.error());
     infos = *got;
-    looked_up = true;
-  }
-  auto check_types = [&]() -> int {
-    for (const auto& c : infos) {
-      if (!c.IsCollection()) {
-        ctx.err << "WrongEntityTypeError: " << c.id << " (" << c.display_name << ") is a "
-                << c.entity_type << ", not a collection.\n"
-                << "Give the UUID of one of its collections instead.\n";
-        return kExitWrongType;
-      }
-    }
-    return kExitOk;
-  };
-  if (int rc = check_types(); rc != kExitOk) return rc;
-
-  if (!logged_in || force) {
-    auto r = DoLogin(ctx, looked_up ? ScopesFor(infos) : ScopesFor({}), {}, paste);
-    if (!r) return Fail(ctx, r.error());
-  }
-  if (!collections.empty() && (!looked_up || (logged_in && !force))) {
-    if (!looked_up) {
-      auto got = LookUpCollections(ctx, collections);
-      if (!got) return Fail(ctx, got.error());
-      infos = *got;
-      if (int rc = check_types(); rc != kExitOk) return rc;
+    if (int rc = CheckCollectionTypes(ctx, infos); rc != kExitOk) return rc;
+    if (auth::HasCollectionScopes(infos)) {
       ctx.out << "\nNow granting globusfs access to the collection" << (infos.size() > 1 ? "s" : "")
               << ":\n\n";
+      auto r = DoLogin(ctx, auth::ScopesFor(infos), {}, paste);
+      if (!r) return Fail(ctx, r.error());
     }
-    auto r = DoLogin(ctx, ScopesFor(infos), {}, paste);
+  } else if (logged_in && !force) {
+    // Logged in, but a collection still lacks its token or consent.
+    auto r = DoLogin(ctx, auth::ScopesFor(infos), {}, paste);
     if (!r) return Fail(ctx, r.error());
   }
+  NoteCollectionsWithoutHttps(ctx.out, infos);
   PrintLoggedIn(ctx.out, false);
   return kExitOk;
 }

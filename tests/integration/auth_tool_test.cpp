@@ -24,11 +24,12 @@ class AuthTool : public ::testing::Test {
  protected:
   void SetUp() override { Start({}); }
 
-  void Start(std::vector<std::string> extra_args) {
+  void Start(std::vector<std::string> extra_args, std::vector<std::string> personal = {}) {
     testing::EmulatorOptions opts;
     opts.identity = "ada@example.org";
     opts.linked_identities = {"ada@university.edu"};
     opts.extra_args = std::move(extra_args);
+    opts.personal_collections = std::move(personal);
     emu_ = EmulatorProcess::Start(opts);
     config_dir_ = emu_->dir() / "config";
   }
@@ -167,6 +168,59 @@ TEST_F(AuthTool, LoginWithCollectionsGetsTheirTokensAndConsents) {
   // A collection added later, while logged in: one more login, old tokens kept.
   RunResult again = Tool({"login", "--collection", alpha});
   EXPECT_NE(again.out.find("already logged in"), std::string::npos);
+}
+
+TEST_F(AuthTool, LoginWithAPersonalCollectionAsksOnlyForTheScopesItHas) {
+  // Globus Connect Personal: https_server null, no https or data_access
+  // scope. Asking Auth for one would end the login on Auth's error page.
+  Start({}, {"laptop"});
+  std::string laptop = emu_->collection_id("laptop"), alpha = emu_->collection_id("alpha");
+  RunResult r = Tool({"login", "--collection", laptop, "--collection", alpha});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out.find("scopes%2F" + laptop), std::string::npos) << "no scope of the personal collection: " << r.out;
+  EXPECT_NE(r.out.find("scopes%2F" + alpha + "%2Fhttps"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Note: 'laptop' (" + laptop + ") is a Globus Connect Personal collection"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("cannot read or write their contents"), std::string::npos);
+  EXPECT_NE(r.out.find("You have successfully logged in"), std::string::npos);
+  json s = Store();
+  EXPECT_TRUE(s["tokens"].contains(alpha));
+  EXPECT_FALSE(s["tokens"].contains(laptop)) << "it has no HTTPS server, so no token of its own";
+  // Its names work through Transfer.
+  auto ls = emu_->http().GetJson(emu_->base_url() + "/v0.10/operation/endpoint/" + laptop + "/ls?path=/", nullptr,
+                                 {{"Authorization", "Bearer " + Token("transfer.api.globus.org")}});
+  EXPECT_TRUE(ls.ok()) << ls.error().Summary();
+
+  // Logged in already: nothing is missing for it, so no new login.
+  uint64_t authorizes = emu_->RequestCount("auth.authorize");
+  RunResult again = Tool({"login", "--collection", laptop});
+  EXPECT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_NE(again.out.find("You are already logged in"), std::string::npos) << again.out;
+  EXPECT_EQ(emu_->RequestCount("auth.authorize"), authorizes);
+}
+
+TEST_F(AuthTool, APersonalCollectionAloneNeedsOneLogin) {
+  Start({}, {"laptop"});
+  RunResult r = Tool({"login", "--collection", emu_->collection_id("laptop")});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(emu_->RequestCount("auth.authorize"), 1u) << "nothing of its own to ask for: " << r.out;
+  EXPECT_EQ(r.out.find("Now granting"), std::string::npos);
+}
+
+TEST_F(AuthTool, ALoginAuthRefusesEndsAtOnceWithItsPage) {
+  // Auth answers an unknown scope with its own page and no redirect; the
+  // browser (tools/emulator-browser) reports it, and the login stops
+  // waiting at once instead of timing out.
+  LoginOrDie();
+  std::string unknown = "https://auth.globus.org/scopes/" + testing::RandomUuid() + "/https";
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult r = Tool({"session", "consent", unknown});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s) << "did not wait for the 20 s timeout";
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_NE(r.err.find("Error: Globus Auth refused the login request (HTTP 400)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Unknown scope(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("UNKNOWN_SCOPE_ERROR"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("timed out"), std::string::npos);
 }
 
 TEST_F(AuthTool, LoginWithAnEndpointIdIsTheWrongKindOfObject) {

@@ -432,5 +432,44 @@ TEST(Scopes, Builders) {
   EXPECT_EQ(JoinScopes({"a", "", "b", "a"}), "a b");
 }
 
+CollectionInfo Collection(const std::string& id, const std::string& entity_type, const std::string& https_server,
+                          bool high_assurance = false) {
+  CollectionInfo c;
+  c.id = id;
+  c.entity_type = entity_type;
+  c.https_server = https_server;
+  c.high_assurance = high_assurance;
+  return c;
+}
+
+TEST(Scopes, ScopesForAskOnlyForTheScopesACollectionHas) {
+  // Auth refuses a request naming one scope that does not exist: a Globus
+  // Connect Personal or GCSv4 collection (https_server null) has no https
+  // scope and needs no data_access consent.
+  const std::string base = AuthScopes() + " " + kTransferScope;
+  auto gcp = Collection("P", "GCP_mapped_collection", "");
+  auto gcsv4 = Collection("S", "GCSv4_share", "");
+  EXPECT_EQ(ScopesFor({gcp}), base);
+  EXPECT_EQ(ScopesFor({gcp, gcsv4}), base);
+  EXPECT_FALSE(HasCollectionScopes({gcp, gcsv4}));
+  EXPECT_FALSE(gcp.HasHttpsScope());
+  EXPECT_TRUE(gcp.IsPersonal());
+
+  auto mapped = Collection("M", "GCSv5_mapped_collection", "https://m.data.globus.org");
+  EXPECT_EQ(ScopesFor({gcp, mapped, mapped}),
+            AuthScopes() + " " + kTransferScope + "[*https://auth.globus.org/scopes/M/data_access] " +
+                "https://auth.globus.org/scopes/M/https https://auth.globus.org/scopes/M/data_access");
+  EXPECT_TRUE(HasCollectionScopes({gcp, mapped}));
+  // High assurance and guest collections: https, no data_access.
+  EXPECT_EQ(ScopesFor({Collection("H", "GCSv5_mapped_collection", "https://h", true)}),
+            base + " https://auth.globus.org/scopes/H/https");
+  EXPECT_EQ(ScopesFor({Collection("G", "GCSv5_guest_collection", "https://g")}),
+            base + " https://auth.globus.org/scopes/G/https");
+  // HTTPS off on a mapped collection: its data_access consent (Transfer
+  // needs it), no https scope (nothing to use it on).
+  EXPECT_EQ(ScopesFor({Collection("N", "GCSv5_mapped_collection", "")}),
+            AuthScopes() + " " + kTransferScope + "[*https://auth.globus.org/scopes/N/data_access]");
+}
+
 }  // namespace
 }  // namespace globusfs::auth
