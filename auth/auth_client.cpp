@@ -212,6 +212,25 @@ http::Result<std::vector<SessionAuthentication>> AuthClient::IntrospectSession(
   return out;
 }
 
-http::Result<json> AuthClient::GetJwks() const { return http_.GetJson(base_ + "jwk.json"); }
+http::Result<OpenIdConfiguration> AuthClient::GetOpenIdConfiguration() const {
+  auto r = http_.GetJson(base_ + ".well-known/openid-configuration");
+  if (!r) return r.error();
+  if (!r->is_object()) return Malformed("OpenID configuration");
+  OpenIdConfiguration c;
+  c.issuer = Str(*r, "issuer");
+  c.jwks_uri = Str(*r, "jwks_uri");
+  if (c.issuer.empty()) return Malformed("OpenID configuration (it names no issuer)");
+  if (!c.jwks_uri.starts_with("https://")) {
+    return Malformed("OpenID configuration (its jwks_uri is not an https URL)");
+  }
+  return c;
+}
+
+http::Result<json> AuthClient::GetJwks(const std::string& jwks_uri) const {
+  auto r = http_.GetJson(jwks_uri);
+  if (!r) return r.error();
+  if (!r->is_object()) return Malformed("JSON Web Key Set");
+  return r;
+}
 
 }  // namespace globusfs::auth

@@ -1,7 +1,9 @@
 // Globus Auth API calls for a native app (globus-api.md §4): the authorize
 // URL, code exchange, refresh, revoke, userinfo, identity lookup, token
-// introspection (with a templated confidential client) and the templated
-// client's creation. Responses are parsed into plain structs here; nothing
+// introspection (with a templated confidential client), the templated
+// client's creation, and the OpenID configuration with its JWKS (what an
+// id_token is checked against: the document's issuer and jwks_uri, never
+// the service URL's text). Responses are parsed into plain structs here; nothing
 // in this file logs, and no error message ever carries a token (the HTTP
 // core parses token-endpoint errors to their `error` code only).
 //
@@ -63,6 +65,14 @@ struct SessionAuthentication {
   std::string idp;
 };
 
+// GET /.well-known/openid-configuration, reduced to what id_token checks
+// need. Invariants of a returned one: issuer is non-empty; jwks_uri is an
+// https URL.
+struct OpenIdConfiguration {
+  std::string issuer;    // e.g. "https://auth.globus.org"
+  std::string jwks_uri;  // e.g. "https://auth.globus.org/jwk.json"
+};
+
 class AuthClient {
  public:
   // `auth_base` ends with '/', e.g. "https://auth.globus.org/".
@@ -90,8 +100,10 @@ class AuthClient {
   // Introspection with session_info; needs client credentials.
   http::Result<std::vector<SessionAuthentication>> IntrospectSession(
       const ClientCredentials& creds, const std::string& token) const;
-  // The JSON Web Key Set for id_token verification.
-  http::Result<nlohmann::json> GetJwks() const;
+  // Auth's OpenID configuration (kMalformed when it names no issuer or no
+  // https jwks_uri), and the JSON Web Key Set at its jwks_uri.
+  http::Result<OpenIdConfiguration> GetOpenIdConfiguration() const;
+  http::Result<nlohmann::json> GetJwks(const std::string& jwks_uri) const;
 
   static TokenRecord ParseToken(const nlohmann::json& t, int64_t now);
 

@@ -362,6 +362,25 @@ TEST_F(EmulatorAuth, OpenIdConfiguration) {
   EXPECT_EQ((*c)["id_token_signing_alg_values_supported"], json::array({"RS512"}));
 }
 
+TEST_F(EmulatorAuth, TheIssuerFlagChangesTheIssuerAuthNamesEverywhere) {
+  // By default the issuer is the base URL, as https://auth.globus.org is
+  // real Auth's; --issuer names another, in the OpenID configuration, the
+  // id_token and introspection alike. The keys stay at the jwks_uri.
+  testing::EmulatorOptions opts;
+  opts.extra_args = {"--issuer", "https://auth.example.org"};
+  emu_ = EmulatorProcess::Start(opts);
+  auto c = emu_->http().GetJson(Url("/.well-known/openid-configuration"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)["issuer"], "https://auth.example.org");
+  EXPECT_EQ((*c)["jwks_uri"], emu_->base_url() + "/jwk.json");
+  auto login = testing::Login(*emu_, testing::FullScopes(*emu_, {}));
+  auto jwks = emu_->http().GetJson((*c)["jwks_uri"].get<std::string>());
+  ASSERT_TRUE(jwks.ok());
+  const std::string id_token = login.response["id_token"];
+  EXPECT_TRUE(auth::VerifyIdToken(id_token, *jwks, "https://auth.example.org", emu_->client_id(), time(nullptr)).ok());
+  EXPECT_FALSE(auth::VerifyIdToken(id_token, *jwks, emu_->base_url(), emu_->client_id(), time(nullptr)).ok());
+}
+
 TEST_F(EmulatorAuth, StatePersistsAcrossARestart) {
   auto login = testing::Login(*emu_, "openid urn:globus:auth:scope:transfer.api.globus.org:all");
   std::string at = login.access_tokens.at("transfer.api.globus.org");

@@ -212,7 +212,7 @@ Response AuthService::Token(Request& req) {
                    {"identity_provider_display_name", primary.idp_name},
                    {"email", primary.email},
                    {"last_authentication", last_auth(primary.id)},
-                   {"iss", emu_.BaseUrl()},
+                   {"iss", emu_.Issuer()},
                    {"aud", client_id},
                    {"exp", now + lifetime},
                    {"iat", now},
@@ -317,7 +317,7 @@ Response AuthService::Introspect(Request& req, bool validate_only) {
               {"email", primary.email},
               {"sub", found->at.sub},
               {"aud", json::array({found->at.resource_server, found->at.client_id})},
-              {"iss", emu_.BaseUrl()}};
+              {"iss", emu_.Issuer()}};
   if (!found->refresh) {
     out["exp"] = found->at.expires_at;
     out["iat"] = found->at.issued_at;
@@ -450,7 +450,7 @@ Response AuthService::CreateClient(Request& req) {
 
 Response AuthService::OpenIdConfiguration() {
   std::string b = emu_.BaseUrl();
-  return JsonResponse(200, {{"issuer", b},
+  return JsonResponse(200, {{"issuer", emu_.Issuer()},
                             {"authorization_endpoint", b + "/v2/oauth2/authorize"},
                             {"token_endpoint", b + "/v2/oauth2/token"},
                             {"userinfo_endpoint", b + "/v2/oauth2/userinfo"},

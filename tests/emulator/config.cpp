@@ -35,6 +35,8 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
   --no-client-template         the native client cannot create templated clients, so
                                token introspection is unavailable to it
   --client-id UUID             the native app's client id (default: a stable one)
+  --issuer URL                 the OpenID issuer Auth names (openid-configuration,
+                               id_token and introspection iss) instead of its base URL
   -h, --help                   this text
 
 When it is listening it writes DIR/env; `. DIR/env` points clients at it.
@@ -100,7 +102,7 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
         a == "--personal" ||
         a == "--identity" || a == "--linked-identity" || a == "--high-assurance" ||
         a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
-        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id") {
+        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id" || a == "--issuer") {
       v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
     }
@@ -175,6 +177,10 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     } else if (a == "--client-id") {
       if (!LooksLikeUuid(v)) return usage_error("--client-id must be a UUID");
       cfg.client_id = v;
+    } else if (a == "--issuer") {
+      std::string url = v;
+      if (url.rfind("https://", 0) != 0 || url.size() <= 8) return usage_error("--issuer must be an https URL");
+      cfg.issuer = url;
     } else if (a == "--no-client-template") {
       cfg.client_template = false;
     } else {

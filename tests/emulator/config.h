@@ -57,6 +57,10 @@ struct Config {
   int64_t token_lifetime_s = 172800;
   bool client_template = true;      // the native client may create templated confidential clients
   std::string client_id;            // the native app id written to DIR/env
+  // The OpenID issuer Auth names (openid-configuration, id_token "iss",
+  // introspection "iss"); empty: the base URL, as real Auth's issuer
+  // https://auth.globus.org is its own base URL.
+  std::string issuer;
 };
 
 // Parses argv. On a usage error prints to stderr and returns nullopt with

@@ -91,6 +91,8 @@ std::string Emulator::BaseUrl() const {
   return "https://127.0.0.1:" + std::to_string(cfg_.public_port ? cfg_.public_port : port_);
 }
 
+std::string Emulator::Issuer() const { return cfg_.issuer.empty() ? BaseUrl() : cfg_.issuer; }
+
 std::string Emulator::HttpsServerUrl(const Collection& c) const {
   return BaseUrl() + "/c/" + c.id;
 }

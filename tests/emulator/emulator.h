@@ -73,6 +73,8 @@ class Emulator {
   IdTokenSigner& signer() { return *signer_; }
   // "https://127.0.0.1:PORT" (no trailing slash).
   std::string BaseUrl() const;
+  // The OpenID issuer: --issuer, else BaseUrl().
+  std::string Issuer() const;
   std::string HttpsServerUrl(const Collection& c) const;  // BaseUrl() + "/c/<id>"
   // A copy, so the high-assurance switch can change underneath.
   std::optional<Collection> FindCollection(std::string_view id) const;

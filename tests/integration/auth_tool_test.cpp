@@ -223,6 +223,18 @@ TEST_F(AuthTool, ALoginAuthRefusesEndsAtOnceWithItsPage) {
   EXPECT_EQ(r.err.find("timed out"), std::string::npos);
 }
 
+TEST_F(AuthTool, TheIdTokenIsCheckedAgainstTheIssuerAuthsConfigurationNames) {
+  // As globus-sdk does: the issuer (and keys) come from
+  // /.well-known/openid-configuration, not from the service URL's text.
+  Start({"--issuer", "https://auth.example.org"});
+  RunResult r = Tool({"login"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_GE(emu_->RequestCount("auth.openid_configuration"), 1u);
+  EXPECT_GE(emu_->RequestCount("auth.jwks"), 1u);
+  EXPECT_FALSE(Store()["sub"].get<std::string>().empty());
+  EXPECT_EQ(Tool({"whoami"}).out, "ada@example.org\n");
+}
+
 TEST_F(AuthTool, LoginWithAnEndpointIdIsTheWrongKindOfObject) {
   LoginOrDie();
   auto doc = emu_->http().GetJson(emu_->base_url() + "/v0.10/endpoint/" + emu_->collection_id("alpha"), nullptr,
