@@ -1,101 +1,25 @@
 #include "tools/auth_commands.h"
 
-#include <time.h>
-
-#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "auth/collection_info.h"
-#include "auth/guidance.h"
-#include "auth/id_token.h"
-#include "auth/login.h"
-#include "auth/login_flow.h"
 #include "auth/scopes.h"
-#include "auth/uuid.h"
+#include "tools/auth_command_util.h"
 
 namespace globusfs::tools {
 
 using auth::kAuthResourceServer;
 using auth::kTransferResourceServer;
+using internal::DoLogin;
+using internal::Fail;
+using internal::PrintTable;
+using internal::RequireClientId;
 using json = nlohmann::json;
 
 namespace {
-
-constexpr const char* kRegisterHelp =
-    "globusfs-auth needs the client id of a Globus native app.\n"
-    "Set GLOBUSFS_CLIENT_ID, or write {\"client_id\": \"<uuid>\"} to {CONFIG}/config.json.\n"
-    "\n"
-    "To register one: at https://app.globus.org/settings/developers add a project, then\n"
-    "\"Register a thick client or script that will be installed and run by users on their\n"
-    "devices\", allow the redirect URIs http://localhost and\n"
-    "https://auth.globus.org/v2/web/auth-code, and copy its Client UUID.\n"
-    "\n"
-    "To try globusfs without a Globus account, start the local emulator and\n"
-    "source its env file (see the README: tools/demo.sh).\n";
-
-int Fail(AuthToolContext& ctx, const http::Error& e) {
-  if (auth::ClassifyRequirement(e) != auth::Requirement::kNone) {
-    ctx.err << auth::RemedyText(e);
-  } else if (e.code == auth::kAuthorizeRefused) {
-    ctx.err << "Error: " << e.message << "\n";  // the page's text, whole (bounded)
-  } else {
-    ctx.err << "Error: " << e.Summary() << "\n";
-  }
-  return auth::ExitCodeFor(e);
-}
-
-bool RequireClientId(AuthToolContext& ctx) {
-  if (!ctx.client_id.empty()) return true;
-  std::string text = kRegisterHelp;
-  text.replace(text.find("{CONFIG}"), 8, ctx.store->dir().string());
-  ctx.err << text;
-  return false;
-}
-
-
-http::Result<auth::LoginOutcome> DoLogin(AuthToolContext& ctx, const std::string& scopes,
-                                         auth::AuthorizeParams params, bool no_local_server) {
-  params.scopes = scopes;
-  params.prompt_login = true;
-  auth::LoginIo io{ctx.in, ctx.out, no_local_server, ctx.login_timeout};
-  return auth::RunLogin(*ctx.auth, *ctx.store, *ctx.clock, std::move(params), io);
-}
-
-std::string FormatLocalTime(int64_t epoch) {
-  time_t t = static_cast<time_t>(epoch);
-  struct tm tm {};
-  localtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M %Z", &tm);
-  return buf;
-}
-
-// A table as the Globus CLI prints one: "a | b" rows under a dashed rule.
-void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> w(headers.size());
-  for (size_t i = 0; i < headers.size(); ++i) w[i] = headers[i].size();
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string s;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      s += cells[i];
-      if (i + 1 < cells.size()) s += std::string(w[i] - cells[i].size(), ' ') + " | ";
-    }
-    out << s << "\n";
-  };
-  line(headers);
-  std::vector<std::string> rule;
-  for (size_t x : w) rule.push_back(std::string(x, '-'));
-  line(rule);
-  for (const auto& r : rows) line(r);
-}
 
 http::Result<std::vector<auth::CollectionInfo>> LookUpCollections(AuthToolContext& ctx,
                                                                   const std::vector<std::string>& ids) {
@@ -332,176 +256,6 @@ int WhoAmI(AuthToolContext& ctx, const ParsedArgs& args) {
   } else {
     ctx.out << info->preferred_username << "\n";
   }
-  return kExitOk;
-}
-
-int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
-  // userinfo first: it refreshes the Auth token if the server refuses it.
-  auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
-  auto info = ctx.auth->GetUserInfo(authorizer.get());
-  if (!info) return Fail(ctx, info.error());
-  std::map<std::string, std::string> usernames;
-  if (info->identity_set) {
-    for (const auto& i : *info->identity_set) usernames[i.id] = i.username;
-  }
-  auto token = ctx.tokens->Get(kAuthResourceServer);
-  if (!token) return Fail(ctx, token.error());
-  auto login = ctx.store->Load();
-  if (!login) return Fail(ctx, login.error());
-
-  // Live session state needs introspection with client credentials (a
-  // templated client, as the Globus CLI makes); without them, fall back to
-  // the id_token's snapshot from the last login.
-  struct Row {
-    std::string id;
-    int64_t auth_time;
-  };
-  std::vector<Row> rows;
-  std::string source = "introspect";
-  auto creds = login->templated_client;
-  if (!creds) {
-    auto made = ctx.auth->CreateTemplatedClient("globusfs-auth session show");
-    if (made) {
-      creds = *made;
-      (void)ctx.store->Update([&](auth::StoredLogin& l) {
-        l.templated_client = creds;
-        return true;
-      });
-    }
-  }
-  bool introspected = false;
-  if (creds) {
-    auto session = ctx.auth->IntrospectSession(*creds, *token);
-    if (session) {
-      for (const auto& a : *session) rows.push_back({a.identity_id, a.auth_time});
-      introspected = true;
-    } else if (session.error().kind != http::ErrorKind::kHttp) {
-      return Fail(ctx, session.error());
-    }
-  }
-  if (!introspected) {
-    source = "id_token";
-    auto claims = auth::DecodeIdToken(login->id_token);
-    if (!claims) return Fail(ctx, claims.error());
-    for (const auto& i : claims->identity_set) {
-      if (i.last_authentication) rows.push_back({i.sub, *i.last_authentication});
-      if (!i.username.empty()) usernames.emplace(i.sub, i.username);
-    }
-  }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.auth_time > b.auth_time; });
-
-  if (args.Value("--format", "text") == "json") {
-    json list = json::array();
-    for (const auto& r : rows) {
-      list.push_back({{"id", r.id}, {"username", usernames.count(r.id) ? json(usernames[r.id]) : json(nullptr)},
-                      {"auth_time", r.auth_time}});
-    }
-    ctx.out << json{{"source", source}, {"identities", list}}.dump(2) << "\n";
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> table;
-  for (const auto& r : rows) {
-    table.push_back({usernames.count(r.id) ? usernames[r.id] : "", r.id, FormatLocalTime(r.auth_time)});
-  }
-  PrintTable(ctx.out, {"Username", "ID", "Auth Time"}, table);
-  if (!introspected) {
-    ctx.err << "(from your last login: this client cannot introspect tokens to read the live session)\n";
-  }
-  return kExitOk;
-}
-
-int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpec& spec) {
-  const auto& values = args.positionals;
-  bool all = args.Has("--all");
-  std::string policy = args.Value("--policy");
-  int modes = (!values.empty()) + all + !policy.empty();
-  if (modes != 1) {
-    ctx.err << UsageErrorText(spec, "give one or more identities or domains, or --all, or --policy "
-                                    "(exactly one of these)");
-    return kExitUsage;
-  }
-  std::vector<std::string> ids, usernames, domains;
-  for (const auto& v : values) {
-    if (auth::LooksLikeUuid(v)) ids.push_back(v);
-    else if (v.find('@') != std::string::npos) usernames.push_back(v);
-    else domains.push_back(v);
-  }
-  if (!domains.empty() && (!ids.empty() || !usernames.empty())) {
-    ctx.err << UsageErrorText(spec, "domain-type identities and user-type identities are mutually exclusive");
-    return kExitUsage;
-  }
-  if (!RequireClientId(ctx)) return kExitError;
-
-  auth::AuthorizeParams params;
-  if (!domains.empty()) {
-    params.session_required_single_domain = domains;
-  } else if (!policy.empty()) {
-    size_t i = 0;
-    while (i <= policy.size()) {
-      size_t j = policy.find(',', i);
-      if (j == std::string::npos) j = policy.size();
-      if (j > i) params.session_required_policies.push_back(policy.substr(i, j - i));
-      i = j + 1;
-    }
-  } else {
-    auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
-    auto info = ctx.auth->GetUserInfo(authorizer.get());
-    if (!info) return Fail(ctx, info.error());
-    if (!info->identity_set) {
-      ctx.err << "Your current login does not have the consents required to view your full "
-                 "identity set. Please log in again:\n\n  globusfs-auth login --force\n";
-      return kExitError;
-    }
-    auto find = [&](const std::string& key, bool by_id) -> const auth::Identity* {
-      for (const auto& i : *info->identity_set) {
-        if (by_id ? i.id == key : i.username == key) return &i;
-      }
-      return nullptr;
-    };
-    if (all) {
-      for (const auto& i : *info->identity_set) params.session_required_identities.push_back(i.id);
-    }
-    for (const auto& id : ids) {
-      if (!find(id, true)) {
-        ctx.err << "Error: '" << id << "' is not in your identity set\n";
-        return kExitError;
-      }
-      params.session_required_identities.push_back(id);
-    }
-    for (const auto& u : usernames) {
-      const auth::Identity* i = find(u, false);
-      if (!i) {
-        ctx.err << "Error: '" << u << "' is not in your identity set\n";
-        return kExitError;
-      }
-      params.session_required_identities.push_back(i->id);
-    }
-  }
-  params.session_message = "Authenticate to update your globusfs session.";
-
-  // Re-issue every token we hold (plus any --scope), so all of them come
-  // from the updated session.
-  auto login = ctx.store->Load();
-  if (!login) return Fail(ctx, login.error());
-  std::vector<std::string> scopes = {auth::AuthScopes(), auth::TransferScope()};
-  for (const auto& [rs, rec] : login->tokens) {
-    if (rs != kAuthResourceServer && rs != kTransferResourceServer) scopes.push_back(rec.scope);
-  }
-  for (const auto& s : args.All("--scope")) scopes.push_back(s);
-  auto r = DoLogin(ctx, auth::JoinScopes(scopes), params, args.Has("--no-local-server"));
-  if (!r) return Fail(ctx, r.error());
-  ctx.out << "\nYou have successfully updated your globusfs session.\n\n"
-          << "Use 'globusfs-auth session show' to see the updated session.\n";
-  return kExitOk;
-}
-
-int SessionConsent(AuthToolContext& ctx, const ParsedArgs& args) {
-  if (!RequireClientId(ctx)) return kExitError;
-  std::vector<std::string> scopes = {auth::AuthScopes()};
-  scopes.insert(scopes.end(), args.positionals.begin(), args.positionals.end());
-  auto r = DoLogin(ctx, auth::JoinScopes(scopes), {}, args.Has("--no-local-server"));
-  if (!r) return Fail(ctx, r.error());
-  ctx.out << "\nYou have successfully updated your consents.\n";
   return kExitOk;
 }
 
