@@ -341,6 +341,75 @@ TEST_F(EmulatorAuth, SessionUpdateRecordsAFreshAuthTimeForTheIdentityAskedFor) {
   EXPECT_TRUE(claims->identity_set[1].last_authentication.has_value());
 }
 
+TEST_F(EmulatorAuth, SessionRequiredMfaIsRecordedInTheSession) {
+  auto made = emu_->http().PostJson(Url("/v2/api/clients"),
+                                    {{"client", {{"template_id", emu_->client_id()}, {"name", "t"}}}});
+  ASSERT_TRUE(made.ok()) << made.error().Summary();
+  std::string cid = (*made)["included"]["client_credential"]["client"];
+  std::string secret = (*made)["included"]["client_credential"]["secret"];
+  auto session = [&](const testing::LoginResult& login) {
+    auto r = emu_->http().PostForm(Url("/v2/oauth2/token/introspect"),
+                                   {{"token", login.access_tokens.at("auth.globus.org")}, {"include", "session_info"}},
+                                   nullptr, {{"Authorization", "Basic " + auth::Base64Encode(cid + ":" + secret)}});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? (*r)["session_info"] : json();
+  };
+  auto plain = session(testing::Login(*emu_, testing::FullScopes(*emu_, {})));
+  ASSERT_EQ(plain["authentications"].size(), 1u);
+  EXPECT_TRUE(plain["authentications"].begin().value()["amr"].is_null());
+  // session_required_mfa (in the SDK's spelling too): a fresh authentication made with MFA.
+  for (const char* spelling : {"true", "True"}) {
+    auto mfa = session(testing::Login(*emu_, testing::FullScopes(*emu_, {}), {{"session_required_mfa", spelling}}));
+    EXPECT_EQ(mfa["session_id"], plain["session_id"]) << "the same browser session";
+    EXPECT_EQ(mfa["authentications"].begin().value()["amr"], json::array({"mfa"})) << spelling;
+  }
+  // A new authentication without it replaces that one.
+  auto again = session(testing::Login(*emu_, testing::FullScopes(*emu_, {})));
+  EXPECT_TRUE(again["authentications"].begin().value()["amr"].is_null());
+}
+
+TEST_F(EmulatorAuth, AnMfaRequiredCollectionAsksForMfaAlone) {
+  testing::EmulatorOptions opts;
+  opts.extra_args = {"--mfa-required", "alpha"};
+  emu_ = EmulatorProcess::Start(opts);
+  std::string alpha = emu_->collection_id("alpha");
+  auto plain = testing::Login(*emu_, testing::FullScopes(*emu_, {}) + " https://auth.globus.org/scopes/" + alpha +
+                                         "/https");
+  http::HeaderList transfer = {{"Authorization", "Bearer " + plain.access_tokens.at("transfer.api.globus.org")}};
+  auto doc = emu_->http().GetJson(Url("/v0.10/endpoint/" + alpha), nullptr, transfer);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ((*doc)["mfa_required"], true);
+  EXPECT_EQ((*doc)["high_assurance"], true);
+  auto ls = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + alpha + "/ls?path=/"), nullptr, transfer);
+  ASSERT_FALSE(ls.ok());
+  EXPECT_EQ(ls.error().http_status, 502);
+  EXPECT_EQ(ls.error().code, "ExternalError.DirListingFailed.LoginFailed");
+  const json& params = ls.error().authorization_parameters;
+  EXPECT_EQ(params["session_required_mfa"], true);
+  EXPECT_FALSE(params.contains("session_required_identities")) << params.dump();
+  EXPECT_EQ(params["prompt"], "login");
+  // The collection's HTTPS server asks the same.
+  http::HttpRequest get;
+  get.url = Url("/c/" + alpha + "/");
+  get.retry = false;
+  get.headers = {{"Authorization", "Bearer " + plain.access_tokens.at(alpha)}};
+  auto https_get = emu_->http().Send(get);
+  ASSERT_FALSE(https_get.ok());
+  EXPECT_EQ(https_get.error().http_status, 403);
+  EXPECT_EQ(https_get.error().authorization_parameters.value("session_required_mfa", false), true);
+  // After an MFA login both answer.
+  auto mfa = testing::Login(*emu_, testing::FullScopes(*emu_, {}), {{"session_required_mfa", "true"}});
+  transfer = {{"Authorization", "Bearer " + mfa.access_tokens.at("transfer.api.globus.org")}};
+  auto ok = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + alpha + "/ls?path=/"), nullptr, transfer);
+  EXPECT_TRUE(ok.ok()) << ok.error().Summary();
+  // Too old an authentication (made with MFA): the identity is asked for again.
+  emu_->AgeSession();
+  auto stale = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + alpha + "/ls?path=/"), nullptr, transfer);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_TRUE(stale.error().authorization_parameters.contains("session_required_identities"));
+  EXPECT_FALSE(stale.error().authorization_parameters.contains("session_required_mfa"));
+}
+
 TEST_F(EmulatorAuth, AuthCodePageShowsTheCode) {
   auto p = auth::MakePkce();
   auto params = GoodAuthorize(p);

@@ -2,6 +2,7 @@
 // the copy-and-paste code page (GET /v2/web/auth-code): part of
 // AuthService (auth_service.h), split out to keep files short.
 #include <algorithm>
+#include <cctype>
 
 #include "auth_service.h"
 #include "emulator.h"
@@ -164,14 +165,23 @@ Response AuthService::Authorize(Request& req) {
   }
   auto policies = SplitComma(q("session_required_policies"));
   bool prompt_login = q("prompt") == "login";
+  // session_required_mfa: the SDK sends Python's "True", we send "true".
+  std::string mfa_param = q("session_required_mfa");
+  for (auto& c : mfa_param) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool mfa = mfa_param == "true" || mfa_param == "1";
   int64_t now = NowEpoch();
   std::string code = NewToken("emu-code-", 24);
   emu_.state().With([&](StateData& d) {
-    if (authenticate.empty() && (prompt_login || !policies.empty() ||
+    if (authenticate.empty() && (prompt_login || mfa || !policies.empty() ||
                                  !d.session.auth_times.count(primary.id))) {
       authenticate.push_back(primary.id);
     }
-    for (const auto& id : authenticate) d.session.auth_times[id] = now;
+    // A fresh authentication replaces the identity's last one, with how it
+    // was made (its amr: "mfa" when MFA was required).
+    for (const auto& id : authenticate) {
+      d.session.auth_times[id] = now;
+      d.session.amr[id] = mfa ? std::vector<std::string>{"mfa"} : std::vector<std::string>{};
+    }
     if (!policies.empty()) d.session.policies = policies;
     AuthCode ac;
     ac.code = code;

@@ -327,8 +327,10 @@ Response AuthService::Introspect(Request& req, bool validate_only) {
     json auths = json::object();
     for (const auto& [id, t] : found->session.auth_times) {
       const Identity* ident = emu_.FindIdentity(id);
+      auto amr = found->session.amr.find(id);
+      bool has_amr = amr != found->session.amr.end() && !amr->second.empty();
       auths[id] = {{"acr", nullptr},
-                   {"amr", nullptr},
+                   {"amr", has_amr ? json(amr->second) : json(nullptr)},
                    {"idp", ident ? ident->idp_id : ""},
                    {"auth_time", t},
                    {"custom_claims", json::object()}};

@@ -27,6 +27,8 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
   --linked-identity USERNAME   another identity in the same identity set (repeatable)
   --high-assurance UUID        make a collection high assurance (repeatable)
   --auth-timeout SECONDS       authentication timeout of high-assurance collections (default 900)
+  --mfa-required UUID          make a collection high assurance and require multi-factor
+                               authentication in the session (repeatable)
   --guest UUID                 make a collection a GCSv5 guest collection (no data_access scope)
   --no-https UUID              the collection has no HTTPS server (https_server: null)
   --latency-ms N               delay every request by N ms
@@ -76,7 +78,7 @@ Identity MakeIdentity(const std::string& username) {
 
 std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
   Config cfg;
-  std::vector<std::string> ha, guests, no_https;
+  std::vector<std::string> ha, guests, no_https, mfa;
   int64_t auth_timeout = 900;
   bool have_timeout = false;
   std::string identity = "researcher@example.org";
@@ -100,7 +102,7 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     const char* v = nullptr;
     if (a == "--state-dir" || a == "--port" || a == "--public-port" || a == "--collection" ||
         a == "--personal" ||
-        a == "--identity" || a == "--linked-identity" || a == "--high-assurance" ||
+        a == "--identity" || a == "--linked-identity" || a == "--high-assurance" || a == "--mfa-required" ||
         a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
         a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id" || a == "--issuer") {
       v = value(a.c_str());
@@ -159,6 +161,8 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
       cfg.linked.push_back(MakeIdentity(v));
     } else if (a == "--high-assurance") {
       ha.push_back(v);
+    } else if (a == "--mfa-required") {
+      mfa.push_back(v);
     } else if (a == "--guest") {
       guests.push_back(v);
     } else if (a == "--no-https") {
@@ -188,7 +192,9 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     }
   }
   if (cfg.state_dir.empty()) return usage_error("--state-dir is required");
-  if (have_timeout && ha.empty()) return usage_error("--auth-timeout needs --high-assurance");
+  if (have_timeout && ha.empty() && mfa.empty()) {
+    return usage_error("--auth-timeout needs --high-assurance or --mfa-required");
+  }
   cfg.identity = MakeIdentity(identity);
   for (const auto& l : cfg.linked) {
     if (l.username == cfg.identity.username) return usage_error("a linked identity repeats --identity");
@@ -205,6 +211,14 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     if (c->IsPersonal()) return usage_error("--high-assurance " + id + ": a --personal collection cannot be high assurance");
     c->high_assurance = true;
     c->auth_timeout_s = auth_timeout;
+  }
+  for (const auto& id : mfa) {
+    Collection* c = find(id);
+    if (!c) return usage_error("--mfa-required " + id + ": no such --collection");
+    if (c->IsPersonal()) return usage_error("--mfa-required " + id + ": a --personal collection cannot require MFA");
+    c->high_assurance = true;
+    c->auth_timeout_s = auth_timeout;
+    c->mfa_required = true;
   }
   for (const auto& id : guests) {
     Collection* c = find(id);

@@ -31,6 +31,7 @@ struct Collection {
   std::string entity_type = "GCSv5_mapped_collection";
   bool high_assurance = false;
   int64_t auth_timeout_s = 0;  // high assurance only
+  bool mfa_required = false;   // high assurance only: the session must have used MFA
   bool https = true;           // false: https_server is null
   std::string display_name;
   // Whether Transfer needs a data_access consent for this collection (§5).

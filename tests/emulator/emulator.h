@@ -85,8 +85,6 @@ class Emulator {
   // The access token in "Authorization: Bearer ..." if it is known, not
   // revoked and not expired.
   std::optional<AccessToken> BearerToken(const Request& req);
-  // When the identity last authenticated in the Auth session (nullopt: never).
-  std::optional<int64_t> AuthTime(const std::string& identity_id);
 
   // A fault injected on a task route ("task.transfer", "task.delete"): the
   // worker fails that task with the fault's code (default PERMISSION_DENIED).
