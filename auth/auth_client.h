@@ -63,6 +63,13 @@ struct SessionAuthentication {
   std::string identity_id;
   int64_t auth_time = 0;
   std::string idp;
+  std::optional<std::vector<std::string>> amr;  // how it authenticated (e.g. "mfa"); nullopt: null
+};
+
+// Introspection's session_info.
+struct SessionInfo {
+  std::string session_id;  // empty when Auth sent none
+  std::vector<SessionAuthentication> authentications;
 };
 
 // GET /.well-known/openid-configuration, reduced to what id_token checks
@@ -98,8 +105,8 @@ class AuthClient {
   // POST /v2/api/clients with template_id = our client id (the CLI's way).
   http::Result<ClientCredentials> CreateTemplatedClient(const std::string& name) const;
   // Introspection with session_info; needs client credentials.
-  http::Result<std::vector<SessionAuthentication>> IntrospectSession(
-      const ClientCredentials& creds, const std::string& token) const;
+  http::Result<SessionInfo> IntrospectSession(const ClientCredentials& creds,
+                                              const std::string& token) const;
   // Auth's OpenID configuration (kMalformed when it names no issuer or no
   // https jwks_uri), and the JSON Web Key Set at its jwks_uri.
   http::Result<OpenIdConfiguration> GetOpenIdConfiguration() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 
 #include "auth/id_token.h"
@@ -42,9 +43,11 @@ int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
   struct Row {
     std::string id;
     int64_t auth_time;
+    std::optional<std::vector<std::string>> amr;  // how it authenticated; introspection only
   };
   std::vector<Row> rows;
   std::string source = "introspect";
+  std::string session_id;  // introspection only: the id_token carries none
   auto creds = login->templated_client;
   if (!creds) {
     auto made = ctx.auth->CreateTemplatedClient("globusfs-auth session show");
@@ -60,7 +63,8 @@ int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
   if (creds) {
     auto session = ctx.auth->IntrospectSession(*creds, *token);
     if (session) {
-      for (const auto& a : *session) rows.push_back({a.identity_id, a.auth_time});
+      for (const auto& a : session->authentications) rows.push_back({a.identity_id, a.auth_time, a.amr});
+      session_id = session->session_id;
       introspected = true;
     } else if (session.error().kind != http::ErrorKind::kHttp) {
       return Fail(ctx, session.error());
@@ -71,21 +75,30 @@ int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
     auto claims = auth::DecodeIdToken(login->id_token);
     if (!claims) return Fail(ctx, claims.error());
     for (const auto& i : claims->identity_set) {
-      if (i.last_authentication) rows.push_back({i.sub, *i.last_authentication});
+      if (i.last_authentication) rows.push_back({i.sub, *i.last_authentication, std::nullopt});
       if (!i.username.empty()) usernames.emplace(i.sub, i.username);
     }
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.auth_time > b.auth_time; });
 
   if (args.Value("--format", "text") == "json") {
+    // With the session id, as the Globus CLI's JSON carries it (for
+    // debugging with Globus support); null when it came from the id_token.
     json list = json::array();
     for (const auto& r : rows) {
       list.push_back({{"id", r.id}, {"username", usernames.count(r.id) ? json(usernames[r.id]) : json(nullptr)},
-                      {"auth_time", r.auth_time}});
+                      {"auth_time", r.auth_time}, {"amr", r.amr ? json(*r.amr) : json(nullptr)}});
     }
-    ctx.out << json{{"source", source}, {"identities", list}}.dump(2) << "\n";
+    ctx.out << json{{"source", source},
+                    {"session_id", session_id.empty() ? json(nullptr) : json(session_id)},
+                    {"identities", list}}
+                   .dump(2)
+            << "\n";
     return kExitOk;
   }
+  // The session may not hold the primary identity: the CLI points to whoami.
+  ctx.out << "For information on your primary identity or full identity set see\n"
+             "  globusfs-auth whoami\n\n";
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
     table.push_back({usernames.count(r.id) ? usernames[r.id] : "", r.id, FormatLocalTime(r.auth_time)});
@@ -100,11 +113,14 @@ int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
 int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpec& spec) {
   const auto& values = args.positionals;
   bool all = args.Has("--all");
+  bool mfa = args.Has("--mfa");
   std::string policy = args.Value("--policy");
+  // --mfa goes with any of the three, or alone (then the login that asks
+  // for MFA re-authenticates whoever signs in, as a plain login does).
   int modes = (!values.empty()) + all + !policy.empty();
-  if (modes != 1) {
+  if (modes > 1 || (modes == 0 && !mfa)) {
     ctx.err << UsageErrorText(spec, "give one or more identities or domains, or --all, or --policy "
-                                    "(exactly one of these)");
+                                    "(exactly one of these), or --mfa");
     return kExitUsage;
   }
   std::vector<std::string> ids, usernames, domains;
@@ -120,7 +136,10 @@ int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpe
   if (!RequireClientId(ctx)) return kExitError;
 
   auth::AuthorizeParams params;
-  if (!domains.empty()) {
+  params.session_required_mfa = mfa;
+  if (modes == 0) {
+    // --mfa alone: nobody in particular.
+  } else if (!domains.empty()) {
     params.session_required_single_domain = domains;
   } else if (!policy.empty()) {
     size_t i = 0;

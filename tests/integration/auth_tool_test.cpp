@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "auth/guidance.h"
+#include "auth/uuid.h"
 #include "tests/support/child_process.h"
 #include "tests/support/emulator_process.h"
 
@@ -266,6 +268,12 @@ TEST_F(AuthTool, SessionShowBeforeAndAfterUpdatingALinkedIdentity) {
   LoginOrDie();
   RunResult table = Tool({"session", "show"});
   ASSERT_EQ(table.exit_code, 0) << table.all();
+  // As the Globus CLI: the session may not hold the primary identity.
+  EXPECT_EQ(table.out.rfind("For information on your primary identity or full identity set see\n"
+                            "  globusfs-auth whoami\n\nUsername",
+                            0),
+            0u)
+      << table.out;
   EXPECT_NE(table.out.find("Username"), std::string::npos);
   EXPECT_NE(table.out.find("| ID"), std::string::npos);
   EXPECT_NE(table.out.find("Auth Time"), std::string::npos);
@@ -285,6 +293,61 @@ TEST_F(AuthTool, SessionShowBeforeAndAfterUpdatingALinkedIdentity) {
   EXPECT_LT(after["ada@example.org"], before["ada@example.org"]) << "aged, not re-authenticated";
 }
 
+TEST_F(AuthTool, SessionShowJsonCarriesTheSessionId) {
+  // The Globus CLI's JSON carries the session id (introspection's
+  // session_info.session_id), for debugging with Globus support.
+  LoginOrDie();
+  RunResult r = Tool({"session", "show", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["source"], "introspect");
+  ASSERT_TRUE(j["session_id"].is_string()) << r.out;
+  EXPECT_TRUE(auth::LooksLikeUuid(j["session_id"].get<std::string>())) << r.out;
+  EXPECT_EQ(r.out.find("globusfs-auth whoami"), std::string::npos) << "the hint is for the text form only";
+  // The same session after another login.
+  LoginOrDie({"--force"});
+  json again = json::parse(Tool({"session", "show", "--format", "json"}).out, nullptr, false);
+  EXPECT_EQ(again["session_id"], j["session_id"]);
+}
+
+TEST_F(AuthTool, AnMfaRequirementIsMetBySessionUpdateMfa) {
+  Start({"--mfa-required", "alpha"});
+  std::string alpha = emu_->collection_id("alpha");
+  LoginOrDie({"--collection", alpha});
+  auto ls = [&] {
+    return emu_->http().GetJson(emu_->base_url() + "/v0.10/operation/endpoint/" + alpha + "/ls?path=/", nullptr,
+                                {{"Authorization", "Bearer " + Token("transfer.api.globus.org")}});
+  };
+  auto refused = ls();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().authorization_parameters.value("session_required_mfa", false), true);
+  EXPECT_FALSE(refused.error().authorization_parameters.contains("session_required_identities"))
+      << "the login is recent: MFA is all that is missing";
+  EXPECT_EQ(auth::ClassifyRequirement(refused.error()), auth::Requirement::kSession);
+  ASSERT_EQ(auth::RemedyCommand(refused.error()).value_or(""), "globusfs-auth session update --mfa");
+
+  RunResult u = Tool({"session", "update", "--mfa"});
+  ASSERT_EQ(u.exit_code, 0) << u.all();
+  EXPECT_NE(u.out.find("session_required_mfa=true"), std::string::npos) << u.out;
+  EXPECT_NE(u.out.find("successfully updated your globusfs session"), std::string::npos);
+  auto now_ok = ls();
+  EXPECT_TRUE(now_ok.ok()) << now_ok.error().Summary();
+  json show = json::parse(Tool({"session", "show", "--format", "json"}).out, nullptr, false);
+  ASSERT_TRUE(show.is_object());
+  ASSERT_EQ(show["identities"].size(), 1u);
+  EXPECT_EQ(show["identities"][0]["amr"], json::array({"mfa"})) << show.dump();
+
+  // A later login without MFA loses it again.
+  LoginOrDie({"--force"});
+  EXPECT_FALSE(ls().ok());
+  RunResult usage = Tool({"session", "update", "--all", "--policy", "p1", "--mfa"});
+  EXPECT_EQ(usage.exit_code, 2);
+  RunResult with_all = Tool({"session", "update", "--all", "--mfa"});
+  ASSERT_EQ(with_all.exit_code, 0) << with_all.all();
+  EXPECT_TRUE(ls().ok());
+}
+
 TEST_F(AuthTool, SessionShowFallsBackToTheIdTokenWithoutIntrospection) {
   Start({"--no-client-template"});
   LoginOrDie();
@@ -292,6 +355,7 @@ TEST_F(AuthTool, SessionShowFallsBackToTheIdTokenWithoutIntrospection) {
   ASSERT_EQ(r.exit_code, 0) << r.all();
   json j = json::parse(r.out);
   EXPECT_EQ(j["source"], "id_token");
+  EXPECT_TRUE(j["session_id"].is_null()) << "the id_token carries no session id";
   ASSERT_EQ(j["identities"].size(), 1u);
   EXPECT_EQ(j["identities"][0]["username"], "ada@example.org");
 }

@@ -397,6 +397,39 @@ TEST(Guidance, SessionRequirementsNameSessionUpdate) {
   EXPECT_EQ(*RemedyCommand(domain), "globusfs-auth session update uchicago.edu");
 }
 
+TEST(Guidance, AnMfaRequirementNamesSessionUpdateMfa) {
+  // Only session_required_mfa: the remedy must ask Auth for MFA (--all
+  // would re-authenticate without it, and the error would come back).
+  http::Error mfa = WithBody(502, {{"code", "ExternalError.DirListingFailed.LoginFailed"},
+                                   {"message", "Login Failed"},
+                                   {"authorization_parameters",
+                                    {{"session_message", "Session reauthentication required"},
+                                     {"session_required_mfa", true},
+                                     {"prompt", "login"}}}});
+  EXPECT_EQ(ClassifyRequirement(mfa), Requirement::kSession);
+  EXPECT_EQ(*RemedyCommand(mfa), "globusfs-auth session update --mfa");
+  EXPECT_EQ(ExitCodeFor(mfa), 4);
+  EXPECT_NE(RemedyText(mfa).find("  globusfs-auth session update --mfa\n\nto re-authenticate with multi-factor "
+                                 "authentication (MFA).\n"),
+            std::string::npos)
+      << RemedyText(mfa);
+
+  // With identities (or policies) too, --mfa is added to their command.
+  http::Error both = WithBody(403, {{"code", "AuthPolicyFailed"},
+                                    {"authorization_parameters",
+                                     {{"session_required_identities", {"id-1"}}, {"session_required_mfa", true}}}});
+  EXPECT_EQ(*RemedyCommand(both), "globusfs-auth session update id-1 --mfa");
+  EXPECT_NE(RemedyText(both).find("with the required identities, with multi-factor authentication (MFA)."),
+            std::string::npos);
+  http::Error policy = WithBody(403, {{"code", "AuthPolicyFailed"},
+                                      {"authorization_parameters",
+                                       {{"session_required_policies", "p1"}, {"session_required_mfa", "true"}}}});
+  EXPECT_EQ(*RemedyCommand(policy), "globusfs-auth session update --policy 'p1' --mfa");
+  // session_required_mfa false is no requirement at all.
+  http::Error none = WithBody(403, {{"code", "X"}, {"authorization_parameters", {{"session_required_mfa", false}}}});
+  EXPECT_EQ(ClassifyRequirement(none), Requirement::kNone);
+}
+
 TEST(Guidance, ConsentWinsOverSession) {
   http::Error e = WithBody(403, {{"code", "ConsentRequired"},
                                  {"required_scopes", {"s1"}},
