@@ -181,8 +181,8 @@ http::Result<ClientCredentials> AuthClient::CreateTemplatedClient(const std::str
   }
 }
 
-http::Result<std::vector<SessionAuthentication>> AuthClient::IntrospectSession(
-    const ClientCredentials& creds, const std::string& token) const {
+http::Result<SessionInfo> AuthClient::IntrospectSession(const ClientCredentials& creds,
+                                                        const std::string& token) const {
   std::string basic = "Basic " + Base64Encode(creds.client_id + ":" + creds.client_secret);
   auto r = http_.PostForm(base_ + "v2/oauth2/token/introspect",
                           {{"token", token}, {"include", "session_info"}}, nullptr,
@@ -193,25 +193,55 @@ http::Result<std::vector<SessionAuthentication>> AuthClient::IntrospectSession(
   if (!j.value("active", false)) {
     return MakeError(ErrorKind::kHttp, "the Auth token is no longer active");
   }
-  std::vector<SessionAuthentication> out;
+  SessionInfo out;
   auto si = j.find("session_info");
   if (si == j.end() || !si->is_object()) return out;
+  out.session_id = Str(*si, "session_id");
   auto auths = si->find("authentications");
   if (auths == si->end() || !auths->is_object()) return out;
   for (const auto& [id, a] : auths->items()) {
     SessionAuthentication s;
     s.identity_id = id;
+    if (!a.is_object()) {
+      out.authentications.push_back(s);
+      continue;
+    }
     // Out of int64_t's range the conversion would be undefined: no time then.
     if (a.contains("auth_time") && a["auth_time"].is_number() &&
         std::abs(a["auth_time"].get<double>()) < 0x1p63) {
       s.auth_time = static_cast<int64_t>(a["auth_time"].get<double>());
     }
     s.idp = Str(a, "idp");
-    out.push_back(s);
+    if (auto amr = a.find("amr"); amr != a.end() && amr->is_array()) {
+      s.amr.emplace();
+      for (const auto& m : *amr) {
+        if (m.is_string()) s.amr->push_back(m.get<std::string>());
+      }
+    }
+    out.authentications.push_back(s);
   }
   return out;
 }
 
-http::Result<json> AuthClient::GetJwks() const { return http_.GetJson(base_ + "jwk.json"); }
+http::Result<OpenIdConfiguration> AuthClient::GetOpenIdConfiguration() const {
+  auto r = http_.GetJson(base_ + ".well-known/openid-configuration");
+  if (!r) return r.error();
+  if (!r->is_object()) return Malformed("OpenID configuration");
+  OpenIdConfiguration c;
+  c.issuer = Str(*r, "issuer");
+  c.jwks_uri = Str(*r, "jwks_uri");
+  if (c.issuer.empty()) return Malformed("OpenID configuration (it names no issuer)");
+  if (!c.jwks_uri.starts_with("https://")) {
+    return Malformed("OpenID configuration (its jwks_uri is not an https URL)");
+  }
+  return c;
+}
+
+http::Result<json> AuthClient::GetJwks(const std::string& jwks_uri) const {
+  auto r = http_.GetJson(jwks_uri);
+  if (!r) return r.error();
+  if (!r->is_object()) return Malformed("JSON Web Key Set");
+  return r;
+}
 
 }  // namespace globusfs::auth

@@ -1,7 +1,9 @@
 // Globus Auth API calls for a native app (globus-api.md §4): the authorize
 // URL, code exchange, refresh, revoke, userinfo, identity lookup, token
-// introspection (with a templated confidential client) and the templated
-// client's creation. Responses are parsed into plain structs here; nothing
+// introspection (with a templated confidential client), the templated
+// client's creation, and the OpenID configuration with its JWKS (what an
+// id_token is checked against: the document's issuer and jwks_uri, never
+// the service URL's text). Responses are parsed into plain structs here; nothing
 // in this file logs, and no error message ever carries a token (the HTTP
 // core parses token-endpoint errors to their `error` code only).
 //
@@ -61,6 +63,21 @@ struct SessionAuthentication {
   std::string identity_id;
   int64_t auth_time = 0;
   std::string idp;
+  std::optional<std::vector<std::string>> amr;  // how it authenticated (e.g. "mfa"); nullopt: null
+};
+
+// Introspection's session_info.
+struct SessionInfo {
+  std::string session_id;  // empty when Auth sent none
+  std::vector<SessionAuthentication> authentications;
+};
+
+// GET /.well-known/openid-configuration, reduced to what id_token checks
+// need. Invariants of a returned one: issuer is non-empty; jwks_uri is an
+// https URL.
+struct OpenIdConfiguration {
+  std::string issuer;    // e.g. "https://auth.globus.org"
+  std::string jwks_uri;  // e.g. "https://auth.globus.org/jwk.json"
 };
 
 class AuthClient {
@@ -88,10 +105,12 @@ class AuthClient {
   // POST /v2/api/clients with template_id = our client id (the CLI's way).
   http::Result<ClientCredentials> CreateTemplatedClient(const std::string& name) const;
   // Introspection with session_info; needs client credentials.
-  http::Result<std::vector<SessionAuthentication>> IntrospectSession(
-      const ClientCredentials& creds, const std::string& token) const;
-  // The JSON Web Key Set for id_token verification.
-  http::Result<nlohmann::json> GetJwks() const;
+  http::Result<SessionInfo> IntrospectSession(const ClientCredentials& creds,
+                                              const std::string& token) const;
+  // Auth's OpenID configuration (kMalformed when it names no issuer or no
+  // https jwks_uri), and the JSON Web Key Set at its jwks_uri.
+  http::Result<OpenIdConfiguration> GetOpenIdConfiguration() const;
+  http::Result<nlohmann::json> GetJwks(const std::string& jwks_uri) const;
 
   static TokenRecord ParseToken(const nlohmann::json& t, int64_t now);
 

@@ -14,6 +14,12 @@ bool CollectionInfo::NeedsDataAccess() const {
   return entity_type == "GCSv5_mapped_collection" && !high_assurance;
 }
 
+bool CollectionInfo::HasHttpsScope() const {
+  return !https_server.empty() && !IsPersonal() && !entity_type.starts_with("GCSv4_");
+}
+
+bool CollectionInfo::IsPersonal() const { return entity_type.starts_with("GCP_"); }
+
 http::Result<CollectionInfo> ParseCollectionInfo(const json& doc) {
   auto str = [&](const char* k) {
     auto it = doc.find(k);

@@ -1,6 +1,11 @@
 // A collection's Transfer document (GET /v0.10/endpoint/{id}), reduced to
-// what globusfs needs: whether it is a data collection at all, whether it
-// needs a data_access consent (§5), and its HTTPS server (§6).
+// what globusfs needs: whether it is a data collection at all, which
+// collection scopes exist for it (§5: a data_access consent, an https scope)
+// and its HTTPS server (§6).
+//
+// Invariant: globusfs never asks Auth for a collection scope the document
+// does not promise, because Auth refuses the whole authorization request
+// (its own "Unknown scope(s)" page, no redirect) for one unknown scope.
 // Stateless; thread-safe.
 #pragma once
 
@@ -26,6 +31,13 @@ struct CollectionInfo {
   bool IsCollection() const;
   // data_access is needed only for non-HA GCSv5 mapped collections.
   bool NeedsDataAccess() const;
+  // Whether asking for the collection's https scope is both possible and of
+  // use: only a collection with an HTTPS server has one. Globus Connect
+  // Personal and GCSv4 collections (https_server null) have no such scope;
+  // for a GCSv5 collection with HTTPS off it would serve nothing.
+  bool HasHttpsScope() const;
+  // A Globus Connect Personal collection (entity_type GCP_*).
+  bool IsPersonal() const;
 };
 
 http::Result<CollectionInfo> ParseCollectionInfo(const nlohmann::json& doc);

@@ -1,5 +1,7 @@
 #include "auth/guidance.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "auth/uuid.h"
@@ -46,6 +48,19 @@ std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   return out;
 }
 
+// session_required_mfa: a boolean, or (tolerated) its spelling as a string.
+bool RequiresMfa(const json& params) {
+  auto it = params.find("session_required_mfa");
+  if (it == params.end()) return false;
+  if (it->is_boolean()) return it->get<bool>();
+  if (it->is_string()) {
+    std::string v = it->get<std::string>();
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v == "true" || v == "1" || v == "yes";
+  }
+  return false;
+}
+
 bool IsLoginCode(const http::Error& e) {
   return e.code == "MissingLogin" || e.code == "invalid_grant" ||
          e.code == "ClientError.AuthenticationFailed" || e.code == "UNAUTHORIZED" ||
@@ -83,15 +98,19 @@ std::optional<std::string> RemedyCommand(const http::Error& e) {
       auto ids = StringList(p, "session_required_identities");
       auto domains = StringList(p, "session_required_single_domain");
       auto policies = StringList(p, "session_required_policies");
+      bool mfa = RequiresMfa(p);
       if (!ids.empty()) {
         cmd += " " + Join(ids, " ");
       } else if (!domains.empty()) {
         cmd += " " + Join(domains, " ");
       } else if (!policies.empty()) {
         cmd += " --policy " + ShellQuote(Join(policies, ","));
-      } else {
+      } else if (!mfa) {
         cmd += " --all";
       }
+      // MFA alone needs no identity named: the login that --mfa asks for
+      // authenticates again, with multi-factor authentication.
+      if (mfa) cmd += " --mfa";
       for (const auto& s : StringList(p, "required_scopes")) cmd += " --scope " + ShellQuote(s);
       return cmd;
     }
@@ -131,9 +150,15 @@ std::string RemedyText(const http::Error& e) {
       std::string msg = e.authorization_parameters.value("session_message", std::string());
       if (!msg.empty()) out += "message: " + msg + "\n";
       out += "\nPlease run:\n\n  " + *cmd + "\n\n";
-      out += cmd->find("--policy") != std::string::npos
-                 ? "to re-authenticate in a way that satisfies the required policies.\n"
-                 : "to re-authenticate with the required identities.\n";
+      const bool mfa = RequiresMfa(e.authorization_parameters);
+      if (cmd->find("session update --mfa") != std::string::npos) {
+        out += "to re-authenticate with multi-factor authentication (MFA).\n";
+      } else {
+        out += cmd->find("--policy") != std::string::npos
+                   ? "to re-authenticate in a way that satisfies the required policies"
+                   : "to re-authenticate with the required identities";
+        out += mfa ? ", with multi-factor authentication (MFA).\n" : ".\n";
+      }
       return out;
     }
     case Requirement::kLogin:

@@ -19,8 +19,10 @@ Requirement ClassifyRequirement(const http::Error& e);
 
 // The exact command that satisfies the requirement, e.g.
 //   globusfs-auth session consent 'urn:...:all[*https://.../data_access]'
-//   globusfs-auth session update 1c2d...-... 
+//   globusfs-auth session update 1c2d...-...
 //   globusfs-auth session update --policy 'p1,p2'
+//   globusfs-auth session update --mfa        (session_required_mfa alone;
+//                                              with others, " --mfa" is added)
 //   globusfs-auth login
 // nullopt when the error is not an auth requirement.
 std::optional<std::string> RemedyCommand(const http::Error& e);

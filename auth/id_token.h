@@ -41,7 +41,9 @@ struct IdTokenClaims {
 http::Result<IdTokenClaims> DecodeIdToken(const std::string& jwt);
 
 // Decodes and verifies: alg RS512 with a key from `jwks` (by kid, or the
-// only key), iss == expected_issuer, aud == client_id, exp + 300 > now.
+// only key), iss == expected_issuer (trailing slashes aside; the caller
+// passes the `issuer` of Auth's OpenID configuration), aud == client_id,
+// exp + 300 > now.
 http::Result<IdTokenClaims> VerifyIdToken(const std::string& jwt, const nlohmann::json& jwks,
                                           const std::string& expected_issuer,
                                           const std::string& client_id, int64_t now);

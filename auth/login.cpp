@@ -62,15 +62,22 @@ http::Result<LoginOutcome> RunLogin(const AuthClient& auth, TokenStore& store, h
   auto tokens = auth.ExchangeCode(code, pkce.verifier, params.redirect_uri, now);
   if (!tokens) return tokens.error();
 
-  // Who logged in: from the verified id_token (openid is always requested).
+  // Who logged in: from the verified id_token (openid is always requested),
+  // checked against the issuer and keys Auth's OpenID configuration names
+  // (as globus-sdk's IDTokenDecoder does), not against our service URL.
   IdTokenClaims claims;
   if (!tokens->id_token.empty()) {
-    auto jwks = auth.GetJwks();
+    auto oidc = auth.GetOpenIdConfiguration();
+    if (!oidc) {
+      RevokeAll(auth, *tokens);
+      return oidc.error();
+    }
+    auto jwks = auth.GetJwks(oidc->jwks_uri);
     if (!jwks) {
       RevokeAll(auth, *tokens);
       return jwks.error();
     }
-    auto verified = VerifyIdToken(tokens->id_token, *jwks, auth.base(), auth.client_id(), now);
+    auto verified = VerifyIdToken(tokens->id_token, *jwks, oidc->issuer, auth.client_id(), now);
     if (!verified) {
       RevokeAll(auth, *tokens);
       return verified.error();

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace globusfs::auth {
@@ -25,6 +26,9 @@ namespace {
 constexpr const char* kDonePage =
     "<!doctype html><title>globusfs login</title>"
     "<h1>Login complete</h1><p>You may close this window and return to your terminal.</p>\n";
+constexpr const char* kReportedPage =
+    "<!doctype html><title>globusfs login</title>"
+    "<h1>Report received</h1><p>globusfs-auth stopped waiting for this login.</p>\n";
 constexpr const char* kFailPage =
     "<!doctype html><title>globusfs login</title>"
     "<h1>Login failed</h1><p>Return to your terminal for details.</p>\n";
@@ -86,6 +90,22 @@ std::string ReadRequestTarget(int fd) {
   auto sp2 = line.find(' ', sp1 == std::string::npos ? 0 : sp1 + 1);
   if (sp1 == std::string::npos || sp2 == std::string::npos) return {};
   return line.substr(sp1 + 1, sp2 - sp1 - 1);
+}
+
+// The text of a browser's report, made fit for one line of a message: no
+// control characters, runs of blanks as one space, at most 400 bytes.
+std::string OneLine(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    bool blank = c < 0x20 || c == 0x7f || c == ' ';
+    if (blank) {
+      if (!out.empty() && out.back() != ' ') out.push_back(' ');
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return http::TruncateUtf8(out, 400);
 }
 
 }  // namespace
@@ -155,6 +175,24 @@ http::Result<std::string> LocalRedirectServer::WaitForCode(const std::string& ex
       auto q = target.find('?');
       auto params = q == std::string::npos ? std::map<std::string, std::string>{}
                                            : ParseQuery(std::string_view(target).substr(q + 1));
+      if (target.substr(0, q) == "/browser-report") {
+        bool ours = params["state"] == expected_state;
+        Reply(c, ours ? 200 : 400, ours ? kReportedPage : kFailPage);
+        ::close(c);
+        if (!ours) continue;  // not this login's browser
+        char* end = nullptr;
+        long status = std::strtol(params["status"].c_str(), &end, 10);
+        bool known = !params["status"].empty() && *end == '\0' && status >= 100 && status <= 599;
+        http::Error e = MakeError(
+            ErrorKind::kHttp,
+            "Globus Auth refused the login request" +
+                (known ? " (HTTP " + std::to_string(status) + ")" : std::string()) +
+                ": it showed its own page instead of sending the browser back to globusfs-auth:\n  " +
+                OneLine(params["page"]));
+        e.code = kAuthorizeRefused;
+        e.http_status = known ? static_cast<int>(status) : 0;
+        return e;
+      }
       if (params.count("error")) {
         Reply(c, 400, kFailPage);
         ::close(c);

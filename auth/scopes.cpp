@@ -37,4 +37,26 @@ std::string JoinScopes(const std::vector<std::string>& scopes) {
   return out;
 }
 
+std::string ScopesFor(const std::vector<CollectionInfo>& collections) {
+  std::vector<std::string> seen, deps, extra;
+  for (const auto& c : collections) {
+    if (std::find(seen.begin(), seen.end(), c.id) != seen.end()) continue;
+    seen.push_back(c.id);
+    if (c.NeedsDataAccess()) deps.push_back(c.id);
+    if (!c.HasHttpsScope()) continue;
+    extra.push_back(CollectionHttpsScope(c.id));
+    if (c.NeedsDataAccess()) extra.push_back(CollectionDataAccessScope(c.id));
+  }
+  std::vector<std::string> all = {AuthScopes(), TransferScope(deps)};
+  all.insert(all.end(), extra.begin(), extra.end());
+  return JoinScopes(all);
+}
+
+bool HasCollectionScopes(const std::vector<CollectionInfo>& collections) {
+  for (const auto& c : collections) {
+    if (c.NeedsDataAccess() || c.HasHttpsScope()) return true;
+  }
+  return false;
+}
+
 }  // namespace globusfs::auth

@@ -220,7 +220,10 @@ bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedColle
     // the folder is under the home folder ("~").
     if (m.root_path != "/~" && !m.root_path.starts_with("/~/")) m.abs_root = m.root_path;
     if (info->https_server.empty()) {
-      err << "globusfs: note: '" << e.name << "' has no HTTPS server: its folders work, file contents will not.\n";
+      err << "globusfs: note: '" << e.name << "' "
+          << (info->IsPersonal() ? "is a Globus Connect Personal collection, which has no HTTPS server"
+                                 : "has no HTTPS server")
+          << ": its folders work, and copies to and from other collections; file contents do not.\n";
     } else if (!c.tokens->Has(e.collection_id)) {
       err << "globusfs: note: no token for the data of '" << e.name << "'; to read and write files run:\n"
           << "  globusfs-auth login --collection " << e.collection_id << "\n";

@@ -205,17 +205,7 @@ int FileContents::StagingFailed(const std::shared_ptr<OpenFile>& f, int err, uin
   // Out of space: give up on this file at once, releasing what it staged,
   // so that the server keeps its version and the next write has room.
   const std::string free_then = FreeSpaceText(options_.staging_dir);
-  f->error = ENOSPC;
-  f->staged = false;
-  f->dirty = false;
-  ++f->generation;
-  f->reader.reset();
-  if (f->fd >= 0) {
-    (void)::ftruncate(f->fd, 0);
-    ::close(f->fd);
-    f->fd = -1;
-  }
-  if (!f->staged_path.empty()) ::unlink(f->staged_path.c_str());
+  DropLocalChanges(f, ENOSPC);
   log_.LogOnce(LogLevel::kError, "nospace:" + options_.staging_dir.string(),
                "cannot stage " + std::to_string(wanted) + " bytes of " + f->ref.path + " in " +
                    options_.staging_dir.string() + ": no space left (" + free_then +
@@ -288,6 +278,7 @@ int FileContents::Read(uint64_t handle, uint64_t offset, size_t size, std::strin
       out->resize(static_cast<size_t>(r));
       return 0;
     }
+    if (NoHttps(f)) return EOPNOTSUPP;
   }
   auto reader = ReaderFor(f);
   if (!reader) return 0;  // not on the server yet and nothing written: empty
@@ -301,6 +292,11 @@ int FileContents::Write(uint64_t handle, uint64_t offset, std::string_view data)
   auto f = FileOf(handle, &flags);
   if (!f) return EBADF;
   if (!Writable(flags)) return EBADF;
+  if (NoHttps(f)) {
+    std::lock_guard lock(f->mu);
+    DropLocalChanges(f, EOPNOTSUPP);
+    return EOPNOTSUPP;
+  }
   if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) return EFBIG;
   if (int rc = EnsureStaged(f, std::nullopt)) return rc;
   return StageWrite(f, offset, data);
@@ -423,6 +419,11 @@ int FileContents::Truncate(const FileRef& ref, const std::optional<FileEntry>& r
 int FileContents::TruncateHandle(uint64_t handle, uint64_t size) {
   auto f = FileOf(handle);
   if (!f) return EBADF;
+  if (NoHttps(f)) {
+    std::lock_guard lock(f->mu);
+    DropLocalChanges(f, EOPNOTSUPP);
+    return EOPNOTSUPP;
+  }
   if (size > kMaxFileSize) return EFBIG;
   if (int rc = EnsureStaged(f, size)) return rc;
   return StageTruncate(f, size);

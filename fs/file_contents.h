@@ -34,6 +34,12 @@
 //    local, and the last release hands the hidden path back for deletion.
 //  - Times set with utimens while the file has unsaved changes are kept
 //    and recorded (UserTimes in the metadata store) once its upload lands.
+//  - A file whose FileRef has no HTTPS server (a collection without one,
+//    opened for a server-side copy) has no contents here: reads, writes and
+//    truncations answer EOPNOTSUPP, and a close that would upload drops the
+//    local change instead (as a staging failure does, with EOPNOTSUPP): the
+//    server keeps its version, a file created here disappears. Becoming a
+//    copy target (BecomeCopyTarget) needs no contents and works.
 //
 // Thread-safety: all methods are thread-safe. Lock order: table_mu_, then
 // an OpenFile's mu. An OpenFile's upload_mu serialises its uploads and is
@@ -205,6 +211,12 @@ class FileContents {
   int StageWrite(const std::shared_ptr<OpenFile>& f, uint64_t offset, std::string_view data);
   int StageTruncate(const std::shared_ptr<OpenFile>& f, uint64_t size);
   int StagingFailed(const std::shared_ptr<OpenFile>& f, int err, uint64_t wanted);  // caller holds f->mu
+  // Gives up on the file's local changes: it fails with `err` (writes and
+  // closes answer it, nothing is uploaded) and its staged bytes are
+  // released. Caller holds f->mu.
+  void DropLocalChanges(const std::shared_ptr<OpenFile>& f, int err);
+  // The file's collection has no HTTPS server (its contents are EOPNOTSUPP).
+  static bool NoHttps(const std::shared_ptr<OpenFile>& f);
   int Upload(const std::shared_ptr<OpenFile>& f, const char* why);
   // After a PUT of `f` landed at `target_path`: caches, versions, times.
   void Landed(const std::shared_ptr<OpenFile>& f, const std::string& target_path, bool conflict);

@@ -1,5 +1,6 @@
 // FileContents: uploads, the background uploader with its backoff, the
-// journal's leftovers from a previous run, and the drain at unmount.
+// journal's leftovers from a previous run, the drain at unmount, and giving
+// up on local changes that cannot be stored.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -40,6 +41,22 @@ bool MentionsNoSpace(const std::string& why) {
 
 }  // namespace
 
+void FileContents::DropLocalChanges(const std::shared_ptr<OpenFile>& f, int err) {
+  f->error = err;
+  f->staged = false;
+  f->dirty = false;
+  ++f->generation;
+  f->reader.reset();
+  if (f->fd >= 0) {
+    (void)::ftruncate(f->fd, 0);
+    ::close(f->fd);
+    f->fd = -1;
+  }
+  if (!f->staged_path.empty()) ::unlink(f->staged_path.c_str());
+}
+
+bool FileContents::NoHttps(const std::shared_ptr<OpenFile>& f) { return f->ref.target.https_server.empty(); }
+
 int FileContents::Upload(const std::shared_ptr<OpenFile>& f, const char* why) {
   std::lock_guard serial(f->upload_mu);
   cache::StagedUpload rec;
@@ -51,6 +68,12 @@ int FileContents::Upload(const std::shared_ptr<OpenFile>& f, const char* why) {
     std::lock_guard lock(f->mu);
     if (f->error) return f->error;
     if (!f->dirty || f->unlinked) return 0;
+    if (NoHttps(f)) {
+      // Nowhere to upload to (no HTTPS server): the change is dropped, not
+      // journaled, and the close says so.
+      DropLocalChanges(f, EOPNOTSUPP);
+      return EOPNOTSUPP;
+    }
     generation = f->generation;
     coll = f->coll();
     path = f->ref.path;

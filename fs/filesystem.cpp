@@ -257,20 +257,31 @@ http::Result<std::optional<FileEntry>> Filesystem::LookupWithOverlay(int mount, 
   return ns_.Lookup(CollOf(mount), path);
 }
 
-int Filesystem::DataRef(const NodeInfo& n, FileRef* out) {
+int Filesystem::DataRef(const NodeInfo& n, FileRef* out, bool transfer_only) {
   const MountedCollection& m = Mount(n.mount);
-  if (!contents_ || m.info.https_server.empty()) {
-    log_.LogOnce(LogLevel::kWarning, "no-https:" + m.info.id,
-                 "collection '" + m.entry.name + "' (" + m.info.id +
-                     ") has no HTTPS server: its files cannot be read or written through globusfs "
-                     "(folders still work)");
-    return EOPNOTSUPP;
-  }
+  if (!contents_) return EOPNOTSUPP;
+  if (m.info.https_server.empty() && !transfer_only) return NoteNoHttps(n.mount, EOPNOTSUPP);
   out->mount = n.mount;
   out->target = DataTarget{m.info.id, m.info.https_server};
   out->path = n.path;
   out->ino = n.ino;
   return 0;
+}
+
+int Filesystem::NoteNoHttps(int mount, int rc) {
+  if (rc != EOPNOTSUPP || mount < 0 || static_cast<size_t>(mount) >= mounts_.size()) return rc;
+  const MountedCollection& m = Mount(mount);
+  if (!m.info.https_server.empty()) return rc;
+  log_.LogOnce(LogLevel::kWarning, "no-https:" + m.info.id,
+               "collection '" + m.entry.name + "' (" + m.info.id +
+                   ") has no HTTPS server: its files cannot be read or written through globusfs "
+                   "(folders, and copies to and from other collections, still work)");
+  return rc;
+}
+
+int Filesystem::MountOfHandle(uint64_t handle) {
+  FileContents::HandleInfo info;
+  return contents_ && contents_->Describe(handle, &info) ? info.ref.mount : -1;
 }
 
 int Filesystem::Lookup(uint64_t parent, const std::string& name, Entry* out) {
@@ -342,7 +353,7 @@ int Filesystem::SetAttr(uint64_t ino, const SetAttrRequest& req, Attr* out, uint
     if (S_ISDIR(out->mode)) return EISDIR;
     if (req.size > kMaxFileSize) return EFBIG;
     if (handle && contents_) {
-      if (int rc = contents_->TruncateHandle(handle, req.size)) return rc;
+      if (int rc = contents_->TruncateHandle(handle, req.size)) return NoteNoHttps(n.mount, rc);
     } else {
       FileRef ref;
       if (int rc = DataRef(n, &ref)) return rc;

@@ -209,8 +209,16 @@ class Filesystem {
   // Waits for queued copies to / deletes of `path` before touching it.
   int Settle(int mount, const std::string& path);
   // The file's reference for FileContents, or EOPNOTSUPP (logged) when its
-  // collection has no HTTPS server.
-  int DataRef(const NodeInfo& n, FileRef* out);
+  // collection has no HTTPS server. With `transfer_only`, such a file gets a
+  // reference all the same (its https_server empty): open and create then
+  // work, so that a server-side copy (copy_file_range) can read from or
+  // write to it, while FileContents refuses its contents (EOPNOTSUPP).
+  int DataRef(const NodeInfo& n, FileRef* out, bool transfer_only = false);
+  // `rc` from a FileContents call on `mount`: an EOPNOTSUPP of a collection
+  // without an HTTPS server is logged (once per collection). Returns rc.
+  int NoteNoHttps(int mount, int rc);
+  // The mount of an open handle (-1 when unknown).
+  int MountOfHandle(uint64_t handle);
   // The listed entry with any unsaved local changes on top (and the times
   // set on them, when asked for).
   http::Result<std::optional<FileEntry>> LookupWithOverlay(int mount, const std::string& path,

@@ -62,7 +62,7 @@ int Filesystem::Open(uint64_t ino, int flags, OpenReply* out) {
   if (int rc = Resolve(ino, &n)) return rc;
   if (n.mount < 0 || IsCollectionRoot(n) || n.type == EntryType::kDir) return EISDIR;
   FileRef ref;
-  if (int rc = DataRef(n, &ref)) return rc;
+  if (int rc = DataRef(n, &ref, /*transfer_only=*/true)) return rc;
   // A pending copy into this file is read (or written) once it has landed.
   if (int rc = Settle(n.mount, n.path)) return rc;
   auto found = ns_.Lookup(CollOf(n.mount), n.path);
@@ -97,7 +97,7 @@ int Filesystem::Create(uint64_t parent, const std::string& name, int flags, Entr
   if (name.starts_with(kHiddenPrefix)) return EINVAL;  // reserved
   NodeInfo n{0, p.mount, path, EntryType::kFile};
   FileRef ref;
-  if (int rc = DataRef(n, &ref)) return rc;
+  if (int rc = DataRef(n, &ref, /*transfer_only=*/true)) return rc;
   const std::string& coll = Mount(p.mount).info.id;
   if (int rc = Settle(p.mount, path)) return rc;
   auto found = ns_.Lookup(coll, path);  // the server's version
@@ -122,19 +122,27 @@ int Filesystem::Create(uint64_t parent, const std::string& name, int flags, Entr
   return 0;
 }
 
+// On a collection without an HTTPS server, FileContents answers reads,
+// writes and the close of a file with local changes with EOPNOTSUPP;
+// NoteNoHttps logs why, once.
 int Filesystem::Read(uint64_t handle, uint64_t offset, size_t size, std::string* out) {
-  return contents_ ? contents_->Read(handle, offset, size, out) : EBADF;
+  if (!contents_) return EBADF;
+  return NoteNoHttps(MountOfHandle(handle), contents_->Read(handle, offset, size, out));
 }
 
 int Filesystem::Write(uint64_t handle, uint64_t offset, std::string_view data) {
-  return contents_ ? contents_->Write(handle, offset, data) : EBADF;
+  if (!contents_) return EBADF;
+  return NoteNoHttps(MountOfHandle(handle), contents_->Write(handle, offset, data));
 }
 
-int Filesystem::Flush(uint64_t handle) { return contents_ ? contents_->Flush(handle, /*closing=*/true) : EBADF; }
+int Filesystem::Flush(uint64_t handle) {
+  if (!contents_) return EBADF;
+  return NoteNoHttps(MountOfHandle(handle), contents_->Flush(handle, /*closing=*/true));
+}
 
 int Filesystem::Fsync(uint64_t handle) {
   if (!contents_) return EBADF;
-  if (int rc = contents_->Flush(handle, /*closing=*/false)) return rc;
+  if (int rc = contents_->Flush(handle, /*closing=*/false)) return NoteNoHttps(MountOfHandle(handle), rc);
   FileContents::HandleInfo info;
   if (!batcher_ || !contents_->Describe(handle, &info)) return 0;
   return batcher_->WaitPath(info.ref.target.collection_id, info.ref.path);
@@ -180,7 +188,8 @@ int Filesystem::CopyFileRange(uint64_t in_handle, uint64_t in_offset, uint64_t o
 int Filesystem::Release(uint64_t handle) {
   if (!contents_) return EBADF;
   FileRef gone;
-  int rc = contents_->Release(handle, &gone);
+  const int mount = MountOfHandle(handle);
+  int rc = NoteNoHttps(mount, contents_->Release(handle, &gone));
   if (!gone.path.empty()) {
     // The last close of a file unlinked while open: its moved-aside server
     // copy goes now.

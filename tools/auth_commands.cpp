@@ -1,98 +1,25 @@
 #include "tools/auth_commands.h"
 
-#include <time.h>
-
-#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "auth/collection_info.h"
-#include "auth/guidance.h"
-#include "auth/id_token.h"
-#include "auth/login.h"
 #include "auth/scopes.h"
-#include "auth/uuid.h"
+#include "tools/auth_command_util.h"
 
 namespace globusfs::tools {
 
 using auth::kAuthResourceServer;
 using auth::kTransferResourceServer;
+using internal::DoLogin;
+using internal::Fail;
+using internal::PrintTable;
+using internal::RequireClientId;
 using json = nlohmann::json;
 
 namespace {
-
-constexpr const char* kRegisterHelp =
-    "globusfs-auth needs the client id of a Globus native app.\n"
-    "Set GLOBUSFS_CLIENT_ID, or write {\"client_id\": \"<uuid>\"} to {CONFIG}/config.json.\n"
-    "\n"
-    "To register one: at https://app.globus.org/settings/developers add a project, then\n"
-    "\"Register a thick client or script that will be installed and run by users on their\n"
-    "devices\", allow the redirect URIs http://localhost and\n"
-    "https://auth.globus.org/v2/web/auth-code, and copy its Client UUID.\n"
-    "\n"
-    "To try globusfs without a Globus account, start the local emulator and\n"
-    "source its env file (see the README: tools/demo.sh).\n";
-
-int Fail(AuthToolContext& ctx, const http::Error& e) {
-  if (auth::ClassifyRequirement(e) != auth::Requirement::kNone) {
-    ctx.err << auth::RemedyText(e);
-  } else {
-    ctx.err << "Error: " << e.Summary() << "\n";
-  }
-  return auth::ExitCodeFor(e);
-}
-
-bool RequireClientId(AuthToolContext& ctx) {
-  if (!ctx.client_id.empty()) return true;
-  std::string text = kRegisterHelp;
-  text.replace(text.find("{CONFIG}"), 8, ctx.store->dir().string());
-  ctx.err << text;
-  return false;
-}
-
-
-http::Result<auth::LoginOutcome> DoLogin(AuthToolContext& ctx, const std::string& scopes,
-                                         auth::AuthorizeParams params, bool no_local_server) {
-  params.scopes = scopes;
-  params.prompt_login = true;
-  auth::LoginIo io{ctx.in, ctx.out, no_local_server, ctx.login_timeout};
-  return auth::RunLogin(*ctx.auth, *ctx.store, *ctx.clock, std::move(params), io);
-}
-
-std::string FormatLocalTime(int64_t epoch) {
-  time_t t = static_cast<time_t>(epoch);
-  struct tm tm {};
-  localtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M %Z", &tm);
-  return buf;
-}
-
-// A table as the Globus CLI prints one: "a | b" rows under a dashed rule.
-void PrintTable(std::ostream& out, const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> w(headers.size());
-  for (size_t i = 0; i < headers.size(); ++i) w[i] = headers[i].size();
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], r[i].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string s;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      s += cells[i];
-      if (i + 1 < cells.size()) s += std::string(w[i] - cells[i].size(), ' ') + " | ";
-    }
-    out << s << "\n";
-  };
-  line(headers);
-  std::vector<std::string> rule;
-  for (size_t x : w) rule.push_back(std::string(x, '-'));
-  line(rule);
-  for (const auto& r : rows) line(r);
-}
 
 http::Result<std::vector<auth::CollectionInfo>> LookUpCollections(AuthToolContext& ctx,
                                                                   const std::vector<std::string>& ids) {
@@ -106,20 +33,42 @@ http::Result<std::vector<auth::CollectionInfo>> LookUpCollections(AuthToolContex
   return out;
 }
 
-// The scopes for full access to these collections (§5): Transfer with the
-// data_access dependents they need, and each one's https (+ data_access).
-std::string ScopesFor(const std::vector<auth::CollectionInfo>& infos) {
-  std::vector<std::string> deps, extra;
+// A WrongEntityTypeError (exit code 3) for the first id that is not a
+// collection (a GCSv5 endpoint, a GCSv4 host); kExitOk when all are.
+int CheckCollectionTypes(AuthToolContext& ctx, const std::vector<auth::CollectionInfo>& infos) {
   for (const auto& c : infos) {
-    extra.push_back(auth::CollectionHttpsScope(c.id));
-    if (c.NeedsDataAccess()) {
-      deps.push_back(c.id);
-      extra.push_back(auth::CollectionDataAccessScope(c.id));
+    if (!c.IsCollection()) {
+      ctx.err << "WrongEntityTypeError: " << c.id << " (" << c.display_name << ") is a " << c.entity_type
+              << ", not a collection.\n"
+              << "Give the UUID of one of its collections instead.\n";
+      return kExitWrongType;
     }
   }
-  std::vector<std::string> all = {auth::AuthScopes(), auth::TransferScope(deps)};
-  all.insert(all.end(), extra.begin(), extra.end());
-  return auth::JoinScopes(all);
+  return kExitOk;
+}
+
+// Whether the stored login already holds what each collection can give:
+// its own token where it has an https scope. A data_access consent alone
+// leaves no trace in the store, so a collection that needs one but has no
+// HTTPS server always asks again.
+bool CollectionsCovered(const std::vector<auth::CollectionInfo>& infos, const auth::StoredLogin& login) {
+  for (const auto& c : infos) {
+    if (c.HasHttpsScope() ? !login.Find(c.id) : c.NeedsDataAccess()) return false;
+  }
+  return true;
+}
+
+// One note per collection without an HTTPS server: what globusfs can do
+// with it, and what not.
+void NoteCollectionsWithoutHttps(std::ostream& out, const std::vector<auth::CollectionInfo>& infos) {
+  for (const auto& c : infos) {
+    if (c.HasHttpsScope()) continue;
+    out << "Note: '" << c.display_name << "' (" << c.id << ") "
+        << (c.IsPersonal() ? "is a Globus Connect Personal collection, which has no HTTPS server"
+                           : "has no HTTPS server (" + c.entity_type + ")")
+        << ":\nglobusfs lists, renames, copies and deletes its files through Globus Transfer, but "
+           "cannot read or write their contents.\n\n";
+  }
 }
 
 void PrintLoggedIn(std::ostream& out, bool already) {
@@ -180,55 +129,47 @@ int Login(AuthToolContext& ctx, const ParsedArgs& args) {
   // as the Globus CLI validates its tokens before saying so.
   bool logged_in = login->Find(kAuthResourceServer) && login->Find(kTransferResourceServer) &&
                    ctx.tokens->Get(kAuthResourceServer) && ctx.tokens->Get(kTransferResourceServer);
-  std::vector<std::string> missing;
-  for (const auto& id : collections) {
-    if (!login->Find(id)) missing.push_back(id);
+
+  // With a working Transfer token the collection documents are read first
+  // and one login covers everything; otherwise a first login gets that
+  // token and a second one (when a collection has scopes of its own) adds
+  // the collections. Either way only scopes the documents promise are
+  // asked for (auth::ScopesFor).
+  std::vector<auth::CollectionInfo> infos;
+  const bool looked_up_first = !collections.empty() && logged_in;
+  if (looked_up_first) {
+    auto got = LookUpCollections(ctx, collections);
+    if (!got) return Fail(ctx, got.error());
+    infos = *got;
+    if (int rc = CheckCollectionTypes(ctx, infos); rc != kExitOk) return rc;
   }
-  if (logged_in && !force && missing.empty()) {
+  if (logged_in && !force && CollectionsCovered(infos, *login)) {
+    NoteCollectionsWithoutHttps(ctx.out, infos);
     PrintLoggedIn(ctx.out, true);
     return kExitOk;
   }
 
-  // With a working Transfer token the collection documents can be read
-  // first, and one login covers everything; otherwise a first login gets
-  // that token and a second one adds the collections.
-  std::vector<auth::CollectionInfo> infos;
-  bool looked_up = false;
-  if (!collections.empty() && logged_in) {
+  if (!logged_in || force) {
+    auto r = DoLogin(ctx, auth::ScopesFor(infos), {}, paste);
+    if (!r) return Fail(ctx, r.error());
+  }
+  if (!collections.empty() && !looked_up_first) {
     auto got = LookUpCollections(ctx, collections);
     if (!got) return Fail(ctx, got.error());
     infos = *got;
-    looked_up = true;
-  }
-  auto check_types = [&]() -> int {
-    for (const auto& c : infos) {
-      if (!c.IsCollection()) {
-        ctx.err << "WrongEntityTypeError: " << c.id << " (" << c.display_name << ") is a "
-                << c.entity_type << ", not a collection.\n"
-                << "Give the UUID of one of its collections instead.\n";
-        return kExitWrongType;
-      }
-    }
-    return kExitOk;
-  };
-  if (int rc = check_types(); rc != kExitOk) return rc;
-
-  if (!logged_in || force) {
-    auto r = DoLogin(ctx, looked_up ? ScopesFor(infos) : ScopesFor({}), {}, paste);
-    if (!r) return Fail(ctx, r.error());
-  }
-  if (!collections.empty() && (!looked_up || (logged_in && !force))) {
-    if (!looked_up) {
-      auto got = LookUpCollections(ctx, collections);
-      if (!got) return Fail(ctx, got.error());
-      infos = *got;
-      if (int rc = check_types(); rc != kExitOk) return rc;
+    if (int rc = CheckCollectionTypes(ctx, infos); rc != kExitOk) return rc;
+    if (auth::HasCollectionScopes(infos)) {
       ctx.out << "\nNow granting globusfs access to the collection" << (infos.size() > 1 ? "s" : "")
               << ":\n\n";
+      auto r = DoLogin(ctx, auth::ScopesFor(infos), {}, paste);
+      if (!r) return Fail(ctx, r.error());
     }
-    auto r = DoLogin(ctx, ScopesFor(infos), {}, paste);
+  } else if (logged_in && !force) {
+    // Logged in, but a collection still lacks its token or consent.
+    auto r = DoLogin(ctx, auth::ScopesFor(infos), {}, paste);
     if (!r) return Fail(ctx, r.error());
   }
+  NoteCollectionsWithoutHttps(ctx.out, infos);
   PrintLoggedIn(ctx.out, false);
   return kExitOk;
 }
@@ -315,176 +256,6 @@ int WhoAmI(AuthToolContext& ctx, const ParsedArgs& args) {
   } else {
     ctx.out << info->preferred_username << "\n";
   }
-  return kExitOk;
-}
-
-int SessionShow(AuthToolContext& ctx, const ParsedArgs& args) {
-  // userinfo first: it refreshes the Auth token if the server refuses it.
-  auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
-  auto info = ctx.auth->GetUserInfo(authorizer.get());
-  if (!info) return Fail(ctx, info.error());
-  std::map<std::string, std::string> usernames;
-  if (info->identity_set) {
-    for (const auto& i : *info->identity_set) usernames[i.id] = i.username;
-  }
-  auto token = ctx.tokens->Get(kAuthResourceServer);
-  if (!token) return Fail(ctx, token.error());
-  auto login = ctx.store->Load();
-  if (!login) return Fail(ctx, login.error());
-
-  // Live session state needs introspection with client credentials (a
-  // templated client, as the Globus CLI makes); without them, fall back to
-  // the id_token's snapshot from the last login.
-  struct Row {
-    std::string id;
-    int64_t auth_time;
-  };
-  std::vector<Row> rows;
-  std::string source = "introspect";
-  auto creds = login->templated_client;
-  if (!creds) {
-    auto made = ctx.auth->CreateTemplatedClient("globusfs-auth session show");
-    if (made) {
-      creds = *made;
-      (void)ctx.store->Update([&](auth::StoredLogin& l) {
-        l.templated_client = creds;
-        return true;
-      });
-    }
-  }
-  bool introspected = false;
-  if (creds) {
-    auto session = ctx.auth->IntrospectSession(*creds, *token);
-    if (session) {
-      for (const auto& a : *session) rows.push_back({a.identity_id, a.auth_time});
-      introspected = true;
-    } else if (session.error().kind != http::ErrorKind::kHttp) {
-      return Fail(ctx, session.error());
-    }
-  }
-  if (!introspected) {
-    source = "id_token";
-    auto claims = auth::DecodeIdToken(login->id_token);
-    if (!claims) return Fail(ctx, claims.error());
-    for (const auto& i : claims->identity_set) {
-      if (i.last_authentication) rows.push_back({i.sub, *i.last_authentication});
-      if (!i.username.empty()) usernames.emplace(i.sub, i.username);
-    }
-  }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.auth_time > b.auth_time; });
-
-  if (args.Value("--format", "text") == "json") {
-    json list = json::array();
-    for (const auto& r : rows) {
-      list.push_back({{"id", r.id}, {"username", usernames.count(r.id) ? json(usernames[r.id]) : json(nullptr)},
-                      {"auth_time", r.auth_time}});
-    }
-    ctx.out << json{{"source", source}, {"identities", list}}.dump(2) << "\n";
-    return kExitOk;
-  }
-  std::vector<std::vector<std::string>> table;
-  for (const auto& r : rows) {
-    table.push_back({usernames.count(r.id) ? usernames[r.id] : "", r.id, FormatLocalTime(r.auth_time)});
-  }
-  PrintTable(ctx.out, {"Username", "ID", "Auth Time"}, table);
-  if (!introspected) {
-    ctx.err << "(from your last login: this client cannot introspect tokens to read the live session)\n";
-  }
-  return kExitOk;
-}
-
-int SessionUpdate(AuthToolContext& ctx, const ParsedArgs& args, const CommandSpec& spec) {
-  const auto& values = args.positionals;
-  bool all = args.Has("--all");
-  std::string policy = args.Value("--policy");
-  int modes = (!values.empty()) + all + !policy.empty();
-  if (modes != 1) {
-    ctx.err << UsageErrorText(spec, "give one or more identities or domains, or --all, or --policy "
-                                    "(exactly one of these)");
-    return kExitUsage;
-  }
-  std::vector<std::string> ids, usernames, domains;
-  for (const auto& v : values) {
-    if (auth::LooksLikeUuid(v)) ids.push_back(v);
-    else if (v.find('@') != std::string::npos) usernames.push_back(v);
-    else domains.push_back(v);
-  }
-  if (!domains.empty() && (!ids.empty() || !usernames.empty())) {
-    ctx.err << UsageErrorText(spec, "domain-type identities and user-type identities are mutually exclusive");
-    return kExitUsage;
-  }
-  if (!RequireClientId(ctx)) return kExitError;
-
-  auth::AuthorizeParams params;
-  if (!domains.empty()) {
-    params.session_required_single_domain = domains;
-  } else if (!policy.empty()) {
-    size_t i = 0;
-    while (i <= policy.size()) {
-      size_t j = policy.find(',', i);
-      if (j == std::string::npos) j = policy.size();
-      if (j > i) params.session_required_policies.push_back(policy.substr(i, j - i));
-      i = j + 1;
-    }
-  } else {
-    auto authorizer = ctx.tokens->AuthorizerFor(kAuthResourceServer);
-    auto info = ctx.auth->GetUserInfo(authorizer.get());
-    if (!info) return Fail(ctx, info.error());
-    if (!info->identity_set) {
-      ctx.err << "Your current login does not have the consents required to view your full "
-                 "identity set. Please log in again:\n\n  globusfs-auth login --force\n";
-      return kExitError;
-    }
-    auto find = [&](const std::string& key, bool by_id) -> const auth::Identity* {
-      for (const auto& i : *info->identity_set) {
-        if (by_id ? i.id == key : i.username == key) return &i;
-      }
-      return nullptr;
-    };
-    if (all) {
-      for (const auto& i : *info->identity_set) params.session_required_identities.push_back(i.id);
-    }
-    for (const auto& id : ids) {
-      if (!find(id, true)) {
-        ctx.err << "Error: '" << id << "' is not in your identity set\n";
-        return kExitError;
-      }
-      params.session_required_identities.push_back(id);
-    }
-    for (const auto& u : usernames) {
-      const auth::Identity* i = find(u, false);
-      if (!i) {
-        ctx.err << "Error: '" << u << "' is not in your identity set\n";
-        return kExitError;
-      }
-      params.session_required_identities.push_back(i->id);
-    }
-  }
-  params.session_message = "Authenticate to update your globusfs session.";
-
-  // Re-issue every token we hold (plus any --scope), so all of them come
-  // from the updated session.
-  auto login = ctx.store->Load();
-  if (!login) return Fail(ctx, login.error());
-  std::vector<std::string> scopes = {auth::AuthScopes(), auth::TransferScope()};
-  for (const auto& [rs, rec] : login->tokens) {
-    if (rs != kAuthResourceServer && rs != kTransferResourceServer) scopes.push_back(rec.scope);
-  }
-  for (const auto& s : args.All("--scope")) scopes.push_back(s);
-  auto r = DoLogin(ctx, auth::JoinScopes(scopes), params, args.Has("--no-local-server"));
-  if (!r) return Fail(ctx, r.error());
-  ctx.out << "\nYou have successfully updated your globusfs session.\n\n"
-          << "Use 'globusfs-auth session show' to see the updated session.\n";
-  return kExitOk;
-}
-
-int SessionConsent(AuthToolContext& ctx, const ParsedArgs& args) {
-  if (!RequireClientId(ctx)) return kExitError;
-  std::vector<std::string> scopes = {auth::AuthScopes()};
-  scopes.insert(scopes.end(), args.positionals.begin(), args.positionals.end());
-  auto r = DoLogin(ctx, auth::JoinScopes(scopes), {}, args.Has("--no-local-server"));
-  if (!r) return Fail(ctx, r.error());
-  ctx.out << "\nYou have successfully updated your consents.\n";
   return kExitOk;
 }
 

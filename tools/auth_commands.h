@@ -1,7 +1,8 @@
-// globusfs-auth's commands (login, logout, whoami, session show / update /
-// consent), written against an AuthToolContext so tests can run them in
-// process. Exit codes follow the Globus CLI: 0 ok, 1 error, 2 usage, 3 wrong
-// kind of object, 4 authentication/authorisation requirements not met.
+// globusfs-auth's commands (login, logout, whoami in auth_commands.cpp;
+// session show / update / consent in session_commands.cpp), written against
+// an AuthToolContext so tests can run them in process. Exit codes follow the
+// Globus CLI: 0 ok, 1 error, 2 usage, 3 wrong kind of object, 4
+// authentication/authorisation requirements not met.
 //
 // Not thread-safe: one command per process.
 #pragma once

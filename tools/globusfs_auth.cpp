@@ -53,10 +53,14 @@ const CommandSpec kSessionShow{
 const CommandSpec kSessionUpdate{
     "session update", "[IDENTITY_OR_DOMAIN]...",
     "Re-authenticate to add identities (ids or usernames), domains or policies to your session,\n"
-    "as high-assurance collections require.",
+    "or to authenticate with multi-factor authentication (--mfa), as high-assurance\n"
+    "collections require.",
     {kNoLocalServer,
      {"--all", "", false, false, "", "Authenticate every identity in your identity set."},
      {"--policy", "", true, false, "P1,P2", "Satisfy these authentication policies."},
+     {"--mfa", "", false, false, "",
+      "Authenticate with multi-factor authentication (session_required_mfa); alone, or with the "
+      "identities, --all or --policy."},
      {"--scope", "", true, true, "SCOPE", "Also request this scope. Repeatable."}},
     0, SIZE_MAX};
 

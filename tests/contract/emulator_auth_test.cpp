@@ -2,9 +2,12 @@
 // what each route answers, and every error it produces.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "auth/http/http_client.h"
 #include "auth/id_token.h"
 #include "auth/pkce.h"
+#include "tests/support/child_process.h"
 #include "tests/support/emulator_process.h"
 
 namespace globusfs {
@@ -31,6 +34,28 @@ class EmulatorAuth : public ::testing::Test {
     auto r = emu_->http().Send(req);
     if (!r) return "error:" + std::to_string(r.error().http_status) + ":" + r.error().code;
     return r->status == 302 ? r->Header("location").value_or("") : "";
+  }
+
+  // Expects Auth's own "Unknown scope(s)" page naming `scope`, and no
+  // redirect (globus-api.md §5). Read with curl, as a browser would: the
+  // HTTP core keeps no error page it cannot parse.
+  void ExpectUnknownScopePage(const http::HeaderList& params, const std::string& scope) {
+    std::string url = Url("/v2/oauth2/authorize?" + http::FormEncode(params));
+    testing::RunResult r = testing::Run(
+        {"/usr/bin/curl", "--silent", "--show-error", "--cacert", emu_->ca_file().string(), "--dump-header", "-", url}, {});
+    ASSERT_EQ(r.exit_code, 0) << r.all();
+    auto split = r.out.find("\r\n\r\n");
+    ASSERT_NE(split, std::string::npos) << r.out;
+    std::string head = r.out.substr(0, split), body = r.out.substr(split + 4);
+    for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_EQ(head.rfind("http/1.1 400 ", 0), 0u) << head;
+    EXPECT_EQ(head.find("\nlocation:"), std::string::npos) << "no redirect back to the client";
+    EXPECT_NE(head.find("\ncontent-type: text/html"), std::string::npos) << head;
+    EXPECT_NE(body.find("<h1>Unknown scope(s)</h1>"), std::string::npos) << body;
+    EXPECT_NE(body.find("client_id=" + emu_->client_id() + " requested unknown scopes: [&#39;" + scope),
+              std::string::npos)
+        << body;
+    EXPECT_NE(body.find("UNKNOWN_SCOPE_ERROR"), std::string::npos);
   }
 
   http::HeaderList GoodAuthorize(const auth::Pkce& p, const std::string& scope = "openid profile email") {
@@ -82,8 +107,6 @@ TEST_F(EmulatorAuth, AuthorizeSendsOAuthErrorsBackToTheRedirect) {
   auto params = GoodAuthorize(p);
   params[6].second = "plain";  // code_challenge_method
   EXPECT_EQ(Param(Authorize(params), "error"), "invalid_request");
-  params = GoodAuthorize(p, "openid https://auth.globus.org/scopes/" + testing::RandomUuid() + "/https");
-  EXPECT_EQ(Param(Authorize(params), "error"), "invalid_scope");
   params = GoodAuthorize(p);
   params[4].second = "token";
   EXPECT_EQ(Param(Authorize(params), "error"), "unsupported_response_type");
@@ -94,6 +117,17 @@ TEST_F(EmulatorAuth, AuthorizeSendsOAuthErrorsBackToTheRedirect) {
   EXPECT_EQ(Param(loc, "state"), "xyz");
 }
 
+TEST_F(EmulatorAuth, AnUnknownScopeGetsAuthsOwnPageAndNoRedirect) {
+  auto p = auth::MakePkce();
+  std::string https = "https://auth.globus.org/scopes/" + testing::RandomUuid() + "/https";
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + https), https);
+  // One unknown scope among known ones fails the whole request.
+  std::string dep = "https://auth.globus.org/scopes/" + testing::RandomUuid() + "/data_access";
+  ExpectUnknownScopePage(
+      GoodAuthorize(p, "openid urn:globus:auth:scope:transfer.api.globus.org:all[*" + dep + "]"), dep);
+  EXPECT_EQ(emu_->RequestCount("auth.authorize"), 2u);
+}
+
 TEST_F(EmulatorAuth, DataAccessScopeOnlyWhereNeeded) {
   // alpha is a non-HA mapped collection: data_access exists. Switch it to
   // high assurance and the scope becomes unknown, as at Globus.
@@ -101,7 +135,41 @@ TEST_F(EmulatorAuth, DataAccessScopeOnlyWhereNeeded) {
   std::string da = "https://auth.globus.org/scopes/" + emu_->collection_id("alpha") + "/data_access";
   EXPECT_FALSE(Param(Authorize(GoodAuthorize(p, "openid " + da)), "code").empty());
   ASSERT_TRUE(emu_->http().PostJson(Url("/_emulator/high-assurance"), {{"collection", "alpha"}, {"enabled", true}}).ok());
-  EXPECT_EQ(Param(Authorize(GoodAuthorize(p, "openid " + da)), "error"), "invalid_scope");
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + da), da);
+}
+
+TEST_F(EmulatorAuth, APersonalCollectionHasNoHttpsOrDataAccessScope) {
+  testing::EmulatorOptions opts;
+  opts.personal_collections = {"laptop"};
+  emu_ = EmulatorProcess::Start(opts);
+  std::string id = emu_->collection_id("laptop");
+  auto login = testing::Login(*emu_, "openid urn:globus:auth:scope:transfer.api.globus.org:all");
+  http::HeaderList bearer = {{"Authorization", "Bearer " + login.access_tokens.at("transfer.api.globus.org")}};
+  auto doc = emu_->http().GetJson(Url("/v0.10/endpoint/" + id), nullptr, bearer);
+  ASSERT_TRUE(doc.ok()) << doc.error().Summary();
+  EXPECT_EQ((*doc)["entity_type"], "GCP_mapped_collection");
+  EXPECT_TRUE((*doc)["https_server"].is_null());
+  EXPECT_EQ((*doc)["is_globus_connect"], true);
+  EXPECT_EQ((*doc)["gcp_connected"], true);
+  EXPECT_TRUE((*doc)["gcs_version"].is_null());
+  // Transfer works without any consent of its own.
+  auto ls = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + id + "/ls?path=/"), nullptr, bearer);
+  EXPECT_TRUE(ls.ok()) << ls.error().Summary();
+  // Its collection scopes do not exist.
+  auto p = auth::MakePkce();
+  std::string https = "https://auth.globus.org/scopes/" + id + "/https";
+  std::string da = "https://auth.globus.org/scopes/" + id + "/data_access";
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + https), https);
+  ExpectUnknownScopePage(GoodAuthorize(p, "openid " + da), da);
+  ExpectUnknownScopePage(
+      GoodAuthorize(p, "openid urn:globus:auth:scope:transfer.api.globus.org:all[*" + da + "]"), da);
+  // And it has no HTTPS server.
+  http::HttpRequest get;
+  get.url = Url("/c/" + id + "/");
+  get.retry = false;
+  auto https_get = emu_->http().Send(get);
+  ASSERT_FALSE(https_get.ok());
+  EXPECT_EQ(https_get.error().http_status, 404);
 }
 
 TEST_F(EmulatorAuth, TokenExchangeChecksPkceAndIsSingleUse) {
@@ -273,6 +341,75 @@ TEST_F(EmulatorAuth, SessionUpdateRecordsAFreshAuthTimeForTheIdentityAskedFor) {
   EXPECT_TRUE(claims->identity_set[1].last_authentication.has_value());
 }
 
+TEST_F(EmulatorAuth, SessionRequiredMfaIsRecordedInTheSession) {
+  auto made = emu_->http().PostJson(Url("/v2/api/clients"),
+                                    {{"client", {{"template_id", emu_->client_id()}, {"name", "t"}}}});
+  ASSERT_TRUE(made.ok()) << made.error().Summary();
+  std::string cid = (*made)["included"]["client_credential"]["client"];
+  std::string secret = (*made)["included"]["client_credential"]["secret"];
+  auto session = [&](const testing::LoginResult& login) {
+    auto r = emu_->http().PostForm(Url("/v2/oauth2/token/introspect"),
+                                   {{"token", login.access_tokens.at("auth.globus.org")}, {"include", "session_info"}},
+                                   nullptr, {{"Authorization", "Basic " + auth::Base64Encode(cid + ":" + secret)}});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? (*r)["session_info"] : json();
+  };
+  auto plain = session(testing::Login(*emu_, testing::FullScopes(*emu_, {})));
+  ASSERT_EQ(plain["authentications"].size(), 1u);
+  EXPECT_TRUE(plain["authentications"].begin().value()["amr"].is_null());
+  // session_required_mfa (in the SDK's spelling too): a fresh authentication made with MFA.
+  for (const char* spelling : {"true", "True"}) {
+    auto mfa = session(testing::Login(*emu_, testing::FullScopes(*emu_, {}), {{"session_required_mfa", spelling}}));
+    EXPECT_EQ(mfa["session_id"], plain["session_id"]) << "the same browser session";
+    EXPECT_EQ(mfa["authentications"].begin().value()["amr"], json::array({"mfa"})) << spelling;
+  }
+  // A new authentication without it replaces that one.
+  auto again = session(testing::Login(*emu_, testing::FullScopes(*emu_, {})));
+  EXPECT_TRUE(again["authentications"].begin().value()["amr"].is_null());
+}
+
+TEST_F(EmulatorAuth, AnMfaRequiredCollectionAsksForMfaAlone) {
+  testing::EmulatorOptions opts;
+  opts.extra_args = {"--mfa-required", "alpha"};
+  emu_ = EmulatorProcess::Start(opts);
+  std::string alpha = emu_->collection_id("alpha");
+  auto plain = testing::Login(*emu_, testing::FullScopes(*emu_, {}) + " https://auth.globus.org/scopes/" + alpha +
+                                         "/https");
+  http::HeaderList transfer = {{"Authorization", "Bearer " + plain.access_tokens.at("transfer.api.globus.org")}};
+  auto doc = emu_->http().GetJson(Url("/v0.10/endpoint/" + alpha), nullptr, transfer);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ((*doc)["mfa_required"], true);
+  EXPECT_EQ((*doc)["high_assurance"], true);
+  auto ls = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + alpha + "/ls?path=/"), nullptr, transfer);
+  ASSERT_FALSE(ls.ok());
+  EXPECT_EQ(ls.error().http_status, 502);
+  EXPECT_EQ(ls.error().code, "ExternalError.DirListingFailed.LoginFailed");
+  const json& params = ls.error().authorization_parameters;
+  EXPECT_EQ(params["session_required_mfa"], true);
+  EXPECT_FALSE(params.contains("session_required_identities")) << params.dump();
+  EXPECT_EQ(params["prompt"], "login");
+  // The collection's HTTPS server asks the same.
+  http::HttpRequest get;
+  get.url = Url("/c/" + alpha + "/");
+  get.retry = false;
+  get.headers = {{"Authorization", "Bearer " + plain.access_tokens.at(alpha)}};
+  auto https_get = emu_->http().Send(get);
+  ASSERT_FALSE(https_get.ok());
+  EXPECT_EQ(https_get.error().http_status, 403);
+  EXPECT_EQ(https_get.error().authorization_parameters.value("session_required_mfa", false), true);
+  // After an MFA login both answer.
+  auto mfa = testing::Login(*emu_, testing::FullScopes(*emu_, {}), {{"session_required_mfa", "true"}});
+  transfer = {{"Authorization", "Bearer " + mfa.access_tokens.at("transfer.api.globus.org")}};
+  auto ok = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + alpha + "/ls?path=/"), nullptr, transfer);
+  EXPECT_TRUE(ok.ok()) << ok.error().Summary();
+  // Too old an authentication (made with MFA): the identity is asked for again.
+  emu_->AgeSession();
+  auto stale = emu_->http().GetJson(Url("/v0.10/operation/endpoint/" + alpha + "/ls?path=/"), nullptr, transfer);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_TRUE(stale.error().authorization_parameters.contains("session_required_identities"));
+  EXPECT_FALSE(stale.error().authorization_parameters.contains("session_required_mfa"));
+}
+
 TEST_F(EmulatorAuth, AuthCodePageShowsTheCode) {
   auto p = auth::MakePkce();
   auto params = GoodAuthorize(p);
@@ -292,6 +429,25 @@ TEST_F(EmulatorAuth, OpenIdConfiguration) {
   EXPECT_EQ((*c)["issuer"], emu_->base_url());
   EXPECT_EQ((*c)["token_endpoint"], emu_->base_url() + "/v2/oauth2/token");
   EXPECT_EQ((*c)["id_token_signing_alg_values_supported"], json::array({"RS512"}));
+}
+
+TEST_F(EmulatorAuth, TheIssuerFlagChangesTheIssuerAuthNamesEverywhere) {
+  // By default the issuer is the base URL, as https://auth.globus.org is
+  // real Auth's; --issuer names another, in the OpenID configuration, the
+  // id_token and introspection alike. The keys stay at the jwks_uri.
+  testing::EmulatorOptions opts;
+  opts.extra_args = {"--issuer", "https://auth.example.org"};
+  emu_ = EmulatorProcess::Start(opts);
+  auto c = emu_->http().GetJson(Url("/.well-known/openid-configuration"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)["issuer"], "https://auth.example.org");
+  EXPECT_EQ((*c)["jwks_uri"], emu_->base_url() + "/jwk.json");
+  auto login = testing::Login(*emu_, testing::FullScopes(*emu_, {}));
+  auto jwks = emu_->http().GetJson((*c)["jwks_uri"].get<std::string>());
+  ASSERT_TRUE(jwks.ok());
+  const std::string id_token = login.response["id_token"];
+  EXPECT_TRUE(auth::VerifyIdToken(id_token, *jwks, "https://auth.example.org", emu_->client_id(), time(nullptr)).ok());
+  EXPECT_FALSE(auth::VerifyIdToken(id_token, *jwks, emu_->base_url(), emu_->client_id(), time(nullptr)).ok());
 }
 
 TEST_F(EmulatorAuth, StatePersistsAcrossARestart) {

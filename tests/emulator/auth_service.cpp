@@ -14,23 +14,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int64_t kCodeLifetimeS = 600;
-
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    std::string part = s.substr(i, j - i);
-    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
-    while (!part.empty() && part.back() == ' ') part.pop_back();
-    if (!part.empty()) out.push_back(part);
-    i = j + 1;
-  }
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& v, const std::string& sep) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
@@ -49,42 +32,6 @@ struct Grant {
   std::vector<std::string> dependent_scopes;
 };
 
-bool IsAuthScope(const std::string& s) {
-  return s == "openid" || s == "profile" || s == "email" ||
-         s.rfind("urn:globus:auth:scope:auth.globus.org:", 0) == 0;
-}
-
-bool IsLoopbackRedirect(const std::string& uri) {
-  for (const char* prefix : {"http://localhost:", "http://127.0.0.1:"}) {
-    std::string p = prefix;
-    if (uri.rfind(p, 0) != 0) continue;
-    size_t i = p.size(), digits = 0;
-    while (i < uri.size() && std::isdigit(static_cast<unsigned char>(uri[i]))) ++i, ++digits;
-    return digits > 0 && (i == uri.size() || uri[i] == '/');
-  }
-  return false;
-}
-
-Response Redirect(const std::string& location) {
-  Response r;
-  r.status = 302;
-  r.headers.Set("Location", location);
-  r.headers.Set("Content-Type", "text/html");
-  r.body = "<a href=\"" + location + "\">Redirecting</a>\n";
-  return r;
-}
-
-std::string AppendQuery(const std::string& uri, const std::vector<std::pair<std::string, std::string>>& kv) {
-  std::string out = uri + (uri.find('?') == std::string::npos ? "?" : "&");
-  bool first = true;
-  for (const auto& [k, v] : kv) {
-    if (!first) out += "&";
-    first = false;
-    out += PercentEncode(k) + "=" + PercentEncode(v);
-  }
-  return out;
-}
-
 }  // namespace
 
 Response AuthService::Handle(Request& req, const std::string& route) {
@@ -101,131 +48,6 @@ Response AuthService::Handle(Request& req, const std::string& route) {
   if (route == "auth.jwks" && req.method == "GET") return Jwks();
   if (route == "auth.other") return AuthError(404, "NOT_FOUND", "No such resource: " + req.raw_path);
   return AuthError(405, "METHOD_NOT_ALLOWED", "Method not allowed");
-}
-
-// ---------------------------------------------------------------- authorize
-
-Response AuthService::Authorize(Request& req) {
-  auto q = [&](const char* k) { return req.QueryParam(k).value_or(""); };
-  std::string client_id = q("client_id"), redirect_uri = q("redirect_uri"), state = q("state");
-  bool client_ok = emu_.state().With([&](StateData& d) {
-    auto it = d.clients.find(client_id);
-    return it != d.clients.end() && (it->second.native || !it->second.template_id.empty());
-  });
-  if (!client_ok) return AuthError(400, "INVALID_PARAMETERS", "Unknown client_id");
-  std::string code_page = emu_.BaseUrl() + "/v2/web/auth-code";
-  if (redirect_uri != code_page && !IsLoopbackRedirect(redirect_uri)) {
-    return AuthError(400, "INVALID_PARAMETERS",
-                     "redirect_uri is not registered for this client: " + redirect_uri);
-  }
-  // From here on, errors go back to the client at its redirect_uri (RFC 6749 §4.1.2.1).
-  auto fail = [&](const std::string& error, const std::string& description) {
-    std::vector<std::pair<std::string, std::string>> kv = {{"error", error},
-                                                           {"error_description", description}};
-    if (!state.empty()) kv.emplace_back("state", state);
-    return Redirect(AppendQuery(redirect_uri, kv));
-  };
-  if (q("response_type") != "code") return fail("unsupported_response_type", "response_type must be code");
-  if (q("code_challenge").empty()) return fail("invalid_request", "PKCE code_challenge is required");
-  if (q("code_challenge_method") != "S256") {
-    return fail("invalid_request", "code_challenge_method must be S256");
-  }
-  std::string scope = q("scope");
-  if (scope.empty()) return fail("invalid_scope", "No scopes requested");
-  auto parsed = ParseScopes(scope);
-  if (!parsed) return fail("invalid_scope", "Malformed scope string");
-  // Every scope must be known (an unknown one fails the whole login, as Auth does).
-  for (const auto& s : *parsed) {
-    if (IsAuthScope(s.name)) continue;
-    if (s.name == kTransferScope) {
-      for (const auto& child : s.children) {
-        auto id = CollectionScopeId(child.name, "data_access");
-        auto c = id ? emu_.FindCollection(*id) : std::nullopt;
-        if (!c || !c->NeedsDataAccess()) return fail("invalid_scope", "Unknown Scope: " + child.name);
-      }
-      continue;
-    }
-    std::optional<std::string> id = CollectionScopeId(s.name, "https");
-    bool data_access = false;
-    if (!id) {
-      id = CollectionScopeId(s.name, "data_access");
-      data_access = true;
-    }
-    auto c = id ? emu_.FindCollection(*id) : std::nullopt;
-    // Every GCSv5 collection has an https scope (even with HTTPS off);
-    // data_access exists only where it is needed.
-    if (!c || (data_access && !c->NeedsDataAccess())) {
-      return fail("invalid_scope", "Unknown Scope: " + s.name);
-    }
-  }
-
-  // Who authenticates now. A plain login authenticates the primary identity
-  // (always with prompt=login, or when the session has no authentication yet);
-  // session_required_* name exactly who must authenticate.
-  const Identity& primary = emu_.config().identity;
-  std::vector<std::string> authenticate;
-  for (const auto& key : SplitComma(q("session_required_identities"))) {
-    const Identity* id = emu_.FindIdentity(key);
-    if (!id) return fail("invalid_request", "session_required_identities: " + key + " is not in the identity set");
-    authenticate.push_back(id->id);
-  }
-  for (const auto& domain : SplitComma(q("session_required_single_domain"))) {
-    bool any = false;
-    for (const auto& id : emu_.IdentitySet()) {
-      if (id.Domain() == domain) {
-        authenticate.push_back(id.id);
-        any = true;
-        break;  // one identity from the domain satisfies it
-      }
-    }
-    if (!any) return fail("invalid_request", "No identity in the identity set is from " + domain);
-  }
-  auto policies = SplitComma(q("session_required_policies"));
-  bool prompt_login = q("prompt") == "login";
-  int64_t now = NowEpoch();
-  std::string code = NewToken("emu-code-", 24);
-  emu_.state().With([&](StateData& d) {
-    if (authenticate.empty() && (prompt_login || !policies.empty() ||
-                                 !d.session.auth_times.count(primary.id))) {
-      authenticate.push_back(primary.id);
-    }
-    for (const auto& id : authenticate) d.session.auth_times[id] = now;
-    if (!policies.empty()) d.session.policies = policies;
-    AuthCode ac;
-    ac.code = code;
-    ac.client_id = client_id;
-    ac.redirect_uri = redirect_uri;
-    ac.code_challenge = q("code_challenge");
-    ac.scope = scope;
-    ac.offline = q("access_type") == "offline";
-    ac.expires_at = now + kCodeLifetimeS;
-    // Drop stale codes so the state file does not grow without bound.
-    for (auto it = d.codes.begin(); it != d.codes.end();) {
-      it = (it->second.expires_at < now || it->second.used) ? d.codes.erase(it) : std::next(it);
-    }
-    d.codes[code] = ac;
-  });
-  emu_.state().Save();
-  std::vector<std::pair<std::string, std::string>> kv = {{"code", code}};
-  if (!state.empty()) kv.emplace_back("state", state);
-  return Redirect(AppendQuery(redirect_uri, kv));
-}
-
-Response AuthService::AuthCodePage(Request& req) {
-  std::string code = req.QueryParam("code").value_or("");
-  if (code.empty()) return Response::Text(400, "No authorization code\n", "text/html");
-  // Codes are URL-safe base64, so they need no HTML escaping.
-  for (char c : code) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-      return Response::Text(400, "Malformed authorization code\n", "text/html");
-    }
-  }
-  return Response::Text(200,
-                        "<!doctype html><title>Native App Authorization Code</title>\n"
-                        "<h1>Native App Authorization Code</h1>\n"
-                        "<p>Copy this code and paste it into your application:</p>\n"
-                        "<pre id=\"auth-code\">" + code + "</pre>\n",
-                        "text/html; charset=utf-8");
 }
 
 // ---------------------------------------------------------------- token
@@ -390,7 +212,7 @@ Response AuthService::Token(Request& req) {
                    {"identity_provider_display_name", primary.idp_name},
                    {"email", primary.email},
                    {"last_authentication", last_auth(primary.id)},
-                   {"iss", emu_.BaseUrl()},
+                   {"iss", emu_.Issuer()},
                    {"aud", client_id},
                    {"exp", now + lifetime},
                    {"iat", now},
@@ -495,7 +317,7 @@ Response AuthService::Introspect(Request& req, bool validate_only) {
               {"email", primary.email},
               {"sub", found->at.sub},
               {"aud", json::array({found->at.resource_server, found->at.client_id})},
-              {"iss", emu_.BaseUrl()}};
+              {"iss", emu_.Issuer()}};
   if (!found->refresh) {
     out["exp"] = found->at.expires_at;
     out["iat"] = found->at.issued_at;
@@ -505,8 +327,10 @@ Response AuthService::Introspect(Request& req, bool validate_only) {
     json auths = json::object();
     for (const auto& [id, t] : found->session.auth_times) {
       const Identity* ident = emu_.FindIdentity(id);
+      auto amr = found->session.amr.find(id);
+      bool has_amr = amr != found->session.amr.end() && !amr->second.empty();
       auths[id] = {{"acr", nullptr},
-                   {"amr", nullptr},
+                   {"amr", has_amr ? json(amr->second) : json(nullptr)},
                    {"idp", ident ? ident->idp_id : ""},
                    {"auth_time", t},
                    {"custom_claims", json::object()}};
@@ -628,7 +452,7 @@ Response AuthService::CreateClient(Request& req) {
 
 Response AuthService::OpenIdConfiguration() {
   std::string b = emu_.BaseUrl();
-  return JsonResponse(200, {{"issuer", b},
+  return JsonResponse(200, {{"issuer", emu_.Issuer()},
                             {"authorization_endpoint", b + "/v2/oauth2/authorize"},
                             {"token_endpoint", b + "/v2/oauth2/token"},
                             {"userinfo_endpoint", b + "/v2/oauth2/userinfo"},

@@ -20,10 +20,15 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
                                https_server, ...): a proxy on 127.0.0.1:N forwards here
   --collection NAME=UUID:ROOT  serve the local folder ROOT as a collection (repeatable);
                                NAME=ROOT derives a stable UUID from NAME
+  --personal NAME=UUID:ROOT    serve ROOT as a Globus Connect Personal collection
+                               (GCP_mapped_collection: no HTTPS server, no https or
+                               data_access scope); repeatable, same forms as --collection
   --identity USERNAME          the identity Auth logs in as (default researcher@example.org)
   --linked-identity USERNAME   another identity in the same identity set (repeatable)
   --high-assurance UUID        make a collection high assurance (repeatable)
   --auth-timeout SECONDS       authentication timeout of high-assurance collections (default 900)
+  --mfa-required UUID          make a collection high assurance and require multi-factor
+                               authentication in the session (repeatable)
   --guest UUID                 make a collection a GCSv5 guest collection (no data_access scope)
   --no-https UUID              the collection has no HTTPS server (https_server: null)
   --latency-ms N               delay every request by N ms
@@ -32,6 +37,8 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
   --no-client-template         the native client cannot create templated clients, so
                                token introspection is unavailable to it
   --client-id UUID             the native app's client id (default: a stable one)
+  --issuer URL                 the OpenID issuer Auth names (openid-configuration,
+                               id_token and introspection iss) instead of its base URL
   -h, --help                   this text
 
 When it is listening it writes DIR/env; `. DIR/env` points clients at it.
@@ -71,7 +78,7 @@ Identity MakeIdentity(const std::string& username) {
 
 std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
   Config cfg;
-  std::vector<std::string> ha, guests, no_https;
+  std::vector<std::string> ha, guests, no_https, mfa;
   int64_t auth_timeout = 900;
   bool have_timeout = false;
   std::string identity = "researcher@example.org";
@@ -94,9 +101,10 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     }
     const char* v = nullptr;
     if (a == "--state-dir" || a == "--port" || a == "--public-port" || a == "--collection" ||
-        a == "--identity" || a == "--linked-identity" || a == "--high-assurance" ||
+        a == "--personal" ||
+        a == "--identity" || a == "--linked-identity" || a == "--high-assurance" || a == "--mfa-required" ||
         a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
-        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id") {
+        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id" || a == "--issuer") {
       v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
     }
@@ -111,11 +119,11 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
         return usage_error("--public-port: not a port: " + std::string(v));
       }
       cfg.public_port = static_cast<uint16_t>(n);
-    } else if (a == "--collection") {
+    } else if (a == "--collection" || a == "--personal") {
       std::string spec = v;
       auto eq = spec.find('=');
       if (eq == std::string::npos || eq == 0) {
-        return usage_error("--collection wants NAME=UUID:ROOTDIR, got " + spec);
+        return usage_error(a + " wants NAME=UUID:ROOTDIR, got " + spec);
       }
       Collection c;
       c.name = spec.substr(0, eq);
@@ -127,18 +135,23 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
         c.id = NameUuid("collection:" + c.name);
         c.root = rest;
       } else {
-        return usage_error("--collection wants NAME=UUID:ROOTDIR, got " + spec);
+        return usage_error(a + " wants NAME=UUID:ROOTDIR, got " + spec);
       }
       if (c.name.find('/') != std::string::npos) return usage_error("collection names cannot hold '/'");
       std::error_code ec;
       if (!std::filesystem::is_directory(c.root, ec)) {
-        return usage_error("--collection " + c.name + ": " + c.root.string() + " is not a folder");
+        return usage_error(a + " " + c.name + ": " + c.root.string() + " is not a folder");
       }
       c.root = std::filesystem::canonical(c.root);
       c.display_name = c.name;
+      if (a == "--personal") {
+        // Globus Connect Personal: Transfer only, no HTTPS server.
+        c.entity_type = "GCP_mapped_collection";
+        c.https = false;
+      }
       for (const auto& other : cfg.collections) {
         if (other.id == c.id || other.name == c.name) {
-          return usage_error("--collection " + c.name + ": name or UUID used twice");
+          return usage_error(a + " " + c.name + ": name or UUID used twice");
         }
       }
       cfg.collections.push_back(std::move(c));
@@ -148,6 +161,8 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
       cfg.linked.push_back(MakeIdentity(v));
     } else if (a == "--high-assurance") {
       ha.push_back(v);
+    } else if (a == "--mfa-required") {
+      mfa.push_back(v);
     } else if (a == "--guest") {
       guests.push_back(v);
     } else if (a == "--no-https") {
@@ -166,6 +181,10 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     } else if (a == "--client-id") {
       if (!LooksLikeUuid(v)) return usage_error("--client-id must be a UUID");
       cfg.client_id = v;
+    } else if (a == "--issuer") {
+      std::string url = v;
+      if (url.rfind("https://", 0) != 0 || url.size() <= 8) return usage_error("--issuer must be an https URL");
+      cfg.issuer = url;
     } else if (a == "--no-client-template") {
       cfg.client_template = false;
     } else {
@@ -173,7 +192,9 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     }
   }
   if (cfg.state_dir.empty()) return usage_error("--state-dir is required");
-  if (have_timeout && ha.empty()) return usage_error("--auth-timeout needs --high-assurance");
+  if (have_timeout && ha.empty() && mfa.empty()) {
+    return usage_error("--auth-timeout needs --high-assurance or --mfa-required");
+  }
   cfg.identity = MakeIdentity(identity);
   for (const auto& l : cfg.linked) {
     if (l.username == cfg.identity.username) return usage_error("a linked identity repeats --identity");
@@ -187,12 +208,22 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
   for (const auto& id : ha) {
     Collection* c = find(id);
     if (!c) return usage_error("--high-assurance " + id + ": no such --collection");
+    if (c->IsPersonal()) return usage_error("--high-assurance " + id + ": a --personal collection cannot be high assurance");
     c->high_assurance = true;
     c->auth_timeout_s = auth_timeout;
+  }
+  for (const auto& id : mfa) {
+    Collection* c = find(id);
+    if (!c) return usage_error("--mfa-required " + id + ": no such --collection");
+    if (c->IsPersonal()) return usage_error("--mfa-required " + id + ": a --personal collection cannot require MFA");
+    c->high_assurance = true;
+    c->auth_timeout_s = auth_timeout;
+    c->mfa_required = true;
   }
   for (const auto& id : guests) {
     Collection* c = find(id);
     if (!c) return usage_error("--guest " + id + ": no such --collection");
+    if (c->IsPersonal()) return usage_error("--guest " + id + ": give a --collection, not a --personal one");
     c->entity_type = "GCSv5_guest_collection";
   }
   for (const auto& id : no_https) {

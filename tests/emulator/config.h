@@ -31,12 +31,19 @@ struct Collection {
   std::string entity_type = "GCSv5_mapped_collection";
   bool high_assurance = false;
   int64_t auth_timeout_s = 0;  // high assurance only
+  bool mfa_required = false;   // high assurance only: the session must have used MFA
   bool https = true;           // false: https_server is null
   std::string display_name;
   // Whether Transfer needs a data_access consent for this collection (§5).
   bool NeedsDataAccess() const {
     return entity_type == "GCSv5_mapped_collection" && !high_assurance;
   }
+  // Globus Connect Personal (--personal): no HTTPS server, no https scope.
+  bool IsPersonal() const { return entity_type.rfind("GCP_", 0) == 0; }
+  // Whether Auth knows the scope https://auth.globus.org/scopes/<id>/https:
+  // every GCSv5 collection has one (even with HTTPS off), GCP and GCSv4
+  // collections do not (globus-api.md §5).
+  bool HasHttpsScope() const { return entity_type.rfind("GCSv5_", 0) == 0; }
 };
 
 struct Config {
@@ -51,6 +58,10 @@ struct Config {
   int64_t token_lifetime_s = 172800;
   bool client_template = true;      // the native client may create templated confidential clients
   std::string client_id;            // the native app id written to DIR/env
+  // The OpenID issuer Auth names (openid-configuration, id_token "iss",
+  // introspection "iss"); empty: the base URL, as real Auth's issuer
+  // https://auth.globus.org is its own base URL.
+  std::string issuer;
 };
 
 // Parses argv. On a usage error prints to stderr and returns nullopt with

@@ -91,6 +91,8 @@ std::string Emulator::BaseUrl() const {
   return "https://127.0.0.1:" + std::to_string(cfg_.public_port ? cfg_.public_port : port_);
 }
 
+std::string Emulator::Issuer() const { return cfg_.issuer.empty() ? BaseUrl() : cfg_.issuer; }
+
 std::string Emulator::HttpsServerUrl(const Collection& c) const {
   return BaseUrl() + "/c/" + c.id;
 }
@@ -133,14 +135,6 @@ std::optional<AccessToken> Emulator::BearerToken(const Request& req) {
   return state_->With([&](StateData& d) -> std::optional<AccessToken> {
     auto it = d.access_tokens.find(token);
     if (it == d.access_tokens.end() || it->second.expires_at <= now) return std::nullopt;
-    return it->second;
-  });
-}
-
-std::optional<int64_t> Emulator::AuthTime(const std::string& identity_id) {
-  return state_->With([&](StateData& d) -> std::optional<int64_t> {
-    auto it = d.session.auth_times.find(identity_id);
-    if (it == d.session.auth_times.end()) return std::nullopt;
     return it->second;
   });
 }
@@ -521,13 +515,15 @@ Response Emulator::HandleControl(Request& req) {
     std::string id = j->value("collection", std::string());
     bool enabled = j->value("enabled", true);
     int64_t timeout = j->value("auth_timeout", int64_t{900});
+    bool mfa = enabled && j->value("mfa_required", false);
     std::lock_guard lock(mu_);
     for (auto& c : collections_) {
       if (c.id == id || c.name == id) {
         c.high_assurance = enabled;
         c.auth_timeout_s = enabled ? timeout : 0;
+        c.mfa_required = mfa;
         return JsonResponse(200, {{"collection", c.id}, {"high_assurance", enabled},
-                                  {"auth_timeout", c.auth_timeout_s}});
+                                  {"auth_timeout", c.auth_timeout_s}, {"mfa_required", mfa}});
       }
     }
     return JsonResponse(404, {{"code", "NotFound"}, {"message", "no such collection: " + id}});
@@ -537,6 +533,7 @@ Response Emulator::HandleControl(Request& req) {
     for (const auto& c : Collections()) {
       cols.push_back({{"name", c.name}, {"id", c.id}, {"root", c.root.string()},
                       {"entity_type", c.entity_type}, {"high_assurance", c.high_assurance},
+                      {"mfa_required", c.mfa_required},
                       {"https_server", c.https ? json(HttpsServerUrl(c)) : json(nullptr)}});
     }
     json ids = json::array();

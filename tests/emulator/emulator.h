@@ -73,6 +73,8 @@ class Emulator {
   IdTokenSigner& signer() { return *signer_; }
   // "https://127.0.0.1:PORT" (no trailing slash).
   std::string BaseUrl() const;
+  // The OpenID issuer: --issuer, else BaseUrl().
+  std::string Issuer() const;
   std::string HttpsServerUrl(const Collection& c) const;  // BaseUrl() + "/c/<id>"
   // A copy, so the high-assurance switch can change underneath.
   std::optional<Collection> FindCollection(std::string_view id) const;
@@ -83,8 +85,6 @@ class Emulator {
   // The access token in "Authorization: Bearer ..." if it is known, not
   // revoked and not expired.
   std::optional<AccessToken> BearerToken(const Request& req);
-  // When the identity last authenticated in the Auth session (nullopt: never).
-  std::optional<int64_t> AuthTime(const std::string& identity_id);
 
   // A fault injected on a task route ("task.transfer", "task.delete"): the
   // worker fails that task with the fault's code (default PERMISSION_DENIED).

@@ -10,6 +10,7 @@
 #include "emulator.h"
 #include "paths.h"
 #include "scopes.h"
+#include "session_check.h"
 #include "util.h"
 
 namespace emu {
@@ -120,18 +121,14 @@ Response HttpsService::Handle(Request& req, const std::string& route) {
                                   "&redirect_uri=" + PercentEncode(emu_.HttpsServerUrl(*c) + "/authcallback"));
     return r;
   }
-  if (c->high_assurance) {
-    const Identity& primary = emu_.config().identity;
-    auto t = emu_.AuthTime(primary.id);
-    if (!t || NowEpoch() - *t > c->auth_timeout_s) {
-      return GcsError(403, "permission_denied",
-                      "Session reauthentication required (collection authentication timeout)",
-                      {{"authorization_parameters",
-                        {{"session_message", "Session reauthentication required (Globus Transfer)"},
-                         {"session_required_identities", json::array({primary.id})},
-                         {"prompt", "login"}}}});
-    }
+  if (auto params = SessionShortfall(emu_, *c)) {
+    return GcsError(403, "permission_denied",
+                    params->contains("session_required_identities")
+                        ? "Session reauthentication required (collection authentication timeout)"
+                        : "Multi-factor authentication required (collection authentication policy)",
+                    {{"authorization_parameters", *params}});
   }
+
 
   PathProblem problem;
   auto resolved = ResolvePath(*c, path, &problem);

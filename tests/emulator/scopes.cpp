@@ -42,6 +42,11 @@ std::optional<std::vector<Scope>> ParseScopes(const std::string& text) {
   return out;
 }
 
+bool IsAuthScope(const std::string& s) {
+  return s == "openid" || s == "profile" || s == "email" ||
+         s.rfind("urn:globus:auth:scope:auth.globus.org:", 0) == 0;
+}
+
 std::optional<std::string> CollectionScopeId(const std::string& scope, const std::string& suffix) {
   static const std::string kPrefix = "https://auth.globus.org/scopes/";
   if (scope.rfind(kPrefix, 0) != 0) return std::nullopt;

@@ -23,6 +23,10 @@ inline constexpr const char* kTransferScope = "urn:globus:auth:scope:transfer.ap
 inline constexpr const char* kTransferResourceServer = "transfer.api.globus.org";
 inline constexpr const char* kAuthResourceServer = "auth.globus.org";
 
+// openid, profile, email and urn:globus:auth:scope:auth.globus.org:*: the
+// scopes of Auth's own token.
+bool IsAuthScope(const std::string& scope);
+
 // "https://auth.globus.org/scopes/<id>/<suffix>" -> <id> when suffix matches.
 std::optional<std::string> CollectionScopeId(const std::string& scope, const std::string& suffix);
 std::string CollectionScope(const std::string& collection_id, const std::string& suffix);

@@ -67,6 +67,9 @@ struct RefreshToken {
 struct AuthSession {
   std::string id;
   std::map<std::string, int64_t> auth_times;  // identity id -> epoch seconds
+  // identity id -> how its last authentication was made ({"mfa"} when
+  // session_required_mfa asked for it; empty otherwise).
+  std::map<std::string, std::vector<std::string>> amr;
   std::vector<std::string> policies;          // policies satisfied by the last login
 };
 

@@ -7,6 +7,7 @@
 
 #include "emulator.h"
 #include "scopes.h"
+#include "session_check.h"
 #include "transfer_listing.h"
 #include "transfer_tasks.h"
 #include "util.h"
@@ -98,7 +99,7 @@ json TransferService::EndpointDoc(const Collection& c) const {
       {"authentication_timeout_mins", timeout_mins},
       {"authentication_assurance_timeout", timeout_mins},
       {"authentication_policy_id", nullptr},
-      {"mfa_required", false},
+      {"mfa_required", c.mfa_required},
       {"host_endpoint", nullptr},
       {"host_endpoint_id", mapped_id},
       {"host_endpoint_display_name", mapped_name},
@@ -159,6 +160,18 @@ json TransferService::EndpointDoc(const Collection& c) const {
       {"info_link", nullptr},
       {"french_english_bilingual", false},
       {"DATA", json::array({{{"DATA_TYPE", "server"}, {"hostname", "127.0.0.1"}}})}};
+  if (c.IsPersonal()) {
+    // Globus Connect Personal: owned by the user, no GCS (no manager, no
+    // HTTPS or TLS-FTP server, no host endpoint), connected (§2.10).
+    const Identity& owner = emu_.config().identity;
+    doc["gcs_version"] = doc["gcs_manager_url"] = doc["https_server"] = doc["tlsftp_server"] = nullptr;
+    doc["non_functional_endpoint_id"] = doc["non_functional_endpoint_display_name"] = nullptr;
+    doc["owner_id"] = owner.id;
+    doc["owner_string"] = owner.username;
+    doc["is_globus_connect"] = true;
+    doc["gcp_connected"] = true;
+    doc["gcp_paused"] = false;
+  }
   return doc;
 }
 
@@ -179,21 +192,19 @@ std::optional<Response> TransferService::CheckConsent(const Request& req, const 
 
 std::optional<Response> TransferService::CheckSession(const Request& req, const Collection& c,
                                                       const std::string& op) const {
-  if (!c.high_assurance) return std::nullopt;
-  const std::string& primary = emu_.config().identity.id;
-  auto when = emu_.AuthTime(primary);
-  if (when && NowEpoch() - *when <= c.auth_timeout_s) return std::nullopt;
+  auto params = SessionShortfall(emu_, c);
+  if (!params) return std::nullopt;
   EndpointError e{"", "login", "", "", "Login Failed",
                   {"530-Login incorrect. : GlobusError: v=1 c=LOGIN_DENIED",
                    "530-GridFTP-Errno: 1", "530-GridFTP-Reason: Authentication failed",
-                   "530-GridFTP-Error-String: Session reauthentication required", "530 End."}};
+                   params->contains("session_required_identities")
+                       ? "530-GridFTP-Error-String: Session reauthentication required"
+                       : "530-GridFTP-Error-String: Multi-factor authentication required",
+                   "530 End."}};
   // "Command Failed: Error (login)\nEndpoint: ..." as the operator report shows it.
   std::string message = "Command Failed: " + FormatEndpointError(e, c, Server());
-  json params = {{"session_message", "Session reauthentication required (Globus Transfer)"},
-                 {"session_required_identities", {primary}},
-                 {"prompt", "login"}};
   return GlobusError(req, 502, "ExternalError." + op + "Failed.LoginFailed", message,
-                     {{"authorization_parameters", params}});
+                     {{"authorization_parameters", *params}});
 }
 
 Response TransferService::EndpointSearch(const Request& req) const {
@@ -333,7 +344,7 @@ Response TransferService::Handle(Request& req, const std::string& route) {
     // The GCSv5 endpoint hosting a collection is a document too, but not a
     // data collection: non_functional, no HTTPS, nothing to list.
     for (const auto& host : emu_.Collections()) {
-      if (HostEndpointId(host) != seg[2]) continue;
+      if (host.IsPersonal() || HostEndpointId(host) != seg[2]) continue;
       json doc = EndpointDoc(host);
       doc["id"] = doc["name"] = seg[2];
       doc["entity_type"] = "GCSv5_endpoint";

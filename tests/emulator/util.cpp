@@ -186,4 +186,19 @@ std::string Base64UrlDecode(std::string_view s) {
   return Base64Decode(in);
 }
 
+std::vector<std::string> SplitComma(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string part(s.substr(i, j - i));
+    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+    while (!part.empty() && part.back() == ' ') part.pop_back();
+    if (!part.empty()) out.push_back(part);
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace emu

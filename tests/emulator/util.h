@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace emu {
 
@@ -35,5 +36,8 @@ std::string Base64Url(std::string_view data);   // no padding
 std::string Base64UrlDecode(std::string_view s);  // empty on error
 std::string Base64(std::string_view data);
 std::string Base64Decode(std::string_view s);
+
+// "a, b,,c" -> {"a", "b", "c"}: comma-separated values, trimmed, empties dropped.
+std::vector<std::string> SplitComma(std::string_view s);
 
 }  // namespace emu

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "auth/guidance.h"
+#include "auth/uuid.h"
 #include "tests/support/child_process.h"
 #include "tests/support/emulator_process.h"
 
@@ -24,11 +26,12 @@ class AuthTool : public ::testing::Test {
  protected:
   void SetUp() override { Start({}); }
 
-  void Start(std::vector<std::string> extra_args) {
+  void Start(std::vector<std::string> extra_args, std::vector<std::string> personal = {}) {
     testing::EmulatorOptions opts;
     opts.identity = "ada@example.org";
     opts.linked_identities = {"ada@university.edu"};
     opts.extra_args = std::move(extra_args);
+    opts.personal_collections = std::move(personal);
     emu_ = EmulatorProcess::Start(opts);
     config_dir_ = emu_->dir() / "config";
   }
@@ -169,6 +172,71 @@ TEST_F(AuthTool, LoginWithCollectionsGetsTheirTokensAndConsents) {
   EXPECT_NE(again.out.find("already logged in"), std::string::npos);
 }
 
+TEST_F(AuthTool, LoginWithAPersonalCollectionAsksOnlyForTheScopesItHas) {
+  // Globus Connect Personal: https_server null, no https or data_access
+  // scope. Asking Auth for one would end the login on Auth's error page.
+  Start({}, {"laptop"});
+  std::string laptop = emu_->collection_id("laptop"), alpha = emu_->collection_id("alpha");
+  RunResult r = Tool({"login", "--collection", laptop, "--collection", alpha});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out.find("scopes%2F" + laptop), std::string::npos) << "no scope of the personal collection: " << r.out;
+  EXPECT_NE(r.out.find("scopes%2F" + alpha + "%2Fhttps"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Note: 'laptop' (" + laptop + ") is a Globus Connect Personal collection"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("cannot read or write their contents"), std::string::npos);
+  EXPECT_NE(r.out.find("You have successfully logged in"), std::string::npos);
+  json s = Store();
+  EXPECT_TRUE(s["tokens"].contains(alpha));
+  EXPECT_FALSE(s["tokens"].contains(laptop)) << "it has no HTTPS server, so no token of its own";
+  // Its names work through Transfer.
+  auto ls = emu_->http().GetJson(emu_->base_url() + "/v0.10/operation/endpoint/" + laptop + "/ls?path=/", nullptr,
+                                 {{"Authorization", "Bearer " + Token("transfer.api.globus.org")}});
+  EXPECT_TRUE(ls.ok()) << ls.error().Summary();
+
+  // Logged in already: nothing is missing for it, so no new login.
+  uint64_t authorizes = emu_->RequestCount("auth.authorize");
+  RunResult again = Tool({"login", "--collection", laptop});
+  EXPECT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_NE(again.out.find("You are already logged in"), std::string::npos) << again.out;
+  EXPECT_EQ(emu_->RequestCount("auth.authorize"), authorizes);
+}
+
+TEST_F(AuthTool, APersonalCollectionAloneNeedsOneLogin) {
+  Start({}, {"laptop"});
+  RunResult r = Tool({"login", "--collection", emu_->collection_id("laptop")});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(emu_->RequestCount("auth.authorize"), 1u) << "nothing of its own to ask for: " << r.out;
+  EXPECT_EQ(r.out.find("Now granting"), std::string::npos);
+}
+
+TEST_F(AuthTool, ALoginAuthRefusesEndsAtOnceWithItsPage) {
+  // Auth answers an unknown scope with its own page and no redirect; the
+  // browser (tools/emulator-browser) reports it, and the login stops
+  // waiting at once instead of timing out.
+  LoginOrDie();
+  std::string unknown = "https://auth.globus.org/scopes/" + testing::RandomUuid() + "/https";
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult r = Tool({"session", "consent", unknown});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s) << "did not wait for the 20 s timeout";
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_NE(r.err.find("Error: Globus Auth refused the login request (HTTP 400)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Unknown scope(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("UNKNOWN_SCOPE_ERROR"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("timed out"), std::string::npos);
+}
+
+TEST_F(AuthTool, TheIdTokenIsCheckedAgainstTheIssuerAuthsConfigurationNames) {
+  // As globus-sdk does: the issuer (and keys) come from
+  // /.well-known/openid-configuration, not from the service URL's text.
+  Start({"--issuer", "https://auth.example.org"});
+  RunResult r = Tool({"login"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_GE(emu_->RequestCount("auth.openid_configuration"), 1u);
+  EXPECT_GE(emu_->RequestCount("auth.jwks"), 1u);
+  EXPECT_FALSE(Store()["sub"].get<std::string>().empty());
+  EXPECT_EQ(Tool({"whoami"}).out, "ada@example.org\n");
+}
+
 TEST_F(AuthTool, LoginWithAnEndpointIdIsTheWrongKindOfObject) {
   LoginOrDie();
   auto doc = emu_->http().GetJson(emu_->base_url() + "/v0.10/endpoint/" + emu_->collection_id("alpha"), nullptr,
@@ -200,6 +268,12 @@ TEST_F(AuthTool, SessionShowBeforeAndAfterUpdatingALinkedIdentity) {
   LoginOrDie();
   RunResult table = Tool({"session", "show"});
   ASSERT_EQ(table.exit_code, 0) << table.all();
+  // As the Globus CLI: the session may not hold the primary identity.
+  EXPECT_EQ(table.out.rfind("For information on your primary identity or full identity set see\n"
+                            "  globusfs-auth whoami\n\nUsername",
+                            0),
+            0u)
+      << table.out;
   EXPECT_NE(table.out.find("Username"), std::string::npos);
   EXPECT_NE(table.out.find("| ID"), std::string::npos);
   EXPECT_NE(table.out.find("Auth Time"), std::string::npos);
@@ -219,6 +293,61 @@ TEST_F(AuthTool, SessionShowBeforeAndAfterUpdatingALinkedIdentity) {
   EXPECT_LT(after["ada@example.org"], before["ada@example.org"]) << "aged, not re-authenticated";
 }
 
+TEST_F(AuthTool, SessionShowJsonCarriesTheSessionId) {
+  // The Globus CLI's JSON carries the session id (introspection's
+  // session_info.session_id), for debugging with Globus support.
+  LoginOrDie();
+  RunResult r = Tool({"session", "show", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j["source"], "introspect");
+  ASSERT_TRUE(j["session_id"].is_string()) << r.out;
+  EXPECT_TRUE(auth::LooksLikeUuid(j["session_id"].get<std::string>())) << r.out;
+  EXPECT_EQ(r.out.find("globusfs-auth whoami"), std::string::npos) << "the hint is for the text form only";
+  // The same session after another login.
+  LoginOrDie({"--force"});
+  json again = json::parse(Tool({"session", "show", "--format", "json"}).out, nullptr, false);
+  EXPECT_EQ(again["session_id"], j["session_id"]);
+}
+
+TEST_F(AuthTool, AnMfaRequirementIsMetBySessionUpdateMfa) {
+  Start({"--mfa-required", "alpha"});
+  std::string alpha = emu_->collection_id("alpha");
+  LoginOrDie({"--collection", alpha});
+  auto ls = [&] {
+    return emu_->http().GetJson(emu_->base_url() + "/v0.10/operation/endpoint/" + alpha + "/ls?path=/", nullptr,
+                                {{"Authorization", "Bearer " + Token("transfer.api.globus.org")}});
+  };
+  auto refused = ls();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().authorization_parameters.value("session_required_mfa", false), true);
+  EXPECT_FALSE(refused.error().authorization_parameters.contains("session_required_identities"))
+      << "the login is recent: MFA is all that is missing";
+  EXPECT_EQ(auth::ClassifyRequirement(refused.error()), auth::Requirement::kSession);
+  ASSERT_EQ(auth::RemedyCommand(refused.error()).value_or(""), "globusfs-auth session update --mfa");
+
+  RunResult u = Tool({"session", "update", "--mfa"});
+  ASSERT_EQ(u.exit_code, 0) << u.all();
+  EXPECT_NE(u.out.find("session_required_mfa=true"), std::string::npos) << u.out;
+  EXPECT_NE(u.out.find("successfully updated your globusfs session"), std::string::npos);
+  auto now_ok = ls();
+  EXPECT_TRUE(now_ok.ok()) << now_ok.error().Summary();
+  json show = json::parse(Tool({"session", "show", "--format", "json"}).out, nullptr, false);
+  ASSERT_TRUE(show.is_object());
+  ASSERT_EQ(show["identities"].size(), 1u);
+  EXPECT_EQ(show["identities"][0]["amr"], json::array({"mfa"})) << show.dump();
+
+  // A later login without MFA loses it again.
+  LoginOrDie({"--force"});
+  EXPECT_FALSE(ls().ok());
+  RunResult usage = Tool({"session", "update", "--all", "--policy", "p1", "--mfa"});
+  EXPECT_EQ(usage.exit_code, 2);
+  RunResult with_all = Tool({"session", "update", "--all", "--mfa"});
+  ASSERT_EQ(with_all.exit_code, 0) << with_all.all();
+  EXPECT_TRUE(ls().ok());
+}
+
 TEST_F(AuthTool, SessionShowFallsBackToTheIdTokenWithoutIntrospection) {
   Start({"--no-client-template"});
   LoginOrDie();
@@ -226,6 +355,7 @@ TEST_F(AuthTool, SessionShowFallsBackToTheIdTokenWithoutIntrospection) {
   ASSERT_EQ(r.exit_code, 0) << r.all();
   json j = json::parse(r.out);
   EXPECT_EQ(j["source"], "id_token");
+  EXPECT_TRUE(j["session_id"].is_null()) << "the id_token carries no session id";
   ASSERT_EQ(j["identities"].size(), 1u);
   EXPECT_EQ(j["identities"][0]["username"], "ada@example.org");
 }

@@ -45,6 +45,47 @@ class Copies : public testing::MountFixture {
   fs::path a_, b_;
 };
 
+TEST_F(Copies, APersonalCollectionCopiesThroughTransferButHasNoContents) {
+  // Globus Connect Personal: no HTTPS server, no https scope. Logging in
+  // with it works, its names and copies to and from it go through Transfer,
+  // and its contents answer EOPNOTSUPP with one log line saying why.
+  testing::EmulatorOptions opts;
+  opts.collections = {"alpha"};
+  opts.personal_collections = {"laptop"};
+  opts.task_delay_ms = 50;
+  emu_ = EmulatorProcess::Start(opts);
+  fs::path laptop = emu_->root("laptop"), alpha = emu_->root("alpha");
+  WriteFile(laptop / "notes.txt", "from the laptop");
+  WriteFile(alpha / "data.bin", Pattern(100000, 7));
+  testing::MountOptions o;
+  o.collections = {"alpha", "laptop"};
+  MountOrDie(o);
+  EXPECT_EQ(Sh("ls laptop").out, "notes.txt\n");
+  RunResult cat = Sh("cat laptop/notes.txt");
+  EXPECT_NE(cat.exit_code, 0);
+  EXPECT_NE(cat.err.find("Operation not supported"), std::string::npos) << cat.all();
+
+  uint64_t before = Tasks("transfer");
+  RunResult cp = Sh("cp laptop/notes.txt alpha/notes.txt && cp alpha/data.bin laptop/data.bin && sync alpha laptop");
+  ASSERT_EQ(cp.exit_code, 0) << cp.all();
+  EXPECT_EQ(ReadFile(alpha / "notes.txt"), "from the laptop");
+  EXPECT_EQ(ReadFile(laptop / "data.bin"), Pattern(100000, 7));
+  EXPECT_GE(Tasks("transfer") - before, 1u);
+  EXPECT_EQ(emu_->Stats()["https_bytes_sent"], 0u) << "no byte through this machine";
+
+  // Writing contents there cannot work; nothing is left behind.
+  RunResult w = Sh("printf hi | dd of=laptop/new.txt status=none");
+  EXPECT_NE(w.exit_code, 0);
+  EXPECT_NE(w.err.find("Operation not supported"), std::string::npos) << w.all();
+  EXPECT_FALSE(fs::exists(laptop / "new.txt"));
+  EXPECT_EQ(Sh("ls laptop").out, "data.bin\nnotes.txt\n");
+  std::string log = mount_->Log();
+  const std::string why = "has no HTTPS server: its files cannot be read or written through globusfs";
+  auto first = log.find(why);
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(why, first + 1), std::string::npos) << "one log line";
+}
+
 TEST_F(Copies, CpOfALargeFileIsOneTransferWithNoBytesThroughThisMachine) {
   std::string data = Pattern(100 << 20, 1);
   WriteFile(a_ / "big.bin", data);

@@ -317,6 +317,25 @@ TEST_F(HighAssuranceMount, AnAgedSessionIsEaccesWithGuidanceThenWorksAfterSessio
   EXPECT_EQ(Sh("ls beta").out, "b.txt\n");
 }
 
+class MfaRequiredMount : public Mount {
+ protected:
+  std::vector<std::string> ExtraEmulatorArgs() override { return {"--mfa-required", "beta"}; }
+};
+
+TEST_F(MfaRequiredMount, MissingMfaIsEaccesNamingSessionUpdateMfaWhichFixesIt) {
+  testing::MountOptions o;
+  o.extra_args = {"--metadata-ttl", "0"};
+  MountOrDie(o);
+  RunResult r = Sh("ls beta");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.all();
+  std::string log = mount_->Log();
+  EXPECT_NE(log.find("globusfs-auth session update --mfa"), std::string::npos) << log;
+  RunResult u = mount_->Auth({"session", "update", "--mfa"});
+  ASSERT_EQ(u.exit_code, 0) << u.all();
+  EXPECT_EQ(Sh("ls beta").out, "b.txt\n") << "no remount needed";
+}
+
 TEST_F(Mount, StartupChecksNameTheFix) {
   // No login at all.
   testing::MountOptions o;

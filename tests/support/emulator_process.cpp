@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -77,9 +78,11 @@ std::unique_ptr<EmulatorProcess> EmulatorProcess::Start(EmulatorOptions options)
   std::string tmpl = (std::filesystem::temp_directory_path() / "globusfs-emu-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   e->dir_ = tmpl;
-  for (const auto& name : e->options_.collections) {
-    std::filesystem::create_directories(e->dir_ / "data" / name);
-    e->collections_.emplace_back(name, RandomUuid());
+  for (const auto* names : {&e->options_.collections, &e->options_.personal_collections}) {
+    for (const auto& name : *names) {
+      std::filesystem::create_directories(e->dir_ / "data" / name);
+      e->collections_.emplace_back(name, RandomUuid());
+    }
   }
   e->Spawn();
   return e;
@@ -102,8 +105,10 @@ void EmulatorProcess::Spawn() {
   std::vector<std::string> args = {GLOBUS_EMULATOR_BIN, "--state-dir", state_dir().string(),
                                    "--port", std::to_string(port_), "--task-delay-ms",
                                    std::to_string(options_.task_delay_ms)};
+  const auto& personal = options_.personal_collections;
   for (const auto& [name, id] : collections_) {
-    args.push_back("--collection");
+    bool gcp = std::find(personal.begin(), personal.end(), name) != personal.end();
+    args.push_back(gcp ? "--personal" : "--collection");
     args.push_back(name + "=" + id + ":" + root(name).string());
   }
   if (!options_.identity.empty()) {

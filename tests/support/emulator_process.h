@@ -21,6 +21,8 @@ namespace globusfs::testing {
 
 struct EmulatorOptions {
   std::vector<std::string> collections = {"alpha", "beta"};  // names; ids are random UUIDs
+  // Globus Connect Personal collections (--personal): Transfer only, no HTTPS.
+  std::vector<std::string> personal_collections;
   std::string identity;                                      // default: the emulator's
   std::vector<std::string> linked_identities;
   std::vector<std::string> extra_args;  // e.g. {"--task-delay-ms", "50"}
@@ -74,7 +76,7 @@ class EmulatorProcess {
 
   EmulatorOptions options_;
   std::filesystem::path dir_;
-  std::vector<std::pair<std::string, std::string>> collections_;  // name, id
+  std::vector<std::pair<std::string, std::string>> collections_;  // name, id (personal ones too)
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string base_url_;

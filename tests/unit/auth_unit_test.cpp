@@ -413,6 +413,39 @@ TEST(Guidance, SessionRequirementsNameSessionUpdate) {
   EXPECT_EQ(*RemedyCommand(domain), "globusfs-auth session update uchicago.edu");
 }
 
+TEST(Guidance, AnMfaRequirementNamesSessionUpdateMfa) {
+  // Only session_required_mfa: the remedy must ask Auth for MFA (--all
+  // would re-authenticate without it, and the error would come back).
+  http::Error mfa = WithBody(502, {{"code", "ExternalError.DirListingFailed.LoginFailed"},
+                                   {"message", "Login Failed"},
+                                   {"authorization_parameters",
+                                    {{"session_message", "Session reauthentication required"},
+                                     {"session_required_mfa", true},
+                                     {"prompt", "login"}}}});
+  EXPECT_EQ(ClassifyRequirement(mfa), Requirement::kSession);
+  EXPECT_EQ(*RemedyCommand(mfa), "globusfs-auth session update --mfa");
+  EXPECT_EQ(ExitCodeFor(mfa), 4);
+  EXPECT_NE(RemedyText(mfa).find("  globusfs-auth session update --mfa\n\nto re-authenticate with multi-factor "
+                                 "authentication (MFA).\n"),
+            std::string::npos)
+      << RemedyText(mfa);
+
+  // With identities (or policies) too, --mfa is added to their command.
+  http::Error both = WithBody(403, {{"code", "AuthPolicyFailed"},
+                                    {"authorization_parameters",
+                                     {{"session_required_identities", {"id-1"}}, {"session_required_mfa", true}}}});
+  EXPECT_EQ(*RemedyCommand(both), "globusfs-auth session update id-1 --mfa");
+  EXPECT_NE(RemedyText(both).find("with the required identities, with multi-factor authentication (MFA)."),
+            std::string::npos);
+  http::Error policy = WithBody(403, {{"code", "AuthPolicyFailed"},
+                                      {"authorization_parameters",
+                                       {{"session_required_policies", "p1"}, {"session_required_mfa", "true"}}}});
+  EXPECT_EQ(*RemedyCommand(policy), "globusfs-auth session update --policy 'p1' --mfa");
+  // session_required_mfa false is no requirement at all.
+  http::Error none = WithBody(403, {{"code", "X"}, {"authorization_parameters", {{"session_required_mfa", false}}}});
+  EXPECT_EQ(ClassifyRequirement(none), Requirement::kNone);
+}
+
 TEST(Guidance, ConsentWinsOverSession) {
   http::Error e = WithBody(403, {{"code", "ConsentRequired"},
                                  {"required_scopes", {"s1"}},
@@ -446,6 +479,45 @@ TEST(Scopes, Builders) {
             "urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/C1/"
             "data_access *https://auth.globus.org/scopes/C2/data_access]");
   EXPECT_EQ(JoinScopes({"a", "", "b", "a"}), "a b");
+}
+
+CollectionInfo Collection(const std::string& id, const std::string& entity_type, const std::string& https_server,
+                          bool high_assurance = false) {
+  CollectionInfo c;
+  c.id = id;
+  c.entity_type = entity_type;
+  c.https_server = https_server;
+  c.high_assurance = high_assurance;
+  return c;
+}
+
+TEST(Scopes, ScopesForAskOnlyForTheScopesACollectionHas) {
+  // Auth refuses a request naming one scope that does not exist: a Globus
+  // Connect Personal or GCSv4 collection (https_server null) has no https
+  // scope and needs no data_access consent.
+  const std::string base = AuthScopes() + " " + kTransferScope;
+  auto gcp = Collection("P", "GCP_mapped_collection", "");
+  auto gcsv4 = Collection("S", "GCSv4_share", "");
+  EXPECT_EQ(ScopesFor({gcp}), base);
+  EXPECT_EQ(ScopesFor({gcp, gcsv4}), base);
+  EXPECT_FALSE(HasCollectionScopes({gcp, gcsv4}));
+  EXPECT_FALSE(gcp.HasHttpsScope());
+  EXPECT_TRUE(gcp.IsPersonal());
+
+  auto mapped = Collection("M", "GCSv5_mapped_collection", "https://m.data.globus.org");
+  EXPECT_EQ(ScopesFor({gcp, mapped, mapped}),
+            AuthScopes() + " " + kTransferScope + "[*https://auth.globus.org/scopes/M/data_access] " +
+                "https://auth.globus.org/scopes/M/https https://auth.globus.org/scopes/M/data_access");
+  EXPECT_TRUE(HasCollectionScopes({gcp, mapped}));
+  // High assurance and guest collections: https, no data_access.
+  EXPECT_EQ(ScopesFor({Collection("H", "GCSv5_mapped_collection", "https://h", true)}),
+            base + " https://auth.globus.org/scopes/H/https");
+  EXPECT_EQ(ScopesFor({Collection("G", "GCSv5_guest_collection", "https://g")}),
+            base + " https://auth.globus.org/scopes/G/https");
+  // HTTPS off on a mapped collection: its data_access consent (Transfer
+  // needs it), no https scope (nothing to use it on).
+  EXPECT_EQ(ScopesFor({Collection("N", "GCSv5_mapped_collection", "")}),
+            AuthScopes() + " " + kTransferScope + "[*https://auth.globus.org/scopes/N/data_access]");
 }
 
 }  // namespace
