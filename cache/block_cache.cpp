@@ -353,17 +353,22 @@ void DiskBlockCache::Put(const BlockKey& key, std::string_view data) {
 }
 
 bool DiskBlockCache::MakeRoom(uint64_t cost) {
-  const SpaceBudget::Shortfall need = budget_.Reserve(cost);
-  if (need.to_fit == 0) return true;
-  // Make room if evicting can; otherwise give back only what the margin
-  // lacks already (staging files need it more than the cache does).
-  bool fits = false;
-  EvictLru([&](uint64_t cached) {
-    fits = need.to_fit <= cached;
-    return fits ? need.to_fit : need.to_margin;
-  });
-  if (fits) budget_.Wrote(cost);
-  return fits;
+  // Reserve, or evict and try again: the reservation is taken only against
+  // what eviction really freed, so Puts racing each other (or a Release)
+  // never overshoot the margin.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const SpaceBudget::Shortfall need = budget_.Reserve(cost);
+    if (need.to_fit == 0) return true;
+    // Make room if evicting can; otherwise give back only what the margin
+    // lacks already (staging files need it more than the cache does).
+    bool can = false;
+    EvictLru([&](uint64_t cached) {
+      can = need.to_fit <= cached;
+      return can ? need.to_fit : need.to_margin;
+    });
+    if (!can) return false;
+  }
+  return false;
 }
 
 uint64_t DiskBlockCache::EvictLru(const std::function<uint64_t(uint64_t cached)>& amount) {
