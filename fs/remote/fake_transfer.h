@@ -82,7 +82,8 @@ class FakeTransfer final : public TransferApi {
   static constexpr std::string_view kTransfer = "transfer";
   static constexpr std::string_view kDelete = "delete";
 
-  // The tree (defined in fake_transfer.cpp; opaque to users).
+  // The tree and the tasks (defined in fake_transfer_internal.h; opaque to
+  // users).
   struct Node;
   struct Collection;
   struct Task;
