@@ -11,7 +11,8 @@
 // DELETE fails at the first error.
 //
 // TaskRunner (transfer_tasks.cpp) owns the API side and the scheduling;
-// one attempt of one task is RunTaskAttempt (transfer_task_run.cpp).
+// submissions are in transfer_task_submit.cpp; one attempt of one task is
+// RunTaskAttempt (transfer_task_run.cpp).
 //
 // Thread-safety: the public methods run concurrently on connection
 // threads; the worker is one thread. mu_ guards the worker's queue and
@@ -49,6 +50,9 @@ std::string CanonicalName(const Collection& c);
 
 // How long a TRANSFER waits before retrying after a fault.
 constexpr int64_t kRetryIntervalMs = 2000;
+
+// A deadline in any ISO 8601 offset, as epoch seconds; -1 if unreadable.
+int64_t ParseDeadline(const std::string& s);
 
 // Runs one attempt of task `id` (TRANSFER or DELETE): marks it started,
 // works through the items not done yet, and leaves it SUCCEEDED, FAILED, or
