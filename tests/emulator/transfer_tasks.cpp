@@ -90,6 +90,34 @@ bool ValidTaskFilter(const std::vector<FilterClause>& clauses, std::string* erro
 
 }  // namespace
 
+bool InProgress(const Task& t) {
+  const std::string status = t.doc.value("status", "");
+  return status == "ACTIVE" || status == "INACTIVE";
+}
+
+void SuspendTask(Task& t, const std::string& code, int64_t until_ms) {
+  json& d = t.doc;
+  d["status"] = "INACTIVE";
+  d["is_ok"] = false;
+  d["nice_status"] = code;
+  d["nice_status_short_description"] = Describe(code);
+  d["nice_status_details"] =
+      "injected by globus-emulator: the task is suspended until " + IsoTime(until_ms / 1000);
+  t.request["_emulator"]["inactive_until_ms"] = until_ms;
+  t.events.push_back(Event(code, Describe(code),
+                           "Error: the task is suspended (injected by globus-emulator)", true));
+}
+
+void ResumeTask(Task& t) {
+  json& d = t.doc;
+  d["status"] = "ACTIVE";
+  d["is_ok"] = true;
+  d["nice_status"] = "OK";
+  d["nice_status_short_description"] = "OK";
+  d["nice_status_details"] = nullptr;
+  t.request["_emulator"].erase("inactive_until_ms");
+}
+
 std::string HostEndpointId(const Collection& c) { return NameUuid("gcs-endpoint:" + c.id); }
 std::string CanonicalName(const Collection& c) { return HostEndpointId(c) + "#" + c.id; }
 
@@ -102,7 +130,7 @@ void TaskRunner::Start() {
     std::vector<std::string> out;
     for (const auto& id : d.task_order) {
       auto it = d.tasks.find(id);
-      if (it != d.tasks.end() && it->second.doc.value("status", "") == "ACTIVE") out.push_back(id);
+      if (it != d.tasks.end() && InProgress(it->second)) out.push_back(id);
     }
     return out;
   });
@@ -165,16 +193,25 @@ std::optional<std::string> TaskRunner::PickTask(int64_t* wait_ms) {
   emu_.state().With([&](StateData& d) {
     for (const auto& id : ids) {
       auto it = d.tasks.find(id);
-      if (it == d.tasks.end() || it->second.doc.value("status", "") != "ACTIVE") {
+      if (it == d.tasks.end() || !InProgress(it->second)) {
         gone.push_back(id);
         continue;
       }
       Task& t = it->second;
-      if (now_ms / 1000 >= t.deadline) {
+      if (now_ms / 1000 >= t.deadline) {  // a suspended task expires too
         ExpireTask(t);
         dirty = true;
         gone.push_back(id);
         continue;
+      }
+      if (t.doc.value("status", "") == "INACTIVE") {
+        int64_t until = t.request["_emulator"].value("inactive_until_ms", int64_t{0});
+        if (until > now_ms) {
+          *wait_ms = std::min(*wait_ms, until - now_ms);
+          continue;
+        }
+        ResumeTask(t);  // the injected suspension is over
+        dirty = true;
       }
       int64_t next = t.request.contains("_emulator")
                          ? t.request["_emulator"].value("next_attempt_ms", int64_t{0})
@@ -252,7 +289,7 @@ Response TaskRunner::UpdateTask(Request& req, const AccessToken& token, const st
     auto it = d.tasks.find(id);
     if (it == d.tasks.end() || it->second.owner_sub != token.sub) return Outcome::kMissing;
     Task& t = it->second;
-    if (t.doc.value("status", "") != "ACTIVE") return Outcome::kFinished;
+    if (!InProgress(t)) return Outcome::kFinished;
     if (body->contains("label")) t.doc["label"] = (*body)["label"];
     if (deadline) {
       t.deadline = *deadline;
@@ -342,7 +379,7 @@ Response TaskRunner::Cancel(const Request& req, const AccessToken& token, const 
   Outcome outcome = emu_.state().With([&](StateData& d) {
     auto it = d.tasks.find(id);
     if (it == d.tasks.end() || it->second.owner_sub != token.sub) return Outcome::kMissing;
-    if (it->second.doc.value("status", "") != "ACTIVE") return Outcome::kComplete;
+    if (!InProgress(it->second)) return Outcome::kComplete;
     CancelTask(it->second);
     return Outcome::kCanceled;
   });
@@ -376,7 +413,7 @@ Response TaskRunner::SuccessfulTransfers(const Request& req, const AccessToken& 
     auto it = d.tasks.find(id);
     if (it == d.tasks.end() || it->second.owner_sub != token.sub) return Outcome::kMissing;
     const Task& t = it->second;
-    if (t.doc.value("status", "") == "ACTIVE") return Outcome::kActive;
+    if (InProgress(t)) return Outcome::kActive;
     static const json kEmpty = json::array();
     const json& all = t.request.contains("_emulator") ? t.request["_emulator"]["successful"] : kEmpty;
     int64_t total = static_cast<int64_t>(all.size());

@@ -8,7 +8,10 @@
 // request["_emulator"], so a restarted emulator resumes a task where it
 // stopped. A TRANSFER never fails on a source error: it records a fault
 // and an error event and retries every 2 s until its deadline (§2.9); a
-// DELETE fails at the first error.
+// DELETE fails at the first error. A task an injected fault suspends is
+// INACTIVE (still in progress: it can be cancelled, updated, and it
+// expires) until the fault's time is up, then runs on
+// (request["_emulator"]["inactive_until_ms"]).
 //
 // TaskRunner (transfer_tasks.cpp) owns the API side and the scheduling;
 // submissions are in transfer_task_submit.cpp; one attempt of one task is
@@ -60,10 +63,32 @@ int64_t ParseDeadline(const std::string& s);
 // (checked between files and between 1 MiB chunks) or the task stops being
 // ACTIVE. Never holds State's lock during file I/O.
 void RunTaskAttempt(Emulator& emu, const std::string& id, const std::function<bool()>& aborted);
-// Ends an ACTIVE task (call under State's lock): FAILED with fatal_error
-// EXPIRED / CANCELED, the matching event, pending subtasks moved over.
+// Ends a task in progress (call under State's lock): FAILED with
+// fatal_error EXPIRED / CANCELED, the matching event, pending subtasks moved
+// over.
 void ExpireTask(Task& t);
 void CancelTask(Task& t);
+
+// The nice_status of a task an "inactive_ms" fault suspends, unless the
+// fault names one: the event code Globus lists for missing credentials
+// (docs/emulator.md says why this one).
+inline constexpr const char* kDefaultInactiveStatus = "NO_CREDENTIALS";
+// Suspends an ACTIVE task (call under State's lock), as Transfer suspends
+// one whose credentials expired (globus-api.md §2.9): status INACTIVE,
+// nice_status `code`, nice_status_short_description its words, is_ok
+// false, an error event of that code; the worker leaves it alone until
+// `until_ms` (epoch ms), then ResumeTask.
+void SuspendTask(Task& t, const std::string& code, int64_t until_ms);
+// An INACTIVE task goes on: ACTIVE, nice_status "OK", is_ok true.
+void ResumeTask(Task& t);
+// Whether the task is still in progress (ACTIVE or INACTIVE).
+bool InProgress(const Task& t);
+
+// A task event document with the time now, and a code's words
+// ("FILE_NOT_FOUND" -> "file not found", as the real events describe codes).
+nlohmann::json Event(const std::string& code, const std::string& description,
+                     const std::string& details, bool is_error);
+std::string Describe(const std::string& code);
 
 class TaskRunner {
  public:
