@@ -7,6 +7,7 @@
 // guarded by FakeTransfer::mu_ like the rest of the fake's state.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -53,6 +54,12 @@ struct FakeTransfer::Task {
   int64_t subtasks_ended = 0;       // canceled or expired (not in TaskStatus)
   int64_t deadline = 0;             // seconds since the epoch
   std::string forced_fatal;         // FailNextTask
+  // InactivateNextTask: the first attempt suspends the task (INACTIVE with
+  // this nice_status) for `inactive_hold`; the first attempt at or after
+  // `inactive_until` (on the fake's clock) makes it ACTIVE again and runs it.
+  std::string inactive_status;
+  std::chrono::milliseconds inactive_hold{0};
+  std::chrono::steady_clock::time_point inactive_until{};
   bool started = false;
 };
 

@@ -113,7 +113,7 @@ http::Result<TaskOutcome> FakeTransfer::DeleteAndWait(const DeleteRequest& reque
   auto task = std::make_unique<Task>();
   task->kind = std::string(kDelete);
   task->remove = request;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (task->remove.submission_id.empty()) {
     task->remove.submission_id = SubmissionIdFrom(next_submission_++);
   }
@@ -122,7 +122,17 @@ http::Result<TaskOutcome> FakeTransfer::DeleteAndWait(const DeleteRequest& reque
   auto id = SubmitLocked(std::move(task), &created);
   if (!id) return std::move(id).error();
   Task& t = *FindTaskLocked(*id);
-  RunAttemptLocked(t);  // one attempt always ends a delete
+  RunAttemptLocked(t);  // one attempt ends a delete, unless it suspends it
+  // An INACTIVE task is waited for (it ends once its hold is over), as
+  // TransferClient waits for any task that is not SUCCEEDED or FAILED. The
+  // lock is not held while sleeping.
+  while (t.status.status == "INACTIVE") {
+    const auto wait = t.inactive_until - clock_->Now();
+    lock.unlock();
+    if (wait > std::chrono::steady_clock::duration::zero()) clock_->SleepFor(wait);
+    lock.lock();
+    RunAttemptLocked(t);
+  }
   return TaskOutcome{*id, t.status.status, t.status.fatal_code, t.status.fatal_description};
 }
 
@@ -188,6 +198,7 @@ http::Result<std::string> FakeTransfer::SubmitLocked(std::unique_ptr<Task> task,
   s.task_id = id;
   s.type = is_delete ? "DELETE" : "TRANSFER";
   s.status = "ACTIVE";
+  s.nice_status = s.nice_status_short_description = "Queued";
   s.label = label.empty() ? "" : SanitizeLabel(label);
   s.files = is_delete ? static_cast<int64_t>(items) : 0;
   s.subtasks_total = s.subtasks_pending = static_cast<int64_t>(items);
@@ -197,6 +208,11 @@ http::Result<std::string> FakeTransfer::SubmitLocked(std::unique_ptr<Task> task,
   task->deadline = deadline;
   if (auto& queue = task_failures_[task->kind]; !queue.empty()) {
     task->forced_fatal = std::move(queue.front());
+    queue.pop_front();
+  }
+  if (auto& queue = task_holds_[task->kind]; !queue.empty()) {
+    task->inactive_status = std::move(queue.front().first);
+    task->inactive_hold = queue.front().second;
     queue.pop_front();
   }
   ++tasks_submitted_[task->kind];
@@ -222,26 +238,47 @@ void FakeTransfer::FinishLocked(Task& t, const std::string& status, const std::s
   s.status = status;
   s.fatal_code = fatal_code;
   s.fatal_description = fatal_description;
+  s.nice_status.clear();  // null once the task has ended
+  s.nice_status_short_description.clear();
   t.events.push_back(std::move(event));
 }
 
 void FakeTransfer::RunAttemptLocked(Task& t) {
-  if (t.status.status != "ACTIVE") return;
+  TaskStatus& s = t.status;
+  if (s.status != "ACTIVE" && s.status != "INACTIVE") return;
   const std::string now = IsoTime(Now());
-  if (Now() >= t.deadline) {
+  if (Now() >= t.deadline) {  // a suspended task expires too
     FinishLocked(t, "FAILED", "EXPIRED", "deadline exceeded",
                  TaskEvent{"EXPIRED", "deadline exceeded",
                            "The task deadline (" + IsoTime(t.deadline) + ") has passed", true, now});
     return;
   }
+  if (s.status == "INACTIVE") {
+    if (clock_->Now() < t.inactive_until) return;  // still suspended
+    s.status = "ACTIVE";  // what was wrong was put right: it goes on
+    s.nice_status = s.nice_status_short_description = "OK";
+  }
   if (!t.started) {
     t.started = true;
+    s.nice_status = s.nice_status_short_description = "OK";
     t.events.push_back(TaskEvent{"STARTED", "started",
                                  t.kind == kDelete
                                      ? "{\n  \"type\": \"Delete\"\n}"
                                      : "{\n  \"type\": \"GridFTP Transfer\",\n"
                                        "  \"concurrency\": 1,\n  \"protocol\": \"Globus\"\n}",
                                  false, now});
+  }
+  if (!t.inactive_status.empty()) {
+    // Suspended, as Transfer suspends a task whose credentials expired
+    // (globus-api.md §2.9): INACTIVE with the reason and an error event.
+    const std::string code = std::exchange(t.inactive_status, "");
+    s.status = "INACTIVE";
+    s.nice_status = code;
+    s.nice_status_short_description = Describe(code);
+    t.inactive_until = clock_->Now() + t.inactive_hold;
+    t.events.push_back(TaskEvent{code, Describe(code),
+                                 "injected by FakeTransfer::InactivateNextTask", true, now});
+    return;
   }
   if (!t.forced_fatal.empty()) {
     const std::string code = t.forced_fatal;
@@ -283,7 +320,7 @@ http::Result<void> FakeTransfer::CancelTask(const std::string& task_id) {
   std::lock_guard lock(mu_);
   Task* t = FindTaskLocked(task_id);
   if (t == nullptr) return TaskNotFound(task_id);
-  if (t->status.status == "ACTIVE") {  // otherwise "TaskComplete": also success
+  if (!t->status.done()) {  // ACTIVE or INACTIVE; otherwise "TaskComplete": also success
     FinishLocked(*t, "FAILED", "CANCELED", "canceled",
                  TaskEvent{"CANCELED", "canceled", "Canceled by the task owner", true,
                            IsoTime(Now())});
@@ -296,7 +333,7 @@ int FakeTransfer::RunPendingTasks() {
   int ran = 0;
   for (const std::string& id : task_order_) {
     Task* t = FindTaskLocked(id);
-    if (t == nullptr || t->status.status != "ACTIVE") continue;
+    if (t == nullptr || t->status.done()) continue;
     RunAttemptLocked(*t);
     ++ran;
   }
@@ -311,6 +348,12 @@ void FakeTransfer::set_run_tasks_immediately(bool on) {
 void FakeTransfer::FailNextTask(std::string_view kind, std::string fatal_code) {
   std::lock_guard lock(mu_);
   task_failures_[std::string(kind)].push_back(std::move(fatal_code));
+}
+
+void FakeTransfer::InactivateNextTask(std::string_view kind, std::string nice_status,
+                                      std::chrono::milliseconds hold) {
+  std::lock_guard lock(mu_);
+  task_holds_[std::string(kind)].emplace_back(std::move(nice_status), hold);
 }
 
 uint64_t FakeTransfer::tasks_submitted(std::string_view kind) const {
