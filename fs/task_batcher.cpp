@@ -271,8 +271,13 @@ bool TaskBatcher::HeldUp(uint64_t id, std::string* cause) const {
     }
   }
   for (const auto& [sid, t] : tasks_) {
-    if (t->retry.failures() > 0 && std::find(t->ids.begin(), t->ids.end(), id) != t->ids.end()) {
+    if (std::find(t->ids.begin(), t->ids.end(), id) == t->ids.end()) continue;
+    if (t->retry.failures() > 0) {
       *cause = t->retry.cause();
+      return true;
+    }
+    if (t->inactive) {  // suspended at Globus until someone acts
+      *cause = "Globus task " + t->task_id + " is INACTIVE: " + t->inactive_reason;
       return true;
     }
   }

@@ -1,9 +1,9 @@
-// The TaskBatcher tests' fixture (task_batcher_test.cpp): FakeTransfer
-// with collections kA (files /src/one and /src/two) and kB, tasks run as
-// soon as they are submitted, a real (temporary) LMDB journal and metadata
-// store, and a batcher whose window never closes by itself (only a flush
-// sends). Its log goes to a file the test can read; a failing test prints
-// it.
+// The TaskBatcher tests' fixture (task_batcher_test.cpp,
+// task_batcher_inactive_test.cpp): FakeTransfer with collections kA (files
+// /src/one and /src/two) and kB, tasks run as soon as they are submitted, a
+// real (temporary) LMDB journal and metadata store, and a batcher whose
+// window never closes by itself (only a flush sends). Its log goes to a
+// file the test can read; a failing test prints it.
 //
 // Not thread-safe: one test thread sets it up.
 #pragma once
@@ -104,6 +104,7 @@ class TaskBatcherTest : public ::testing::Test {
     o.poll_max = std::chrono::milliseconds(5);
     o.retry_initial = std::chrono::milliseconds(50);
     o.retry_max = std::chrono::milliseconds(200);
+    o.held_wait = held_wait_;
     batcher_ = std::make_unique<TaskBatcher>(fake_, *journal_, *ns_, log_,
                                              clock ? clock : batcher_clock_, o);
     if (start) batcher_->Start();
@@ -138,6 +139,7 @@ class TaskBatcherTest : public ::testing::Test {
   std::unique_ptr<Namespace> ns_;
   std::unique_ptr<cache::Journal> journal_;
   std::unique_ptr<TaskBatcher> batcher_;
+  std::chrono::milliseconds held_wait_{std::chrono::seconds(60)};  // NewBatcher's BatcherOptions
 };
 
 }  // namespace globusfs::fs::batcher_testing
