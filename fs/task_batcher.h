@@ -152,8 +152,9 @@ class TaskBatcher {
   bool IsPending(const std::string& coll, const std::string& path);
   // Flushes every batch and waits for everything (fsync of a folder), or
   // until `deadline`. EIO if anything failed since the last WaitAll (or the
-  // batcher stopped first); else ETIMEDOUT if the deadline came first (the
-  // rest goes on, and stays journaled); else 0.
+  // batcher stopped first), or when work has been held up (as for WaitPath)
+  // for `held_wait` while waiting (it stays queued); else ETIMEDOUT if the
+  // deadline came first (the rest goes on, and stays journaled); else 0.
   int WaitAll(std::optional<TimePoint> deadline = std::nullopt);
   // For unmount: flushes every batch and waits until everything is done or
   // `deadline` passes; returns what is left (it stays in the journal) and
@@ -218,6 +219,7 @@ class TaskBatcher {
   // The item waits for a retry after a failure (its batch or task backs
   // off); *cause says why. Caller holds mu_.
   bool HeldUp(uint64_t id, std::string* cause) const;
+  bool AnyHeldUp(std::string* cause) const;  // of the unfinished items; caller holds mu_
   // Waits on done_cv_ (releasing `lock` on mu_) until `done`, stop_ or
   // `deadline`; true when done.
   bool WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,

@@ -119,6 +119,9 @@ TEST_F(TaskBatcherTest, WaitersGiveUpOnAnInactiveTaskAfterHeldWaitAndTheWorkStay
   EXPECT_GE(waited, 300ms);
   EXPECT_LT(waited, 3s) << "bounded";
   EXPECT_EQ(LogLines("held up (Globus task").size(), 1u);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(b.WaitAll(), EIO) << "a folder's fsync too";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
   EXPECT_TRUE(b.IsPending(kB, "/one")) << "still queued";
   EXPECT_EQ(SentRecords().size(), 1u);
   EXPECT_EQ(b.Status()["active"][0]["status"], "INACTIVE");
