@@ -562,6 +562,11 @@ int RunStatus(int argc, char** argv) {
         std::cout << "  " << t["detail"].get<std::string>();
       }
       std::cout << "\n";
+      if (t.contains("reason")) {  // INACTIVE: suspended at Globus, not failed
+        std::cout << "      INACTIVE since " << t.value("inactive_since", std::string("?")) << ": "
+                  << t.value("reason", std::string()) << "\n"
+                  << "      to resume it: " << t.value("remedy", std::string()) << "\n";
+      }
     }
   };
   table("active", j["active"]);

@@ -271,10 +271,22 @@ bool TaskBatcher::HeldUp(uint64_t id, std::string* cause) const {
     }
   }
   for (const auto& [sid, t] : tasks_) {
-    if (t->retry.failures() > 0 && std::find(t->ids.begin(), t->ids.end(), id) != t->ids.end()) {
+    if (std::find(t->ids.begin(), t->ids.end(), id) == t->ids.end()) continue;
+    if (t->retry.failures() > 0) {
       *cause = t->retry.cause();
       return true;
     }
+    if (t->inactive) {  // suspended at Globus until someone acts
+      *cause = "Globus task " + t->task_id + " is INACTIVE: " + t->inactive_reason;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool TaskBatcher::AnyHeldUp(std::string* cause) const {
+  for (const auto& [id, item] : items_) {
+    if (!item->done() && HeldUp(id, cause)) return true;
   }
   return false;
 }
@@ -291,7 +303,7 @@ bool TaskBatcher::WaitDone(std::unique_lock<std::mutex>& lock, std::optional<Tim
   while (!done()) {
     if (stop_) return false;
     if (!deadline) {
-      done_cv_.wait(lock);
+      done_cv_.wait_for(lock, kTick);  // `done` may depend on time too
       continue;
     }
     // The deadline is on the injected clock: look at it at least every tick.
@@ -307,9 +319,25 @@ int TaskBatcher::WaitAll(std::optional<TimePoint> deadline) {
   for (auto& [key, b] : batches_) b->flush_now = true;
   ++flushing_all_;  // also what is re-queued or queued while we wait
   work_cv_.notify_all();
-  bool done = WaitDone(lock, deadline, [&] { return AllDone(); });
+  // As in WaitPath: work held up (Globus unreachable, no login, an INACTIVE
+  // task) is waited for only held_wait.
+  const auto held_limit = std::chrono::steady_clock::now() + options_.held_wait;
+  std::string cause;
+  bool held_out = false;
+  bool done = WaitDone(lock, deadline, [&] {
+    if (AllDone()) return true;
+    held_out = std::chrono::steady_clock::now() >= held_limit && AnyHeldUp(&cause);
+    return held_out;
+  });
   --flushing_all_;
-  bool failed = failures_ > 0 || (!done && stop_);
+  if (held_out) {
+    done = false;
+    log_.LogOnce(LogLevel::kWarning, "held:all",
+                 "waited " + ShortDuration(options_.held_wait) +
+                     " for every pending copy and delete, held up (" + cause +
+                     "): answering EIO; they stay queued and are retried");
+  }
+  bool failed = failures_ > 0 || (!done && stop_) || held_out;
   failures_ = 0;
   for (auto& [id, item] : items_) {
     if (item->done()) item->reported = true;

@@ -19,6 +19,13 @@
 //    ACTIVE until its deadline. Failures are logged with the Globus task id;
 //    a failed copy's destination is removed from the listing, a failed
 //    delete's entries come back.
+//  - A task Globus reports INACTIVE (suspended until someone acts: expired
+//    credentials on an endpoint, a pause) is in progress, not failed: it
+//    may still run and finish, so it keeps its journal record, is followed
+//    with the same slowing polls, and nothing is undone. Why (its
+//    nice_status, or the latest event) and what resumes it are logged once
+//    per task and shown by Status(); waiters count it as held up (below),
+//    and Drain leaves it in the journal like any unfinished task.
 //  - What cannot be sent now is kept, never dropped or spun on: a failure
 //    that is worth retrying (network, timeouts, 429, 5xx, and what a login
 //    fixes: a missing login, a consent or session requirement, a refused
@@ -80,6 +87,7 @@ struct BatcherOptions {
   // How long WaitPath (fsync, open of a pending destination) waits for work
   // that is held up by such a failure before it answers EIO; the work stays
   // queued. Work that is merely running is waited for as long as it runs.
+  // Work in an INACTIVE task counts as held up.
   std::chrono::milliseconds held_wait{std::chrono::seconds(60)};
 };
 
@@ -138,20 +146,27 @@ class TaskBatcher {
 
   // Waits for every pending copy to, and delete of, `path` (or above it).
   // EIO when it failed, or when it has been held up (Globus unreachable, a
-  // login missing) for `held_wait` while waiting: it stays queued.
+  // login missing, its task INACTIVE) for `held_wait` while waiting: it
+  // stays queued.
   int WaitPath(const std::string& coll, const std::string& path);
   bool IsPending(const std::string& coll, const std::string& path);
   // Flushes every batch and waits for everything (fsync of a folder), or
   // until `deadline`. EIO if anything failed since the last WaitAll (or the
-  // batcher stopped first); else ETIMEDOUT if the deadline came first (the
-  // rest goes on, and stays journaled); else 0.
+  // batcher stopped first), or when work has been held up (as for WaitPath)
+  // for `held_wait` while waiting (it stays queued); else ETIMEDOUT if the
+  // deadline came first (the rest goes on, and stays journaled); else 0.
   int WaitAll(std::optional<TimePoint> deadline = std::nullopt);
   // For unmount: flushes every batch and waits until everything is done or
   // `deadline` passes; returns what is left (it stays in the journal) and
   // the failures nobody was told of. Does not stop the worker (Stop does).
   DrainReport Drain(TimePoint deadline);
 
-  // Pending, active, failed and recent tasks (for `globusfs status`).
+  // Pending, active, failed and recent tasks (for `globusfs status`). Each
+  // active task has task_id, submission_id, type, status (SUBMITTING,
+  // ACTIVE, INACTIVE), items, files, files_transferred, bytes_transferred,
+  // faults, "detail" while it waits for a retry, and "activity_url" once it
+  // has a task id; an INACTIVE one also nice_status, reason, remedy and
+  // inactive_since.
   nlohmann::json Status();
 
  private:
@@ -179,6 +194,11 @@ class TaskBatcher {
                  const http::Error& error);
   // Ends the task's backoff after a success; logs the recovery.
   void TaskRecovered(const std::string& submission_id, const std::string& what);
+  // Globus reports the task INACTIVE (`st`): records why (its nice_status,
+  // else the latest event) and what resumes it, logs it once per task.
+  void NoteInactive(const std::string& submission_id, const TaskStatus& st);
+  // The task is in progress again (not INACTIVE): logs it if it was.
+  void NoteActiveAgain(const std::string& submission_id);
   void Finish(const std::string& submission_id, bool ok, const std::string& why);
   // Caller holds mu_.
   // Puts a batch taken out to be sent back into batches_, before what was
@@ -199,6 +219,7 @@ class TaskBatcher {
   // The item waits for a retry after a failure (its batch or task backs
   // off); *cause says why. Caller holds mu_.
   bool HeldUp(uint64_t id, std::string* cause) const;
+  bool AnyHeldUp(std::string* cause) const;  // of the unfinished items; caller holds mu_
   // Waits on done_cv_ (releasing `lock` on mu_) until `done`, stop_ or
   // `deadline`; true when done.
   bool WaitDone(std::unique_lock<std::mutex>& lock, std::optional<TimePoint> deadline,

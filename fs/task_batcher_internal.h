@@ -62,6 +62,13 @@ struct TaskBatcher::Task {
   std::chrono::milliseconds interval{0};
   TaskStatus last;
   RetryBackoff retry;  // submitting, and polling errors
+  // INACTIVE at Globus (suspended until someone acts): still followed, kept
+  // in the journal, never undone; waiters count it as held up.
+  bool inactive = false;
+  std::string inactive_reason;  // nice_status (short description), or the latest event
+  std::string inactive_remedy;  // what resumes it
+  std::chrono::system_clock::time_point inactive_since{};
+  bool inactive_logged = false;  // the log says so once per task
 };
 
 // What the log says about a failure that is retried later: the fix for an
@@ -71,5 +78,20 @@ std::string RetryCause(const http::Error& error);
 
 // "750ms", "4s", "5min".
 std::string ShortDuration(std::chrono::steady_clock::duration d);
+
+// Why an INACTIVE task is suspended, from its document: "NICE_STATUS (short
+// description)", either alone when the other is missing or the same; "" when
+// the document says neither (the caller then takes the latest event's).
+std::string InactiveReason(const TaskStatus& st);
+
+// What resumes an INACTIVE task, for the log and `globusfs status`: for
+// expired credentials (the usual cause), a login with the collections
+// concerned; for a pause, resuming it; always the task's page in the Globus
+// web app. `code` is the nice_status (or the latest event's code).
+std::string InactiveRemedy(const std::string& code, const std::string& task_id,
+                           const std::vector<std::string>& collections);
+
+// The task's page in the Globus web app.
+std::string ActivityUrl(const std::string& task_id);
 
 }  // namespace globusfs::fs

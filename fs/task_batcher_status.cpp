@@ -1,6 +1,8 @@
 // TaskBatcher's reports: the status view (`globusfs status`: the pending
-// items, the active tasks and the recently finished ones) and what a drain
-// leaves for the next mount. See fs/task_batcher.h.
+// items, the active tasks, INACTIVE ones with why and what resumes them,
+// and the recently finished ones) and what a drain leaves for the next
+// mount. See fs/task_batcher.h.
+#include <ctime>
 #include <string>
 
 #include "fs/task_batcher.h"
@@ -9,6 +11,20 @@
 namespace globusfs::fs {
 
 using json = nlohmann::json;
+
+namespace {
+
+// "2026-12-07T10:00:00+00:00", as Transfer writes times.
+std::string IsoTimeUtc(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+  return text;
+}
+
+}  // namespace
 
 json TaskBatcher::ItemJson(const Item& i) const {
   json j = {{"type", i.kind == Kind::kCopy ? "copy" : "delete"}, {"path", i.src_path}};
@@ -39,6 +55,13 @@ json TaskBatcher::Status() {
                                        {"bytes_transferred", t->last.bytes_transferred},
                                        {"faults", t->last.faults}});
     if (t->retry.failures() > 0) j["detail"] = t->retry.cause();  // shown by `globusfs status`
+    if (!t->task_id.empty()) j["activity_url"] = ActivityUrl(t->task_id);
+    if (t->inactive) {
+      j["nice_status"] = t->last.nice_status;
+      j["reason"] = t->inactive_reason;
+      j["remedy"] = t->inactive_remedy;
+      j["inactive_since"] = IsoTimeUtc(t->inactive_since);
+    }
   }
   for (const auto& r : recent_) {
     if (r["status"] == "FAILED") failed.push_back(r);
@@ -66,6 +89,12 @@ DrainReport TaskBatcher::Leftover() const {
   }
   for (const auto& [sid, t] : tasks_) {
     if (r.waiting_on.empty() && t->retry.failures() > 0) r.waiting_on = t->retry.cause();
+  }
+  for (const auto& [sid, t] : tasks_) {
+    if (r.waiting_on.empty() && t->inactive) {
+      r.waiting_on = "Globus task " + t->task_id + " is INACTIVE (" + t->inactive_reason +
+                     "); to resume it: " + t->inactive_remedy;
+    }
   }
   return r;
 }

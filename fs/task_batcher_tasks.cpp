@@ -2,6 +2,7 @@
 // after a failure or a restart: same submission id), following it to its
 // end, and replaying the journal at start. See fs/task_batcher.h.
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "auth/guidance.h"
@@ -54,6 +55,42 @@ std::string RetryCause(const http::Error& error) {
   return "Globus refused it (" + std::string(RemoteErrcName(Classify(error))) + ")";
 }
 
+std::string InactiveReason(const TaskStatus& st) {
+  const std::string& nice = st.nice_status;
+  const std::string& words = st.nice_status_short_description;
+  if (nice.empty() || words.empty()) return nice.empty() ? words : nice;
+  std::string a = nice, b = words;
+  for (auto* x : {&a, &b}) {
+    for (char& c : *x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return a == b ? nice : nice + " (" + words + ")";
+}
+
+std::string ActivityUrl(const std::string& task_id) {
+  return "https://app.globus.org/activity/" + task_id;
+}
+
+std::string InactiveRemedy(const std::string& code, const std::string& task_id,
+                           const std::vector<std::string>& collections) {
+  std::string upper = code;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string page = ActivityUrl(task_id);
+  if (upper.find("PAUSE") != std::string::npos) {
+    return "it is paused (by you, a collection administrator or Globus Connect Personal): resume "
+           "it at " +
+           page;
+  }
+  if (upper == "GC_NOT_CONNECTED" || upper == "CONNECT_FAILED") {
+    return "start Globus Connect on the endpoint it uses; see " + page;
+  }
+  // Transfer suspends a task today only when credentials expire
+  // (globus-api.md §2.9): a fresh login with the collections concerned
+  // (or re-activating them in the web app) resumes it.
+  std::string login = "globusfs-auth login";
+  for (const auto& c : collections) login += " --collection " + c;
+  return "re-activate the collections' credentials: run `" + login + "`, or open " + page;
+}
+
 std::string ShortDuration(std::chrono::steady_clock::duration d) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(d).count();
@@ -95,6 +132,15 @@ void TaskBatcher::Poll(const std::string& sid) {
            st->status + (st->fatal_code.empty() ? "" : " (" + st->fatal_code + ": " + st->fatal_description + ")"));
     return;
   }
+  if (st->inactive()) {
+    // Suspended, not ended: it may still run and finish (and a delete still
+    // delete), so nothing is undone or reported as failed. Followed with
+    // the usual slowing polls; waiters count it as held up.
+    NoteInactive(sid, *st);
+    Reschedule(sid, /*slower=*/true);
+    return;
+  }
+  NoteActiveAgain(sid);
   if (st->faults > 0) {
     auto events = api_.GetTaskEvents(task_id, 10);
     if (events) {
@@ -107,6 +153,85 @@ void TaskBatcher::Poll(const std::string& sid) {
     }
   }
   Reschedule(sid, /*slower=*/true);
+}
+
+void TaskBatcher::NoteInactive(const std::string& sid, const TaskStatus& st) {
+  std::string task_id, reason = InactiveReason(st), code = st.nice_status;
+  std::vector<std::string> collections;
+  bool known = false;  // the reason is already recorded
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(sid);
+    if (it == tasks_.end()) return;
+    Task& t = *it->second;
+    task_id = t.task_id;
+    if (!t.inactive) {
+      t.inactive = true;
+      t.inactive_since = clock_->SystemNow();
+    }
+    known = reason.empty() && !t.inactive_reason.empty();
+    if (!reason.empty()) t.inactive_reason = reason;
+    for (uint64_t id : t.ids) {
+      auto i = items_.find(id);
+      if (i == items_.end()) continue;
+      for (const auto* c : {&i->second->src_coll, &i->second->dst_coll}) {
+        if (!c->empty() &&
+            std::find(collections.begin(), collections.end(), *c) == collections.end()) {
+          collections.push_back(*c);
+        }
+      }
+    }
+  }
+  if (known) return;  // the document says nothing new: no event list each poll
+  if (reason.empty()) {
+    // No nice_status: the latest event says why (newest first).
+    auto events = api_.GetTaskEvents(task_id, 1);
+    if (events && !events->empty()) {
+      reason =
+          events->front().description.empty() ? events->front().code : events->front().description;
+      code = events->front().code;
+    }
+  }
+  if (reason.empty()) reason = "suspended by Globus";
+  const std::string remedy = InactiveRemedy(code, task_id, collections);
+  bool log = false;
+  size_t items = 0;
+  Kind kind = Kind::kCopy;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(sid);
+    if (it == tasks_.end()) return;
+    Task& t = *it->second;
+    t.inactive_reason = reason;
+    t.inactive_remedy = remedy;
+    log = !t.inactive_logged;
+    t.inactive_logged = true;
+    items = t.ids.size();
+    kind = t.kind;
+  }
+  done_cv_.notify_all();  // waiters: it is held up now
+  if (log) {
+    log_.Log(
+        LogLevel::kWarning,
+        "Globus task " + task_id + " (" + (kind == Kind::kCopy ? "copy" : "delete") + " of " +
+            std::to_string(items) + " item(s)) is INACTIVE: " + reason +
+            "; it is kept in the journal and followed, nothing is undone; to resume it: " + remedy);
+  }
+}
+
+void TaskBatcher::NoteActiveAgain(const std::string& sid) {
+  std::string task_id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(sid);
+    if (it == tasks_.end() || !it->second->inactive) return;
+    Task& t = *it->second;
+    t.inactive = false;
+    t.inactive_reason.clear();
+    t.inactive_remedy.clear();
+    task_id = t.task_id;
+  }
+  log_.Log(LogLevel::kInfo, "Globus task " + task_id + " is ACTIVE again");
 }
 
 void TaskBatcher::Submit(const std::string& sid) {

@@ -19,11 +19,13 @@
 //
 // Tasks (SubmitTransfer, SubmitDelete) live in a task table and run only
 // when the test says so, so a test decides what a poller sees:
-//   - RunPendingTasks() runs one attempt of every ACTIVE task, in
-//     submission order (the emulator's worker, without the clock);
+//   - RunPendingTasks() runs one attempt of every ACTIVE task (and of every
+//     INACTIVE one whose hold is over), in submission order (the emulator's
+//     worker, without the clock);
 //   - set_run_tasks_immediately(true) also runs a new task's first attempt
 //     inside its submission (later attempts still need RunPendingTasks).
-// DeleteAndWait always runs its task at once (it is the one waiting).
+// DeleteAndWait always runs its task at once (it is the one waiting; a task
+// held INACTIVE by InactivateNextTask is waited for, sleeping on the clock).
 // An attempt behaves like the emulator's (globus-api.md §2.7-§2.9): a
 // transfer copies the fake's entries (files keep their size, and their
 // mtime with preserve_timestamp, and get mode 0644; folders are merged
@@ -34,10 +36,13 @@
 // IS_A_DIRECTORY, ...) and stays ACTIVE, to be retried by the next
 // attempt. A delete ends FAILED at its first error. A task whose deadline
 // (the request's, or submission + 24 h) has passed on the clock ends FAILED
-// with EXPIRED at its next attempt. Submission ids are deduplicated: the
+// with EXPIRED at its next attempt. nice_status is "Queued" until the first
+// attempt, "OK" from then on, and "" (null) once the task has ended, as the
+// emulator reports it. Submission ids are deduplicated: the
 // same id again answers the original task ("Duplicate").
 // Task hooks: FailNextTask (the next task of a kind ends FAILED with a
-// given fatal code when it first runs) and tasks_submitted (tasks created,
+// given fatal code when it first runs), InactivateNextTask (the next task
+// of a kind is held INACTIVE for a while) and tasks_submitted (tasks created,
 // duplicates not counted, DeleteAndWait's included) like the emulator's
 // Stats()["tasks"].
 //
@@ -82,7 +87,8 @@ class FakeTransfer final : public TransferApi {
   static constexpr std::string_view kTransfer = "transfer";
   static constexpr std::string_view kDelete = "delete";
 
-  // The tree (defined in fake_transfer.cpp; opaque to users).
+  // The tree and the tasks (defined in fake_transfer_internal.h; opaque to
+  // users).
   struct Node;
   struct Collection;
   struct Task;
@@ -164,6 +170,14 @@ class FakeTransfer final : public TransferApi {
   // fatal_error {fatal_code, description} at its first attempt, having
   // done nothing. Queued: two calls fail the next two tasks.
   void FailNextTask(std::string_view kind, std::string fatal_code);
+  // The next task created of `kind` is suspended at its first attempt:
+  // INACTIVE with nice_status `nice_status` (nice_status_short_description
+  // its words, "no credentials" for NO_CREDENTIALS) and an error event of
+  // that code, for `hold` on the clock; the first attempt after that makes
+  // it ACTIVE again (nice_status "OK") and runs it. Its deadline still
+  // applies. Queued like FailNextTask.
+  void InactivateNextTask(std::string_view kind, std::string nice_status,
+                          std::chrono::milliseconds hold);
   // Tasks created of `kind` (duplicates not counted).
   uint64_t tasks_submitted(std::string_view kind) const;
 
@@ -198,6 +212,8 @@ class FakeTransfer final : public TransferApi {
   std::vector<std::string> task_order_;                              // submission order
   std::map<std::string, std::string, std::less<>> submissions_;      // submission id → task id
   std::map<std::string, std::deque<std::string>, std::less<>> task_failures_;  // by kind
+  std::map<std::string, std::deque<std::pair<std::string, std::chrono::milliseconds>>, std::less<>>
+      task_holds_;  // InactivateNextTask, by kind
   std::map<std::string, uint64_t, std::less<>> tasks_submitted_;               // by kind
   bool run_tasks_immediately_ = false;
 };

@@ -58,12 +58,20 @@ struct TaskStatus {
   std::string type;    // "TRANSFER" or "DELETE"
   std::string status;  // ACTIVE, INACTIVE, SUCCEEDED, FAILED
   std::string fatal_code, fatal_description;
+  // Why a task in progress is not going well ("Queued", "OK", or a code such
+  // as PERMISSION_DENIED); "" once it has ended (null in the document).
+  std::string nice_status, nice_status_short_description;
   int64_t faults = 0;
   int64_t files = 0, files_transferred = 0, files_skipped = 0;
   int64_t bytes_transferred = 0;
   int64_t subtasks_total = 0, subtasks_succeeded = 0, subtasks_pending = 0, subtasks_failed = 0;
   std::string label;
-  bool done() const { return status != "ACTIVE"; }
+  // Only SUCCEEDED and FAILED are final (globus-api.md §2.9). INACTIVE is a
+  // task suspended until someone acts (expired credentials on an endpoint,
+  // a pause): it may still run and finish, so it is in progress, like
+  // ACTIVE (and like any status this client does not know).
+  bool done() const { return status == "SUCCEEDED" || status == "FAILED"; }
+  bool inactive() const { return status == "INACTIVE"; }
 };
 
 struct TaskEvent {
@@ -77,7 +85,7 @@ struct TaskEvent {
 // The end state of a task globusfs waited for.
 struct TaskOutcome {
   std::string task_id;
-  std::string status;       // "SUCCEEDED" or "FAILED" (or "INACTIVE")
+  std::string status;       // "SUCCEEDED" or "FAILED" (a final status, never INACTIVE)
   std::string fatal_code;   // fatal_error.code when FAILED, e.g. "FILE_NOT_FOUND"
   std::string fatal_description;
   bool succeeded() const { return status == "SUCCEEDED"; }
@@ -107,9 +115,11 @@ class TransferApi {
                                     const std::string& to) = 0;
 
   // Submits a delete task (with the request's submission_id, or a fresh one
-  // when it has none) and waits for it to
-  // end. A task that ends FAILED is returned as a TaskOutcome, not an
-  // error; errors are for the submission or the polling itself.
+  // when it has none) and waits for it to end (SUCCEEDED or FAILED: an
+  // INACTIVE task is waited for like an ACTIVE one). A task that ends FAILED
+  // is returned as a TaskOutcome, not an error; errors are for the
+  // submission or the polling itself, and for a wait that reached its bound
+  // (kTimeout: the task is left running at Globus).
   virtual http::Result<TaskOutcome> DeleteAndWait(const DeleteRequest& request) = 0;
 
   // --- tasks, for batched copies and deletes (no waiting here) ---

@@ -249,13 +249,14 @@ http::Result<TaskOutcome> TransferClient::WaitForTask(const std::string& task_id
   const milliseconds max_sleep = std::max(options_.task_poll_max, milliseconds(1));
   milliseconds sleep = std::clamp(options_.task_poll_initial, milliseconds(1), max_sleep);
   const std::string url = TaskUrl(task_id);
+  std::string last = "ACTIVE";  // what the last poll said, for the timeout's message
   while (true) {
     milliseconds nap = sleep;
     if (timeout.count() > 0) {
       const auto elapsed = std::chrono::duration_cast<milliseconds>(clock_->Now() - start);
       if (elapsed >= timeout) {
         return http::MakeError(http::ErrorKind::kTimeout,
-                               "delete task " + task_id + " still ACTIVE after " +
+                               "delete task " + task_id + " still " + last + " after " +
                                    std::to_string(timeout.count()) + " ms");
       }
       nap = std::min(nap, timeout - elapsed);
@@ -265,12 +266,16 @@ http::Result<TaskOutcome> TransferClient::WaitForTask(const std::string& task_id
 
     auto body = http_.GetJson(url, authorizer_);
     if (!body) return std::move(body).error();
-    auto outcome = ParseTaskDoc(*body);
-    if (!outcome) return std::move(outcome).error();
-    if (outcome->status != "ACTIVE") {
-      outcome->task_id = task_id;
-      return outcome;
+    auto st = ParseTaskStatus(*body);
+    if (!st) return std::move(st).error();
+    // Only SUCCEEDED and FAILED end the wait: an INACTIVE task (suspended,
+    // e.g. expired credentials) can still run, and its delete still happen.
+    if (st->done()) {
+      return TaskOutcome{task_id, std::move(st->status), std::move(st->fatal_code),
+                         std::move(st->fatal_description)};
     }
+    last = st->status;
+    if (!st->nice_status.empty()) last += " (" + st->nice_status + ")";
   }
 }
 

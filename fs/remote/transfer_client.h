@@ -14,8 +14,10 @@
 //     every notify_on_* flag is false.
 //   - DeleteAndWait: SubmitDelete (with a fresh submission_id unless the
 //     request carries one), then polling GET /task/{id} with doubling
-//     sleeps on the injected Clock until the status is not ACTIVE, or until
-//     task_wait_timeout (a kTimeout error; the task is left running).
+//     sleeps on the injected Clock until the status is final (SUCCEEDED or
+//     FAILED; an INACTIVE task is still in progress), or until
+//     task_wait_timeout (a kTimeout error naming the last status; the task
+//     is left running).
 //   - CancelTask: both "Canceled" and "TaskComplete" answers are success.
 //   - Mkdir and Rename are not idempotent, yet the HTTP core resends them
 //     when an answer is lost: when the resend (after a transport failure)

@@ -363,6 +363,8 @@ http::Result<TaskStatus> ParseTaskStatus(const json& doc) {
   text("task_id", t.task_id);
   text("type", t.type);
   text("label", t.label);
+  text("nice_status", t.nice_status);
+  text("nice_status_short_description", t.nice_status_short_description);
   const auto fatal = doc.find("fatal_error");
   if (fatal != doc.end() && fatal->is_object()) {
     if (const std::string* code = StringAt(*fatal, "code")) t.fatal_code = *code;

@@ -426,7 +426,7 @@ Response Emulator::HandleControl(Request& req) {
     for (const auto& f : faults_) {
       list.push_back({{"route", f.route}, {"status", f.status}, {"count", f.count},
                       {"fraction", f.fraction}, {"drop", f.drop}, {"truncate", f.truncate},
-                      {"malformed", f.malformed}});
+                      {"malformed", f.malformed}, {"inactive_ms", f.inactive_ms}});
     }
     return JsonResponse(200, {{"faults", list}});
   }
@@ -445,6 +445,8 @@ Response Emulator::HandleControl(Request& req) {
       f.body_delay_ms = j->value("body_delay_ms", int64_t{0});
       f.count = j->value("count", int64_t{-1});
       f.fraction = j->value("fraction", 0.0);
+      f.inactive_ms = j->value("inactive_ms", int64_t{0});
+      f.nice_status = j->value("nice_status", std::string());
       if (auto m = j->find("malformed"); m != j->end()) {
         if (m->is_boolean()) {
           f.malformed = m->get<bool>() ? "any" : "";
@@ -465,7 +467,10 @@ Response Emulator::HandleControl(Request& req) {
     if (f.fraction < 0 || f.fraction > 1) return bad("fraction must be within 0..1");
     if (f.count == 0) return bad("count must be positive");
     if (f.fraction > 0 && j->contains("count")) return bad("give count or fraction, not both");
-    bool task_fault = f.route.rfind("task.", 0) == 0;  // fails the task itself
+    bool task_fault = f.route.rfind("task.", 0) == 0;  // fails (or suspends) the task itself
+    if (f.inactive_ms < 0) return bad("inactive_ms must not be negative");
+    if (f.inactive_ms > 0 && !task_fault) return bad("inactive_ms needs a task.* route");
+    if (!f.nice_status.empty() && f.inactive_ms == 0) return bad("nice_status needs inactive_ms");
     if (!task_fault && f.status == 0 && !f.drop && !f.truncate && f.delay_ms == 0 && f.body_delay_ms == 0 &&
         f.malformed.empty()) {
       return bad("the fault does nothing: give status, drop, truncate, malformed, delay_ms or body_delay_ms");

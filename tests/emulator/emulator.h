@@ -46,6 +46,11 @@ struct FaultRule {
   // A garbled answer: "" (no), "any" (the variants in turn) or one variant's
   // name (kMalformedJsonVariants, kMalformedFileVariants); see Malform().
   std::string malformed;
+  // Task routes only: instead of failing the task, hold it INACTIVE with
+  // this nice_status ("" = kDefaultInactiveStatus) for inactive_ms, then let
+  // it run on.
+  int64_t inactive_ms = 0;
+  std::string nice_status;
   uint64_t hits = 0;        // requests hit so far (in a taken copy: this hit's index)
 };
 
@@ -87,7 +92,8 @@ class Emulator {
   std::optional<AccessToken> BearerToken(const Request& req);
 
   // A fault injected on a task route ("task.transfer", "task.delete"): the
-  // worker fails that task with the fault's code (default PERMISSION_DENIED).
+  // worker fails that task with the fault's code (default PERMISSION_DENIED),
+  // or, with inactive_ms, holds it INACTIVE that long.
   std::optional<FaultRule> TakeTaskFault(const std::string& route) { return TakeFault(route); }
 
   void CountHttpsBytesReceived(uint64_t n);

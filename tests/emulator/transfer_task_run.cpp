@@ -24,20 +24,12 @@ namespace emu {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-// File items get their destination's missing parents created too: the CLI's
-// transfer reference says "All intermediate / parent directories on the
-// dest will be automatically created if they don't exist."
-constexpr bool kCreateDestinationParents = true;
-
 json Event(const std::string& code, const std::string& description, const std::string& details,
            bool is_error) {
   return {{"DATA_TYPE", "event"},   {"code", code},         {"description", description},
           {"details", details},     {"is_error", is_error}, {"time", IsoTime(NowEpoch())}};
 }
 
-// "FILE_NOT_FOUND" -> "file not found", as the real events describe codes.
 std::string Describe(const std::string& code) {
   std::string out = code;
   for (auto& ch : out) {
@@ -45,6 +37,13 @@ std::string Describe(const std::string& code) {
   }
   return out;
 }
+
+namespace {
+
+// File items get their destination's missing parents created too: the CLI's
+// transfer reference says "All intermediate / parent directories on the
+// dest will be automatically created if they don't exist."
+constexpr bool kCreateDestinationParents = true;
 
 std::string EventCode(int err) {
   switch (err) {
@@ -114,6 +113,11 @@ class Attempt {
  public:
   // Ends the task FAILED with this fatal error (also used for injected faults).
   void Fail(const std::string& code, const std::string& description, const std::string& details);
+  // Suspends the task until `until_ms` (an injected fault): see SuspendTask.
+  void Suspend(const std::string& code, int64_t until_ms) {
+    Update([&](Task& t) { SuspendTask(t, code, until_ms); });
+    gone_ = true;
+  }
   Attempt(Emulator& emu, std::string id, const std::function<bool()>& aborted)
       : emu_(emu), id_(std::move(id)), aborted_(aborted) {
     server_ = emu_.BaseUrl().substr(std::string("https://").size());
@@ -587,6 +591,12 @@ void RunTaskAttempt(Emulator& emu, const std::string& id, const std::function<bo
   Attempt attempt(emu, id, aborted);
   if (!attempt.Begin()) return;
   auto fault = emu.TakeTaskFault(attempt.type() == "DELETE" ? "task.delete" : "task.transfer");
+  if (fault && fault->inactive_ms > 0) {
+    attempt.Suspend(
+        fault->nice_status.empty() ? std::string(kDefaultInactiveStatus) : fault->nice_status,
+        NowEpochMs() + fault->inactive_ms);
+    return;
+  }
   if (fault) {
     std::string code = fault->code.empty() ? "PERMISSION_DENIED" : fault->code;
     attempt.Fail(code, "injected by globus-emulator", "Error: injected task failure (" + code + ")");

@@ -8,10 +8,14 @@
 // request["_emulator"], so a restarted emulator resumes a task where it
 // stopped. A TRANSFER never fails on a source error: it records a fault
 // and an error event and retries every 2 s until its deadline (§2.9); a
-// DELETE fails at the first error.
+// DELETE fails at the first error. A task an injected fault suspends is
+// INACTIVE (still in progress: it can be cancelled, updated, and it
+// expires) until the fault's time is up, then runs on
+// (request["_emulator"]["inactive_until_ms"]).
 //
 // TaskRunner (transfer_tasks.cpp) owns the API side and the scheduling;
-// one attempt of one task is RunTaskAttempt (transfer_task_run.cpp).
+// submissions are in transfer_task_submit.cpp; one attempt of one task is
+// RunTaskAttempt (transfer_task_run.cpp).
 //
 // Thread-safety: the public methods run concurrently on connection
 // threads; the worker is one thread. mu_ guards the worker's queue and
@@ -50,16 +54,41 @@ std::string CanonicalName(const Collection& c);
 // How long a TRANSFER waits before retrying after a fault.
 constexpr int64_t kRetryIntervalMs = 2000;
 
+// A deadline in any ISO 8601 offset, as epoch seconds; -1 if unreadable.
+int64_t ParseDeadline(const std::string& s);
+
 // Runs one attempt of task `id` (TRANSFER or DELETE): marks it started,
 // works through the items not done yet, and leaves it SUCCEEDED, FAILED, or
 // ACTIVE with a retry scheduled. Returns early when `aborted()` turns true
 // (checked between files and between 1 MiB chunks) or the task stops being
 // ACTIVE. Never holds State's lock during file I/O.
 void RunTaskAttempt(Emulator& emu, const std::string& id, const std::function<bool()>& aborted);
-// Ends an ACTIVE task (call under State's lock): FAILED with fatal_error
-// EXPIRED / CANCELED, the matching event, pending subtasks moved over.
+// Ends a task in progress (call under State's lock): FAILED with
+// fatal_error EXPIRED / CANCELED, the matching event, pending subtasks moved
+// over.
 void ExpireTask(Task& t);
 void CancelTask(Task& t);
+
+// The nice_status of a task an "inactive_ms" fault suspends, unless the
+// fault names one: the event code Globus lists for missing credentials
+// (docs/emulator.md says why this one).
+inline constexpr const char* kDefaultInactiveStatus = "NO_CREDENTIALS";
+// Suspends an ACTIVE task (call under State's lock), as Transfer suspends
+// one whose credentials expired (globus-api.md §2.9): status INACTIVE,
+// nice_status `code`, nice_status_short_description its words, is_ok
+// false, an error event of that code; the worker leaves it alone until
+// `until_ms` (epoch ms), then ResumeTask.
+void SuspendTask(Task& t, const std::string& code, int64_t until_ms);
+// An INACTIVE task goes on: ACTIVE, nice_status "OK", is_ok true.
+void ResumeTask(Task& t);
+// Whether the task is still in progress (ACTIVE or INACTIVE).
+bool InProgress(const Task& t);
+
+// A task event document with the time now, and a code's words
+// ("FILE_NOT_FOUND" -> "file not found", as the real events describe codes).
+nlohmann::json Event(const std::string& code, const std::string& description,
+                     const std::string& details, bool is_error);
+std::string Describe(const std::string& code);
 
 class TaskRunner {
  public:

@@ -63,6 +63,10 @@ class FakeBackend final : public Backend {
     return fake_.tasks_submitted(FakeTransfer::kTransfer) +
            fake_.tasks_submitted(FakeTransfer::kDelete);
   }
+  void HoldNextTaskInactive(const std::string& kind, const std::string& nice_status,
+                            std::chrono::milliseconds hold) override {
+    fake_.InactivateNextTask(kind, nice_status, hold);
+  }
 
  private:
   FakeTransfer fake_;
@@ -213,6 +217,14 @@ uint64_t EmulatorBackend::TasksSubmitted(const std::string& kind) {
 
 uint64_t EmulatorBackend::SubmitRequests() {
   return emu_.RequestCount("transfer.transfer") + emu_.RequestCount("transfer.delete");
+}
+
+void EmulatorBackend::HoldNextTaskInactive(const std::string& kind, const std::string& nice_status,
+                                           std::chrono::milliseconds hold) {
+  emu_.AddFault({{"route", "task." + kind},
+                 {"inactive_ms", hold.count()},
+                 {"nice_status", nice_status},
+                 {"count", 1}});
 }
 
 std::vector<std::string> Names(const std::vector<FileEntry>& entries) {

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -67,6 +68,12 @@ class Backend {
   // /transfer and /delete requests; the fake, which has no wire, counts the
   // tasks it created.
   virtual uint64_t SubmitRequests() = 0;
+  // The next task created of `kind` ("transfer" or "delete") is suspended
+  // when it first runs: INACTIVE with `nice_status` for `hold`, then it runs
+  // on (FakeTransfer::InactivateNextTask; the emulator's task fault with
+  // "inactive_ms").
+  virtual void HoldNextTaskInactive(const std::string& kind, const std::string& nice_status,
+                                    std::chrono::milliseconds hold) = 0;
 };
 
 // Collections "alpha" and "beta" with random ids, empty.
@@ -111,6 +118,8 @@ class EmulatorBackend final : public Backend {
   void LetTasksRun() override;
   uint64_t TasksSubmitted(const std::string& kind) override;
   uint64_t SubmitRequests() override;
+  void HoldNextTaskInactive(const std::string& kind, const std::string& nice_status,
+                            std::chrono::milliseconds hold) override;
 
   testing::EmulatorProcess& emu() { return emu_; }
   http::HttpClient& http() { return *http_; }

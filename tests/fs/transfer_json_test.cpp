@@ -327,6 +327,8 @@ TEST(TransferApiJsonTask, ReadsAQueuedTaskDocument) {
   EXPECT_EQ(t->type, "DELETE");
   EXPECT_EQ(t->status, "ACTIVE");
   EXPECT_FALSE(t->done());
+  EXPECT_FALSE(t->inactive());
+  EXPECT_EQ(t->nice_status, "Queued");
   EXPECT_EQ(t->label, "");
   EXPECT_EQ(t->fatal_code, "");
   EXPECT_EQ(t->files, 1);
@@ -360,10 +362,19 @@ TEST(TransferApiJsonTask, ReadsCountsAndFatalErrorsTolerantly) {
   EXPECT_EQ(t->bytes_transferred, int64_t{1} << 40);
   EXPECT_EQ(t->subtasks_succeeded, 0);
   EXPECT_EQ(t->subtasks_failed, 1);
-  // INACTIVE counts as done, as the SDK's task_wait has it.
-  auto inactive = ParseTaskStatus(json{{"status", "INACTIVE"}});
+  // Only SUCCEEDED and FAILED are final: INACTIVE (suspended) is still in
+  // progress, whatever the SDK's task_wait does (globus-api.md §2.9), and so
+  // is a status this client does not know.
+  auto inactive = ParseTaskStatus(json{{"status", "INACTIVE"},
+                                       {"nice_status", "NO_CREDENTIALS"},
+                                       {"nice_status_short_description", nullptr}});
   ASSERT_TRUE(inactive.ok());
-  EXPECT_TRUE(inactive->done());
+  EXPECT_FALSE(inactive->done());
+  EXPECT_TRUE(inactive->inactive());
+  EXPECT_EQ(inactive->nice_status, "NO_CREDENTIALS");
+  EXPECT_EQ(inactive->nice_status_short_description, "");
+  EXPECT_FALSE(ParseTaskStatus(json{{"status", "SOMETHING_NEW"}})->done());
+  EXPECT_TRUE(ParseTaskStatus(json{{"status", "SUCCEEDED"}})->done());
   for (const json& bad : {json(), json::array(), json{{"status", nullptr}}, json{{"type", "X"}}}) {
     auto r = ParseTaskStatus(bad);
     ASSERT_FALSE(r.ok());

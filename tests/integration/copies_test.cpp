@@ -2,11 +2,13 @@
 // cp -a and mv between collections become Globus transfer tasks (no bytes
 // through this machine), rm -r becomes few delete tasks, fsync waits, a
 // failed task is EIO, and a daemon killed with copies pending finishes them
-// after a remount without running anything twice.
+// after a remount without running anything twice. A task Globus holds
+// INACTIVE is shown by `globusfs status`, kept, and finishes later.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -204,6 +206,88 @@ TEST_F(Copies, AFailedDeleteBringsTheEntriesBackAndIsLogged) {
   EXPECT_EQ(Sh("ls alpha/keep").out, "a.txt\nb.txt\n") << "and the entries are back";
   EXPECT_NE(mount_->Log().find("delete failed, Globus task "), std::string::npos);
   EXPECT_NE(mount_->Log().find("PERMISSION_DENIED"), std::string::npos);
+}
+
+// `globusfs status --json` until `done(the parsed answer)`, for up to 20 s.
+nlohmann::json StatusUntil(const fs::path& mountpoint,
+                           const std::function<bool(const nlohmann::json&)>& done) {
+  nlohmann::json j;
+  for (auto give_up = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < give_up; std::this_thread::sleep_for(100ms)) {
+    RunResult st = testing::Run({GLOBUSFS_BIN, "status", mountpoint.string(), "--json"}, {});
+    if (st.exit_code != 0) continue;
+    j = nlohmann::json::parse(st.out, nullptr, false);
+    if (!j.is_discarded() && done(j)) return j;
+  }
+  ADD_FAILURE() << "status never reached what the test waits for: " << j.dump();
+  return j;
+}
+
+bool HasInactiveTask(const nlohmann::json& j) {
+  return j.is_object() && j["active"].size() == 1 && j["active"][0]["status"] == "INACTIVE";
+}
+
+// Polls `what` every 100 ms for up to 20 s.
+bool Eventually(const std::function<bool()>& what) {
+  for (auto give_up = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < give_up; std::this_thread::sleep_for(100ms)) {
+    if (what()) return true;
+  }
+  return what();
+}
+
+TEST_F(Copies, ACopyWhoseTaskIsInactiveIsShownKeptAndLandsWhenGlobusLetsIt) {
+  WriteFile(a_ / "held.txt", "held up, not lost\n");
+  MountOrDie();
+  // Globus suspends the task (expired credentials) for 4 s, then runs it.
+  emu_->AddFault({{"route", "task.transfer"}, {"inactive_ms", 4000}, {"count", 1}});
+  RunResult r = Sh("cp alpha/held.txt beta/held.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  nlohmann::json j = StatusUntil(mount_->mountpoint(), HasInactiveTask);
+  ASSERT_TRUE(HasInactiveTask(j)) << j.dump(2);
+  const nlohmann::json& t = j["active"][0];
+  EXPECT_EQ(t["type"], "TRANSFER");
+  EXPECT_NE(t["reason"].get<std::string>().find("NO_CREDENTIALS"), std::string::npos) << t.dump();
+  EXPECT_NE(t["remedy"].get<std::string>().find("globusfs-auth login --collection " +
+                                                emu_->collection_id("alpha")),
+            std::string::npos)
+      << t.dump();
+  EXPECT_TRUE(j["failed"].empty());
+  RunResult text = testing::Run({GLOBUSFS_BIN, "status", mount_->mountpoint().string()}, {});
+  EXPECT_NE(text.out.find("INACTIVE since"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("to resume it: "), std::string::npos) << text.out;
+  EXPECT_EQ(Sh("ls beta").out, "held.txt\n") << "the copy is not undone while suspended";
+  EXPECT_FALSE(fs::exists(b_ / "held.txt"));
+
+  // Globus lets it run: the file lands, and fsync of the folder is clean.
+  EXPECT_TRUE(Eventually([&] { return fs::exists(b_ / "held.txt"); })) << mount_->Log();
+  r = Sh("sync beta");
+  EXPECT_EQ(r.exit_code, 0) << r.all() << mount_->Log();
+  EXPECT_EQ(ReadFile(b_ / "held.txt"), "held up, not lost\n");
+  EXPECT_EQ(Sh("cat beta/held.txt").out, "held up, not lost\n");
+  std::string log = mount_->Log();
+  EXPECT_EQ(log.find("copy failed"), std::string::npos) << log;
+  size_t first = log.find("is INACTIVE");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("is INACTIVE", first + 1), std::string::npos) << "logged once: " << log;
+}
+
+TEST_F(Copies, RmWhileTheDeleteTaskIsInactiveSucceedsAndTheFileGoesOnceItRuns) {
+  WriteFile(a_ / "victim.txt", "x");
+  MountOrDie();
+  emu_->AddFault({{"route", "task.delete"}, {"inactive_ms", 3000}, {"count", 1}});
+  RunResult r = Sh("rm alpha/victim.txt");
+  ASSERT_EQ(r.exit_code, 0) << "queued: " << r.all();
+  EXPECT_EQ(Sh("ls alpha").out, "");
+  nlohmann::json j = StatusUntil(mount_->mountpoint(), HasInactiveTask);
+  ASSERT_TRUE(HasInactiveTask(j)) << j.dump(2);
+  EXPECT_EQ(j["active"][0]["type"], "DELETE");
+  EXPECT_TRUE(fs::exists(a_ / "victim.txt")) << "suspended: not deleted yet";
+  EXPECT_TRUE(Eventually([&] { return !fs::exists(a_ / "victim.txt"); })) << mount_->Log();
+  r = Sh("sync alpha");
+  EXPECT_EQ(r.exit_code, 0) << r.all() << mount_->Log();
+  EXPECT_EQ(Sh("ls alpha").out, "");
+  EXPECT_EQ(mount_->Log().find("delete failed"), std::string::npos) << mount_->Log();
 }
 
 TEST_F(Copies, CopiesPendingAtACrashRunExactlyOnceAfterARemount) {
