@@ -316,6 +316,12 @@ void Filesystem::ReleaseDir(uint64_t handle) {
 }
 
 int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* value) {
+  // No SELinux labels, no ACLs, no trusted attributes: "not supported", so
+  // that ls -l and friends stop asking this mount for them (GNU ls caches
+  // it per device), rather than "no such attribute" per file.
+  if (name.starts_with("security.") || name.starts_with("system.") || name.starts_with("trusted.")) {
+    return EOPNOTSUPP;
+  }
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
   if (ino == kRootIno && name == kStatusXattr) {

@@ -385,6 +385,9 @@ TEST_F(FsCore, Xattrs) {
   ASSERT_EQ(fs_->GetXattr(one, "user.globus.url", &v), 0);
   EXPECT_EQ(v, std::string("https://data.example.org/") + kA + "/data/one.txt");
   EXPECT_EQ(fs_->GetXattr(one, "user.other", &v), ENODATA);
+  // No SELinux labels or ACLs: "not supported", so ls -l stops asking.
+  EXPECT_EQ(fs_->GetXattr(one, "security.selinux", &v), EOPNOTSUPP);
+  EXPECT_EQ(fs_->GetXattr(one, "system.posix_acl_access", &v), EOPNOTSUPP);
   EXPECT_EQ(fs_->GetXattr(kRootIno, "user.globus.path", &v), ENODATA);
   uint64_t beta = LookupIno(kRootIno, "beta");
   uint64_t b = LookupIno(beta, "b.txt");
