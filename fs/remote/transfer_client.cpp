@@ -70,13 +70,28 @@ http::Result<std::vector<FileEntry>> TransferClient::List(const std::string& col
                              "&show_hidden=1&limit=" + std::to_string(limit) + "&offset=";
   std::vector<FileEntry> entries;
   int64_t offset = 0;
+  std::string previous_first;  // the first name of the previous full page
   while (true) {
     auto body = http_.GetJson(prefix + std::to_string(offset), authorizer_);
     if (!body) return std::move(body).error();
     auto page = ParseListingPage(*body);
     if (!page) return std::move(page).error();
+    if (offset == 0 && page->total && *page->total > 0) {
+      entries.reserve(static_cast<size_t>(std::min<int64_t>(*page->total, 4 * kMaxLsLimit)));
+    }
+    // A full page that starts where the previous one did: the server
+    // ignores offset, and asking on would never end.
+    const std::string first = page->entries.empty() ? std::string() : page->entries.front().name;
+    if (offset > 0 && !first.empty() && first == previous_first) {
+      return http::MakeError(http::ErrorKind::kMalformed,
+                             "Transfer answered the same page of " + path + " at offset " +
+                                 std::to_string(offset) + " as before it");
+    }
     std::move(page->entries.begin(), page->entries.end(), std::back_inserter(entries));
-    if (ListingComplete(offset, page->items, page->total, limit)) break;
+    // Only a short page ends a listing: a full one may be followed by more,
+    // whatever `total` says (see ListingComplete).
+    if (ListingComplete(page->items, limit)) break;
+    previous_first = first;
     offset += page->items;
   }
   std::sort(entries.begin(), entries.end(),

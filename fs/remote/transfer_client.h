@@ -3,7 +3,10 @@
 //
 // What it adds to the HTTP core (which does retries of 429/5xx/network
 // failures and the 401 refresh):
-//   - ls paging (limit/offset until total, or a short page without total);
+//   - ls paging: limit/offset pages until a short (or empty) page; a full
+//     page is always followed by another request, whatever `total` says
+//     (ListingComplete), and a server that answers the same full page
+//     again (it ignores offset) is a kMalformed error, not an endless loop;
 //   - tolerant parsing of file documents (transfer_json.h), sorted by name;
 //   - task submissions (SubmitTransfer, SubmitDelete) with the caller's
 //     submission_id: the HTTP core resends a POST whose answer was lost

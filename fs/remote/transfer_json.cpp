@@ -315,11 +315,7 @@ http::Result<ListingPage> ParseListingPage(const json& body) {
   return page;
 }
 
-bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total, int64_t limit) {
-  if (items <= 0) return true;
-  if (total) return offset + items >= *total;
-  return items < limit;
-}
+bool ListingComplete(int64_t items, int64_t limit) { return items < limit; }
 
 std::optional<http::Error> CheckTaskId(std::string_view task_id) {
   if (task_id.empty()) {
