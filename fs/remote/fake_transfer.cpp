@@ -383,8 +383,19 @@ http::Result<std::vector<FileEntry>> FakeTransfer::List(const std::string& id,
     return EndpointFailure(ctx, 502, "ExternalError.DirListingFailed.NotDirectory", "list",
                            "MLSD " + path, "NOT_A_DIRECTORY", ENOTDIR, "System error in opendir");
   }
+  const size_t count = f.node->children.size();
+  if (max_list_entries_ > 0 && count > max_list_entries_) {
+    // As globus-emulator --max-ls-entries words it (docs/emulator.md).
+    const std::string summary = "Directory too large to list (" + std::to_string(count) +
+                                " entries, more than " + std::to_string(max_list_entries_) + ")";
+    return TransferError(502, "ExternalError.DirListingFailed.SizeLimit",
+                         summary + ", Error (list)\nEndpoint: " + ctx.info.display_name + " (" +
+                             ctx.info.id + ")\nServer: fake.transfer\nCommand: MLSD " + path +
+                             "\nMessage: " + summary + "\n---\nDetails: \n",
+                         resource);
+  }
   std::vector<FileEntry> out;
-  out.reserve(f.node->children.size());
+  out.reserve(count);
   for (const auto& [name, child] : f.node->children) out.push_back(ToEntry(name, *child));
   return out;  // std::map order: sorted by name, bytewise
 }
@@ -1043,6 +1054,11 @@ void FakeTransfer::FailAlways(std::string_view op, http::Error error) {
 }
 
 void FakeTransfer::ClearFailures(std::string_view op) { hooks_.ClearFailures(op); }
+
+void FakeTransfer::SetMaxListEntries(size_t max_entries) {
+  std::lock_guard lock(mu_);
+  max_list_entries_ = max_entries;
+}
 
 void FakeTransfer::SetLatency(std::chrono::nanoseconds latency) { hooks_.SetLatency(latency); }
 

@@ -113,6 +113,9 @@ const Row kTable[] = {
      }},
     {RemoteErrc::kNotDirectory,
      [](const Facts& f) { return f.LastSegment("NotDirectory") || f.Grid("NOT_A_DIRECTORY"); }},
+    // 502 ExternalError.DirListingFailed.SizeLimit: "directory too large"
+    // (globus-api.md §3.2). Not transient: the same ls fails the same way.
+    {RemoteErrc::kTooLarge, [](const Facts& f) { return f.LastSegment("SizeLimit"); }},
     {RemoteErrc::kIsDirectory,
      [](const Facts& f) {
        return f.LastSegment("IsDirectory") || f.CodeIs("is_a_directory") ||
@@ -175,6 +178,7 @@ bool RetryLater(RemoteErrc e) {
     case RemoteErrc::kNotSupported:
     case RemoteErrc::kInvalid:
     case RemoteErrc::kNoSpace:
+    case RemoteErrc::kTooLarge:
     case RemoteErrc::kProtocol:
     case RemoteErrc::kOther:
       return false;
@@ -213,6 +217,8 @@ std::string_view RemoteErrcName(RemoteErrc e) {
       return "Invalid";
     case RemoteErrc::kNoSpace:
       return "NoSpace";
+    case RemoteErrc::kTooLarge:
+      return "TooLarge";
     case RemoteErrc::kUnavailable:
       return "Unavailable";
     case RemoteErrc::kProtocol:
