@@ -8,7 +8,9 @@
 // (token, data_access consent and high assurance are TransferService's
 // job). Path confinement is ResolvePath's (paths.h); a last component that
 // is a symlink is followed only when its target stays inside the root.
-// Everything here is stateless and thread-safe.
+// Everything here is stateless and thread-safe. The filters, orderby and
+// query helpers are implemented in transfer_query.cpp, the rest in
+// transfer_listing.cpp.
 #pragma once
 
 #include <cstdint>
