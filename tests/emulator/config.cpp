@@ -26,6 +26,8 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
   --auth-timeout SECONDS       authentication timeout of high-assurance collections (default 900)
   --guest UUID                 make a collection a GCSv5 guest collection (no data_access scope)
   --no-https UUID              the collection has no HTTPS server (https_server: null)
+  --max-ls-entries N           ls of a folder with more than N entries fails with 502
+                               ExternalError.DirListingFailed.SizeLimit (default: no limit)
   --latency-ms N               delay every request by N ms
   --task-delay-ms N            time a task waits before it runs (default 500)
   --token-lifetime SECONDS     access token lifetime (default 172800)
@@ -73,6 +75,7 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
   Config cfg;
   std::vector<std::string> ha, guests, no_https;
   int64_t auth_timeout = 900;
+  int64_t max_ls_entries = 0;
   bool have_timeout = false;
   std::string identity = "researcher@example.org";
   auto usage_error = [&](const std::string& msg) -> std::optional<Config> {
@@ -96,7 +99,8 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     if (a == "--state-dir" || a == "--port" || a == "--public-port" || a == "--collection" ||
         a == "--identity" || a == "--linked-identity" || a == "--high-assurance" ||
         a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
-        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id") {
+        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id" ||
+        a == "--max-ls-entries") {
       v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
     }
@@ -155,6 +159,10 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     } else if (a == "--auth-timeout") {
       if (!ParseInt(v, &auth_timeout) || auth_timeout == 0) return usage_error("--auth-timeout: bad value");
       have_timeout = true;
+    } else if (a == "--max-ls-entries") {
+      if (!ParseInt(v, &max_ls_entries) || max_ls_entries == 0) {
+        return usage_error("--max-ls-entries wants a number of entries, at least 1");
+      }
     } else if (a == "--latency-ms") {
       if (!ParseInt(v, &cfg.latency_ms)) return usage_error("--latency-ms: bad value");
     } else if (a == "--task-delay-ms") {
@@ -184,6 +192,7 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     }
     return nullptr;
   };
+  for (auto& c : cfg.collections) c.max_ls_entries = max_ls_entries;
   for (const auto& id : ha) {
     Collection* c = find(id);
     if (!c) return usage_error("--high-assurance " + id + ": no such --collection");

@@ -32,6 +32,9 @@ struct Collection {
   bool high_assurance = false;
   int64_t auth_timeout_s = 0;  // high assurance only
   bool https = true;           // false: https_server is null
+  // ls of a folder with more entries than this answers 502
+  // ExternalError.DirListingFailed.SizeLimit (--max-ls-entries; 0: no limit).
+  int64_t max_ls_entries = 0;
   std::string display_name;
   // Whether Transfer needs a data_access consent for this collection (§5).
   bool NeedsDataAccess() const {

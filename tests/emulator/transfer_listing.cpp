@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <system_error>
 
@@ -160,6 +161,62 @@ json OperationResult(const Request& req, const std::string& type, const std::str
           {"resource", req.raw_path}};
 }
 
+// A listing that failed on the storage side (stat or opendir): 502.
+Response ListingFailed(const Request& req, const Collection& c, const std::string& server,
+                       const std::string& asked, int err, const std::string& reason) {
+  EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
+                  GlobusReply(GlobusCodeForErrno(err), err, reason)};
+  return EndpointFailure(req, 502,
+                         err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
+                                       : "ExternalError.DirListingFailed",
+                         c, server, e);
+}
+
+// --max-ls-entries: a folder with more entries than Transfer will list
+// (globus-api.md §3.2 "SizeLimit"; the wording is the emulator's).
+Response TooLargeToList(const Request& req, const Collection& c, const std::string& server,
+                        const std::string& asked, size_t count) {
+  const std::string what = "Directory too large to list (" + std::to_string(count) +
+                           " entries, more than " + std::to_string(c.max_ls_entries) + ")";
+  EndpointError e{what, "list", "", "MLSD " + asked, what, {}};
+  return EndpointFailure(req, 502, "ExternalError.DirListingFailed.SizeLimit", c, server, e);
+}
+
+// The names a listing of `dir` shows, unsorted: what ReadDirectory would
+// make documents of, decided from the directory entry's type (a stat only
+// for symbolic links and unknown types). Returns 0 or errno.
+int ListNames(const std::filesystem::path& root, const std::filesystem::path& dir,
+              bool show_hidden, std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno;
+  while (struct dirent* ent = ::readdir(d)) {
+    const char* name = ent->d_name;
+    if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+    if (!show_hidden && name[0] == '.') continue;
+    unsigned char type = ent->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat ls;
+      if (::lstat((dir / name).c_str(), &ls) != 0) continue;  // vanished
+      type = S_ISDIR(ls.st_mode) ? DT_DIR : S_ISREG(ls.st_mode) ? DT_REG : S_ISLNK(ls.st_mode) ? DT_LNK : DT_FIFO;
+    }
+    if (type == DT_LNK) {
+      // Skipped like FileDocWith skips it: a valid link, inside the root, to
+      // something that is neither a folder nor a file.
+      struct stat ts;
+      const auto local = dir / name;
+      if (::stat(local.c_str(), &ts) == 0 && !S_ISDIR(ts.st_mode) && !S_ISREG(ts.st_mode) &&
+          InsideRoot(root, local)) {
+        continue;
+      }
+    } else if (type != DT_DIR && type != DT_REG) {
+      continue;  // fifos, sockets, devices
+    }
+    out->emplace_back(name);
+  }
+  ::closedir(d);
+  return 0;
+}
+
 }  // namespace
 
 // --- error texts ---
@@ -281,41 +338,62 @@ Response HandleLs(const Request& req, const Collection& c, const std::string& se
     if (err == ENOENT || err == ENOTDIR) {
       return PathNotFound(req, "ClientError.NotFound", "list", asked, c, server);
     }
-    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
-                    GlobusReply(GlobusCodeForErrno(err), err, "System error in stat")};
-    return EndpointFailure(req, 502,
-                           err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
-                                         : "ExternalError.DirListingFailed",
-                           c, server, e);
+    return ListingFailed(req, c, server, asked, err, "System error in stat");
   }
   if (!S_ISDIR(st.st_mode)) {
     EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
                     GlobusReply("NOT_A_DIRECTORY", ENOTDIR, "System error in opendir")};
     return EndpointFailure(req, 502, "ExternalError.DirListingFailed.NotDirectory", c, server, e);
   }
-  std::vector<json> docs;
-  if (int err = ReadDirectory(c.root, r->local, show_hidden, &docs)) {
-    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
-                    GlobusReply(GlobusCodeForErrno(err), err, "System error in opendir")};
-    return EndpointFailure(req, 502,
-                           err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
-                                         : "ExternalError.DirListingFailed",
-                           c, server, e);
-  }
-  std::vector<json> kept;
-  kept.reserve(docs.size());
-  for (auto& d : docs) {
-    if (filter->Matches(d)) kept.push_back(std::move(d));
-  }
-  SortDocs(&kept, *order);
-  size_t total = kept.size();
-  size_t begin = std::min<size_t>(total, static_cast<size_t>(*offset));
-  size_t end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+  // Like Transfer, every page reads the whole folder; what it costs is one
+  // read of the names and one sort, plus file documents for the page only
+  // (for the default order, without filters), so paging a folder of
+  // 150,000 entries is linear per page, not quadratic.
+  const bool by_name_only = filter->all.empty() && order->size() == 1 && (*order)[0].field == "name";
+  size_t total = 0;
+  size_t begin = 0, end = 0;
   json data = json::array();
-  for (size_t i = begin; i < end; ++i) data.push_back(std::move(kept[i]));
+  if (by_name_only) {
+    std::vector<std::string> names;
+    if (int err = ListNames(c.root, r->local, show_hidden, &names)) {
+      return ListingFailed(req, c, server, asked, err, "System error in opendir");
+    }
+    total = names.size();
+    if (c.max_ls_entries > 0 && total > static_cast<size_t>(c.max_ls_entries)) {
+      return TooLargeToList(req, c, server, asked, total);
+    }
+    std::sort(names.begin(), names.end());
+    if ((*order)[0].descending) std::reverse(names.begin(), names.end());
+    begin = std::min<size_t>(total, static_cast<size_t>(*offset));
+    end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+    NameCache owners;
+    for (size_t i = begin; i < end; ++i) {
+      int err = 0;
+      auto doc = FileDocWith(c.root, r->local / names[i], names[i], &err, owners);
+      if (doc) data.push_back(std::move(*doc));  // vanished since: skipped
+    }
+  } else {
+    std::vector<json> docs;
+    if (int err = ReadDirectory(c.root, r->local, show_hidden, &docs)) {
+      return ListingFailed(req, c, server, asked, err, "System error in opendir");
+    }
+    std::vector<json> kept;
+    kept.reserve(docs.size());
+    for (auto& d : docs) {
+      if (filter->Matches(d)) kept.push_back(std::move(d));
+    }
+    total = kept.size();
+    if (c.max_ls_entries > 0 && total > static_cast<size_t>(c.max_ls_entries)) {
+      return TooLargeToList(req, c, server, asked, total);
+    }
+    SortDocs(&kept, *order);
+    begin = std::min<size_t>(total, static_cast<size_t>(*offset));
+    end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+    for (size_t i = begin; i < end; ++i) data.push_back(std::move(kept[i]));
+  }
   json body = {{"DATA_TYPE", "file_list"},  {"endpoint", c.id},
                {"path", echoed},            {"absolute_path", nullptr},
-               {"length", end - begin},     {"total", total},
+               {"length", data.size()},     {"total", total},
                {"rename_supported", true},  {"symlink_supported", true},
                {"DATA", std::move(data)}};
   return JsonResponse(200, body);

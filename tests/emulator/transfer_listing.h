@@ -138,6 +138,9 @@ int ReadDirectory(const std::filesystem::path& root, const std::filesystem::path
 // --- the operations (collection already authorised); `server` is
 // "127.0.0.1:PORT", shown in error texts as the real "Server:" line ---
 
+// ls pages the whole folder with limit/offset (`total` counts every entry
+// that passes show_hidden and the filters); more than c.max_ls_entries of
+// them is 502 ExternalError.DirListingFailed.SizeLimit, whatever the page.
 Response HandleLs(const Request& req, const Collection& c, const std::string& server);
 Response HandleStat(const Request& req, const Collection& c, const std::string& server);
 Response HandleMkdir(Request& req, const Collection& c, const std::string& server);
