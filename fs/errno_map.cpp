@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "auth/guidance.h"
+#include "fs/remote/home_paths.h"
 
 namespace globusfs::fs {
 
@@ -39,6 +40,12 @@ int ReportRemoteError(Logger& log, const http::Error& e, const std::string& wher
     auto cmd = auth::RemedyCommand(e);
     std::string fix = cmd ? *cmd : "globusfs-auth login";
     log.LogOnce(LogLevel::kWarning, fix, where + ": " + e.Summary() + " -- access needs you to run: " + fix);
+  } else if (e.code == kHomeUnknownCode) {
+    // One line per collection (the message names it and the fix), not one
+    // per file opened.
+    const size_t at = e.message.find(": collection ");
+    log.LogOnce(LogLevel::kWarning, "home-unknown" + e.message.substr(at == std::string::npos ? 0 : at),
+                where + e.message.substr(at == std::string::npos ? 0 : at));
   } else if (c == RemoteErrc::kTooLarge) {
     // Its own line: what the limit is and what still works.
     log.LogOnce(LogLevel::kWarning, "size-limit " + where,

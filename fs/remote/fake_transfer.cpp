@@ -400,6 +400,14 @@ http::Result<std::vector<FileEntry>> FakeTransfer::List(const std::string& id,
   return out;  // std::map order: sorted by name, bytewise
 }
 
+http::Result<std::string> FakeTransfer::HomePath(const std::string& id) {
+  if (auto e = hooks_.Begin(kOpList)) return *e;
+  if (auto bad = CheckPath(id)) return *bad;
+  std::lock_guard lock(mu_);
+  if (FindLocked(id) == nullptr) return EndpointNotFound(id, OpResource(id, "ls"));
+  return std::string("/");
+}
+
 http::Result<FileEntry> FakeTransfer::Stat(const std::string& id, const std::string& path) {
   if (auto e = hooks_.Begin(kOpStat)) return *e;
   for (const auto* text : {&id, &path}) {

@@ -98,6 +98,9 @@ class FakeTransfer final : public TransferApi {
   http::Result<auth::CollectionInfo> GetCollection(const std::string& collection_id) override;
   http::Result<std::vector<FileEntry>> List(const std::string& collection_id,
                                             const std::string& path) override;
+  // "/": the fake reads "/~/" as its root (as the emulator does without a
+  // home folder).
+  http::Result<std::string> HomePath(const std::string& collection_id) override;
   http::Result<FileEntry> Stat(const std::string& collection_id, const std::string& path) override;
   http::Result<void> Mkdir(const std::string& collection_id, const std::string& path) override;
   http::Result<void> Rename(const std::string& collection_id, const std::string& from,

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/remote/home_paths.h"
 #include "fs/remote/transfer_json.h"
 
 namespace globusfs::fs {
@@ -127,7 +128,9 @@ const Row kTable[] = {
               f.status() == 403;
      }},
     {RemoteErrc::kNotSupported,
-     [](const Facts& f) { return f.AnySegment("NotSupported") || f.Grid("NOT_SUPPORTED"); }},
+     [](const Facts& f) {
+       return f.AnySegment("NotSupported") || f.Grid("NOT_SUPPORTED") || f.CodeIs(kHomeUnknownCode);
+     }},
     {RemoteErrc::kInvalid,
      [](const Facts& f) {
        return f.CodeIs(kInvalidNameCode) || f.AnySegment("BadRequest") ||

@@ -96,6 +96,14 @@ class TransferApi {
   virtual http::Result<std::vector<FileEntry>> List(const std::string& collection_id,
                                                     const std::string& path) = 0;
 
+  // What "/~/" (the user's home folder on the collection) is, as an
+  // absolute path without '~' ("/home/ada", "/" for the collection's root),
+  // as far as Transfer tells; "" when it cannot be told. The HTTPS servers
+  // need it (fs/remote/home_paths.h). Blocks on one or two ls requests.
+  // Errors: those of ls of "/~/" (auth requirements, NotFound, ...), and
+  // kUnavailable ones of the second ls.
+  virtual http::Result<std::string> HomePath(const std::string& collection_id) = 0;
+
   // One entry (Transfer's stat operation); name is the last component.
   virtual http::Result<FileEntry> Stat(const std::string& collection_id, const std::string& path) = 0;
 

@@ -14,6 +14,8 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int64_t kMaxLsLimit = 100000;
+// Entries compared to tell whether "/~/" is "/" (HomePath).
+constexpr int64_t kHomeProbeEntries = 1000;
 constexpr int kMaxEventLimit = 1000;  // event_list's largest page
 
 // The first path that cannot be sent, as its InvalidName error.
@@ -102,6 +104,24 @@ http::Result<std::vector<FileEntry>> TransferClient::List(const std::string& col
                   [](const FileEntry& a, const FileEntry& b) { return a.name == b.name; }),
       entries.end());
   return entries;
+}
+
+http::Result<std::string> TransferClient::HomePath(const std::string& collection_id) {
+  if (auto bad = CheckAll({collection_id})) return *bad;
+  const std::string page =
+      "&show_hidden=1&limit=" + std::to_string(kHomeProbeEntries) + "&offset=0";
+  auto home = http_.GetJson(OperationUrl(collection_id, "ls") + "?path=" +
+                                http::UrlEncodeComponent("/~/") + page,
+                            authorizer_);
+  if (!home) return std::move(home).error();
+  if (auto stated = StatedAbsolutePath(*home)) return *stated;
+  // Not named (globus-api.md 2.2): "/~/" is "/" if both list the same.
+  auto root = http_.GetJson(OperationUrl(collection_id, "ls") + "?path=%2F" + page, authorizer_);
+  if (!root) {
+    if (RetryLater(Classify(root.error()))) return std::move(root).error();
+    return std::string();  // "/" cannot be listed: nothing to compare with
+  }
+  return SameListing(*home, *root) ? std::string("/") : std::string();
 }
 
 http::Result<FileEntry> TransferClient::Stat(const std::string& collection_id,
