@@ -304,7 +304,9 @@ int ReadDirectory(const std::filesystem::path& root, const std::filesystem::path
 // --- operations ---
 
 Response HandleLs(const Request& req, const Collection& c, const std::string& server) {
-  std::string asked = req.QueryParam("path").value_or("/~/");
+  // No path: the collection's default directory, else Transfer's own ("/~/").
+  std::string asked = req.QueryParam("path").value_or(
+      c.default_directory.empty() ? std::string("/~/") : c.default_directory);
   PathProblem problem;
   auto r = ResolvePath(c, asked, &problem);
   if (!r) return PathProblemResponse(req, problem, asked, "list", "MLSD", c, server);
@@ -391,8 +393,12 @@ Response HandleLs(const Request& req, const Collection& c, const std::string& se
     end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
     for (size_t i = begin; i < end; ++i) data.push_back(std::move(kept[i]));
   }
+  // "/~/" is echoed as asked, never expanded (globus-api.md §2.2); only
+  // --ls-absolute-path names the folder itself.
+  json absolute = nullptr;
+  if (c.ls_absolute_path) absolute = r->collection_path == "/" ? "/" : r->collection_path + "/";
   json body = {{"DATA_TYPE", "file_list"},  {"endpoint", c.id},
-               {"path", echoed},            {"absolute_path", nullptr},
+               {"path", echoed},            {"absolute_path", absolute},
                {"length", data.size()},     {"total", total},
                {"rename_supported", true},  {"symlink_supported", true},
                {"DATA", std::move(data)}};
@@ -400,7 +406,8 @@ Response HandleLs(const Request& req, const Collection& c, const std::string& se
 }
 
 Response HandleStat(const Request& req, const Collection& c, const std::string& server) {
-  std::string asked = req.QueryParam("path").value_or("/~/");
+  std::string asked = req.QueryParam("path").value_or(
+      c.default_directory.empty() ? std::string("/~/") : c.default_directory);
   PathProblem problem;
   auto r = ResolvePath(c, asked, &problem);
   if (!r) return PathProblemResponse(req, problem, asked, "list", "MLST", c, server);

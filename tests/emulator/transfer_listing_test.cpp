@@ -312,6 +312,39 @@ TEST_F(Folder, PathConfinement) {
   EXPECT_FALSE(InsideRoot(root_, root_ / "missing"));
 }
 
+TEST(Paths, TildeIsTheHomeFolderForTransferAndANameForHttps) {
+  EXPECT_EQ(NormalisePath("/~/x/../y/"), "/y") << "home defaults to the root";
+  EXPECT_EQ(NormalisePath("/~/x/../y/", "/home/ada"), "/home/ada/y");
+  EXPECT_EQ(NormalisePath("~/x", "/home/ada"), "/home/ada/x");
+  EXPECT_EQ(NormalisePath("/~", "/home/ada"), "/home/ada");
+  EXPECT_EQ(NormalisePath("/~/../..", "/home/ada"), "/") << "never above the root";
+  EXPECT_EQ(NormalisePath("/a/~/b", "/home/ada"), "/a/~/b") << "only a leading ~";
+  EXPECT_EQ(NormalisePath("/./~/b", "/home/ada"), "/~/b");
+  EXPECT_EQ(NormalisePath("/~/x", "/home/ada", Tilde::kLiteral), "/~/x");
+  EXPECT_EQ(NormalisePath("~/x", "/home/ada", Tilde::kLiteral), std::nullopt) << "not absolute";
+}
+
+TEST_F(Folder, TheHomeFolderIsHomeUserWhenItExistsElseTheRoot) {
+  c_.local_user = "ada";
+  EXPECT_EQ(HomePath(c_), "/");
+  PathProblem problem;
+  auto r = ResolvePath(c_, "/~/file.txt", &problem);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->local, root_ / "file.txt");
+  fs::create_directories(root_ / "home" / "ada");
+  EXPECT_EQ(HomePath(c_), "/home/ada");
+  r = ResolvePath(c_, "/~/file.txt", &problem);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->collection_path, "/home/ada/file.txt");
+  r = ResolvePath(c_, "/~/file.txt", &problem, Tilde::kLiteral);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->local, root_ / "~" / "file.txt");
+  // A home that is a link out of the root is not one.
+  fs::remove_all(root_ / "home" / "ada");
+  fs::create_directory_symlink(top_ / "outside", root_ / "home" / "ada");
+  EXPECT_EQ(HomePath(c_), "/");
+}
+
 TEST_F(Folder, LsAnswersTheFileList) {
   Request req = Get("/v0.10/operation/endpoint/x/ls",
                     {{"show_hidden", "0"}, {"orderby", "name DESC"}, {"filter", "type:file"}});
