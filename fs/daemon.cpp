@@ -183,16 +183,6 @@ bool MakeClients(Clients* c, std::ostream& err) {
   return true;
 }
 
-// What to do when Transfer does not say which folder "/~/" is on a
-// mounted collection (fs/remote/home_paths.h): one line.
-std::string HomeUnknownNote(const MountEntry& e) {
-  return "Globus Transfer does not say which folder '/~/' (your home folder on collection " +
-         e.collection_id +
-         ") is, and the collection's HTTPS server does not understand '~': files under it cannot "
-         "be read or written (EOPNOTSUPP); folders work. To use them, mount that folder by its "
-         "absolute path: --collection " + e.name + "=" + e.collection_id + ":/path/of/your/home/";
-}
-
 // Checks the login and each collection before mounting. Prints what to do.
 bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedCollection>* out,
                    std::ostream& err) {
@@ -235,7 +225,7 @@ bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedColle
       auto home = c.transfer->HomePath(e.collection_id);
       if (home) {
         m.info.home_path = *home;
-        if (home->empty()) err << "globusfs: note: '" << e.name << "': " << HomeUnknownNote(e) << "\n";
+        if (home->empty()) err << "globusfs: note: " << HomeUnknownNote(e.name, e.collection_id) << "\n";
       } else {
         err << "globusfs: note: '" << e.name << "': cannot tell yet which folder '/~/' is on "
             << e.collection_id << " (" << home.error().Summary()
@@ -437,7 +427,7 @@ int RunDaemon(const DaemonConfig& config) {
   for (const auto& m : mounts) {
     if (m.info.home_path) homes.Set(m.info.id, *m.info.home_path);
     if (m.info.home_path && m.info.home_path->empty()) {
-      log.Log(LogLevel::kWarning, "collection '" + m.entry.name + "': " + HomeUnknownNote(m.entry));
+      log.Log(LogLevel::kWarning, HomeUnknownNote(m.entry.name, m.entry.collection_id));
     }
   }
   HomeMappedData home_data(*c.data, homes);

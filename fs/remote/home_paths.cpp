@@ -33,6 +33,14 @@ http::Error HomeUnknownError(std::string_view op, std::string_view path,
   return e;
 }
 
+std::string HomeUnknownNote(const std::string& name, const std::string& collection_id) {
+  return "'" + name + "' (collection " + collection_id +
+         "): Globus Transfer does not say which folder '/~/' (your home folder there) is, and the "
+         "collection's HTTPS server does not understand '~': files under it cannot be read or "
+         "written (EOPNOTSUPP); folders work. To use them, mount that folder by its absolute path: "
+         "--collection " + name + "=" + collection_id + ":/path/of/your/home/";
+}
+
 void HomePaths::Set(const std::string& collection_id, std::string home) {
   std::lock_guard lock(mu_);
   homes_[collection_id] = std::move(home);

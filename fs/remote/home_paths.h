@@ -56,6 +56,10 @@ std::optional<std::string> ToHttpsPath(std::string_view path, std::string_view h
 http::Error HomeUnknownError(std::string_view op, std::string_view path,
                              const std::string& collection_id);
 
+// The same, said once at start-up for the mount `name` of `collection_id`:
+// one line, naming the mount's own --collection fix.
+std::string HomeUnknownNote(const std::string& name, const std::string& collection_id);
+
 class HomePaths {
  public:
   explicit HomePaths(TransferApi& api) : api_(api) {}

@@ -63,6 +63,11 @@ TEST(HomePathsMapping, TheUnknownHomeErrorIsEopnotsuppAndNamesTheFix) {
       << e.message;
   EXPECT_NE(e.message.find(std::string("--collection NAME=") + kC + ":/path/of/your/home/"),
             std::string::npos);
+  // Said once at start-up, with the mount's own name in the fix.
+  const std::string note = HomeUnknownNote("mine", kC);
+  EXPECT_EQ(note.find('\n'), std::string::npos) << "one line";
+  EXPECT_NE(note.find(std::string("--collection mine=") + kC + ":/path/of/your/home/"), std::string::npos)
+      << note;
 }
 
 TEST(HomePathsListing, WhatAnLsAnswerSaysTheFolderIs) {
