@@ -100,8 +100,8 @@ class TransferApi {
   // absolute path without '~' ("/home/ada", "/" for the collection's root),
   // as far as Transfer tells; "" when it cannot be told. The HTTPS servers
   // need it (fs/remote/home_paths.h). Blocks on one or two ls requests.
-  // Errors: those of ls of "/~/" (auth requirements, NotFound, ...), and
-  // kUnavailable ones of the second ls.
+  // Errors: only what may pass (Transfer unreachable, an authentication
+  // requirement: RetryLater); a folder Transfer refuses to list is "".
   virtual http::Result<std::string> HomePath(const std::string& collection_id) = 0;
 
   // One entry (Transfer's stat operation); name is the last component.

@@ -113,7 +113,13 @@ http::Result<std::string> TransferClient::HomePath(const std::string& collection
   auto home = http_.GetJson(OperationUrl(collection_id, "ls") + "?path=" +
                                 http::UrlEncodeComponent("/~/") + page,
                             authorizer_);
-  if (!home) return std::move(home).error();
+  if (!home) {
+    // Transfer unreachable, a login missing: ask again later. A definitive
+    // refusal (too large to list, no permission, no such folder): no
+    // answer to compare, so Transfer cannot tell.
+    if (RetryLater(Classify(home.error()))) return std::move(home).error();
+    return std::string();
+  }
   if (auto stated = StatedAbsolutePath(*home)) return *stated;
   // Not named (globus-api.md 2.2): "/~/" is "/" if both list the same.
   auto root = http_.GetJson(OperationUrl(collection_id, "ls") + "?path=%2F" + page, authorizer_);

@@ -12,9 +12,9 @@
 //     that is an absolute path without '~' (the recorded answers give
 //     neither: "path": "/~/", "absolute_path": null); else one page of ls
 //     "/" with the same limit: the same total and DATA, item for item, mean
-//     "/~/" is the root ("/"); else "" (Transfer cannot tell). A "/" that
-//     cannot be listed (permission) is "" too; if Transfer is unreachable
-//     or a login is missing, the error.
+//     "/~/" is the root ("/"); else "" (Transfer cannot tell). A "/~/" or
+//     "/" that cannot be listed (too large, no permission) is "" too; if
+//     Transfer is unreachable or a login is missing, the error.
 //   - task submissions (SubmitTransfer, SubmitDelete) with the caller's
 //     submission_id: the HTTP core resends a POST whose answer was lost
 //     with the same body, so Transfer answers "Duplicate" (200) with the

@@ -224,6 +224,15 @@ TEST_F(EmulatorListingLimit, AFolderOverTheLimitIsSizeLimitInTransfersErrorShape
   EXPECT_EQ((*filtered)["total"], 10);
 }
 
+TEST_F(EmulatorListingLimit, AHomeFolderTooLargeToListIsNotNamedRatherThanAnError) {
+  // "/~/" is the root here (no home folder); 11 entries there.
+  MakeEmptyFiles(emu_->dir() / "seeds", emu_->root("alpha"), 9);
+  fs::TransferClient client(emu_->http(), bearer_.get(), emu_->base_url() + "/", nullptr);
+  auto home = client.HomePath(emu_->collection_id("alpha"));
+  ASSERT_TRUE(home.ok()) << home.error().Summary();
+  EXPECT_EQ(*home, "") << "Transfer cannot tell: the mount says what to do";
+}
+
 TEST_F(EmulatorListingLimit, TransferClientReportsSizeLimitAsTooLarge) {
   fs::TransferClient client(emu_->http(), bearer_.get(), emu_->base_url() + "/", nullptr);
   auto list = client.List(emu_->collection_id("alpha"), "/eleven");
