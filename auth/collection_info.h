@@ -9,6 +9,7 @@
 // Stateless; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,11 @@ struct CollectionInfo {
   bool non_functional = false;
   std::string https_server;       // empty when null (no HTTPS access)
   std::string default_directory;  // empty when null
+  // Not in the endpoint document: what "/~/" is on the collection's
+  // storage, as an absolute path ("/home/ada"), which the daemon asks
+  // Transfer at start-up (fs TransferApi::HomePath) for the HTTPS server.
+  // nullopt: not asked, or the question failed; "": Transfer cannot tell.
+  std::optional<std::string> home_path;
 
   // A GCSv5 endpoint is not a collection (CLI exit code 3); a GCSv4 host is
   // used like one, as the Globus CLI does.

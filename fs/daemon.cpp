@@ -32,6 +32,7 @@
 #include "fs/log.h"
 #include "fs/namespace.h"
 #include "fs/remote/data_client.h"
+#include "fs/remote/home_paths.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_client.h"
 #include "fs/task_batcher.h"
@@ -46,8 +47,9 @@ Mounts Globus collections as folders under MOUNTPOINT. Log in first with
 globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOINT.
 
   --collection NAME=UUID[:BASEPATH]  show collection UUID as the folder NAME, rooted at
-                                     BASEPATH (default: the collection's default
-                                     directory); repeatable
+                                     BASEPATH (default: what globus ls UUID shows, the
+                                     collection's default directory, else /~/, your
+                                     home folder there); repeatable
   --config FILE                      a JSON mount table:
                                      {"collections": [{"name", "id", "path"}], "single": false}
   --single                           one collection as the mount's root
@@ -212,13 +214,31 @@ bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedColle
     MountedCollection m;
     m.entry = e;
     m.info = *info;
+    // What `globus ls COLLECTION` lists: its default_directory, else
+    // Transfer's own default, "/~/" (the user's home folder there).
     std::string base = !e.base_path.empty() ? e.base_path
                        : !info->default_directory.empty() ? info->default_directory
-                                                          : "/";
+                                                          : "/~/";
     m.root_path = NormalizeCollectionPath(base);
-    // The server names link targets by their real paths: known here unless
-    // the folder is under the home folder ("~").
-    if (m.root_path != "/~" && !m.root_path.starts_with("/~/")) m.abs_root = m.root_path;
+    if (!info->https_server.empty() && IsUnderHome(m.root_path)) {
+      // The HTTPS server knows no '~': learn which folder "/~/" is.
+      auto home = c.transfer->HomePath(e.collection_id);
+      if (home) {
+        m.info.home_path = *home;
+        if (home->empty()) err << "globusfs: note: " << HomeUnknownNote(e.name, e.collection_id) << "\n";
+      } else {
+        err << "globusfs: note: '" << e.name << "': cannot tell yet which folder '/~/' is on "
+            << e.collection_id << " (" << home.error().Summary()
+            << "); globusfs asks again when a file there is first read or written.\n";
+      }
+    }
+    // The server names link targets by their real paths: the folder's is
+    // its path, or, under "/~", the home folder's once Transfer names it.
+    if (!IsUnderHome(m.root_path)) {
+      m.abs_root = m.root_path;
+    } else if (m.info.home_path && !m.info.home_path->empty()) {
+      if (auto real = ToHttpsPath(m.root_path, *m.info.home_path)) m.abs_root = NormalizeCollectionPath(*real);
+    }
     if (info->https_server.empty()) {
       err << "globusfs: note: '" << e.name << "' "
           << (info->IsPersonal() ? "is a Globus Connect Personal collection, which has no HTTPS server"
@@ -411,8 +431,18 @@ int RunDaemon(const DaemonConfig& config) {
   ContentVersions versions(store.get());
   WorkPool pool(8);
   MemoryBudget budget(config.memory_limit / 2);
+  // File paths under "/~/" go to the HTTPS server as the folder Transfer
+  // names for it (learnt at start-up, else on first use).
+  HomePaths homes(*c.transfer);
+  for (const auto& m : mounts) {
+    if (m.info.home_path) homes.Set(m.info.id, *m.info.home_path);
+    if (m.info.home_path && m.info.home_path->empty()) {
+      log.Log(LogLevel::kWarning, HomeUnknownNote(m.entry.name, m.entry.collection_id));
+    }
+  }
+  HomeMappedData home_data(*c.data, homes);
   ReadContext rc;
-  rc.data = c.data.get();
+  rc.data = &home_data;
   rc.blocks = blocks.get();
   rc.pool = &pool;
   rc.budget = &budget;

@@ -13,6 +13,7 @@
 #include "auth/http/url.h"
 #include "fs/errno_map.h"
 #include "fs/filesystem.h"
+#include "fs/remote/home_paths.h"
 #include "fs/remote/remote_error.h"
 
 namespace globusfs::fs {
@@ -341,8 +342,11 @@ int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* val
     if (!*found || (*found)->link_target.empty()) return ENODATA;
     *value = (*found)->link_target;
   } else if (name == "user.globus.url") {
-    *value = !c.https_server.empty()
-                 ? c.https_server + EncodePath(transfer_path)
+    // The HTTPS server knows no '~': the folder Transfer named at start-up
+    // (fs/remote/home_paths.h); not known, the web app's link.
+    const auto https_path = ToHttpsPath(transfer_path, c.home_path.value_or(""));
+    *value = !c.https_server.empty() && https_path
+                 ? c.https_server + EncodePath(*https_path)
                  : "https://app.globus.org/file-manager?origin_id=" + c.id +
                        "&origin_path=" + http::UrlEncodeComponent(transfer_path);
   } else {

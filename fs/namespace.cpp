@@ -96,7 +96,9 @@ http::Result<Listing> Namespace::Fetch(const std::string& coll, const std::strin
   int64_t started = NowMs();
   auto entries = api_.List(coll, ToTransferPath(dir));
   if (!entries) {
-    if (Classify(entries.error()) == RemoteErrc::kNotFound) store_.PutNegative(coll, dir, started);
+    const RemoteErrc why = Classify(entries.error());
+    if (why == RemoteErrc::kNotFound) store_.PutNegative(coll, dir, started);
+    if (why == RemoteErrc::kTooLarge) NoteTooLarge(coll, dir);
     return entries.error();
   }
   std::sort(entries->begin(), entries->end(),
@@ -121,16 +123,35 @@ http::Result<std::optional<FileEntry>> Namespace::Lookup(const std::string& coll
     case cache::MetadataStore::Lookup::kUnknown:
       break;
   }
-  auto listing = List(coll, ParentOf(path));
+  const std::string parent = ParentOf(path);
+  // A parent too large for Transfer to list is not asked again for every
+  // name looked up in it (within the TTL): stat answers for one path.
+  if (TooLargeToList(coll, parent)) return Refresh(coll, path);
+  auto listing = List(coll, parent);
   if (listing) {
     const FileEntry* e = FindByName(**listing, NameOf(path));
     return e ? std::optional<FileEntry>(*e) : std::optional<FileEntry>();
   }
   RemoteErrc why = Classify(listing.error());
   if (why == RemoteErrc::kNotFound || why == RemoteErrc::kNotDirectory) return std::optional<FileEntry>();
-  if (why != RemoteErrc::kPermissionDenied) return listing.error();
+  if (why != RemoteErrc::kPermissionDenied && why != RemoteErrc::kTooLarge) return listing.error();
   // The parent cannot be listed, but the path itself may be reachable.
   return Refresh(coll, path);
+}
+
+bool Namespace::TooLargeToList(const std::string& coll, const std::string& dir) {
+  std::lock_guard lock(mu_);
+  auto it = too_large_.find(coll + '\0' + dir);
+  if (it == too_large_.end()) return false;
+  if (NowMs() - it->second < store_.ttl_ms()) return true;
+  too_large_.erase(it);
+  return false;
+}
+
+void Namespace::NoteTooLarge(const std::string& coll, const std::string& dir) {
+  std::lock_guard lock(mu_);
+  if (too_large_.size() > 4096) too_large_.clear();  // a bound, not a cache
+  too_large_[coll + '\0' + dir] = NowMs();
 }
 
 http::Result<void> Namespace::Mkdir(const std::string& coll, const std::string& path) {

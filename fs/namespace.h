@@ -6,7 +6,9 @@
 //    (single-flight), and every sibling's attributes come with it.
 //  - Lookup() of one path is answered from its parent's listing (cached or
 //    fetched), falling back to Transfer's stat when the parent cannot be
-//    listed. A missing name is a (cached) negative answer.
+//    listed (permission, or more entries than Transfer lists: such a parent
+//    is remembered for a TTL and not listed again for each name). A missing
+//    name is a (cached) negative answer.
 //  - A walk (find, du, ls -R, cp -r) lists folders one after another, one
 //    round trip each. When a second subfolder of the same folder is opened
 //    within a few seconds, the remaining subfolders' listings are fetched
@@ -99,6 +101,9 @@ class Namespace {
  private:
   // A change made here inside `dir`: times set on the folder no longer hold.
   void ChangedIn(const std::string& coll, const std::string& dir);
+  // Folders Transfer refused to list as too large (SizeLimit), for a TTL.
+  bool TooLargeToList(const std::string& coll, const std::string& dir);
+  void NoteTooLarge(const std::string& coll, const std::string& dir);
   http::Result<Listing> Fetch(const std::string& coll, const std::string& dir);
 
   TransferApi& api_;
@@ -112,8 +117,9 @@ class Namespace {
     int64_t last_ms = 0;
     int64_t ahead_ms = -1;  // when its subfolders were last fetched ahead
   };
-  std::mutex mu_;  // guards in_flight_, walks_
+  std::mutex mu_;  // guards in_flight_, walks_, too_large_
   std::map<std::string, Walk> walks_;  // by coll '\0' parent folder
+  std::map<std::string, int64_t> too_large_;  // coll '\0' folder -> when Transfer said SizeLimit (ms)
   std::unique_ptr<WorkPool> ahead_;   // null: no walk-ahead
   std::map<std::string, std::shared_future<http::Result<Listing>>> in_flight_;
 };

@@ -14,21 +14,17 @@ namespace {
 
 using json = nlohmann::json;
 
-// The emulator's NormalisePath: "~" first is the root, "." and ".." are
-// resolved and never climb above it; no trailing slash ("/" for the root).
+// The emulator's NormalisePath as its HTTPS servers apply it: "." and ".."
+// are resolved and never climb above the root, '~' is an ordinary name
+// (only Transfer understands it); no trailing slash ("/" for the root).
 std::string Normalise(std::string_view path) {
   std::vector<std::string> parts;
-  bool first = true;
   size_t i = 0;
   while (i <= path.size()) {
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
     const std::string_view part = path.substr(i, j - i);
-    const bool was_first = first;
-    if (!part.empty()) first = false;
-    if (part == "~" && was_first) {
-      parts.clear();
-    } else if (part == "..") {
+    if (part == "..") {
       if (!parts.empty()) parts.pop_back();
     } else if (!part.empty() && part != ".") {
       parts.emplace_back(part);

@@ -11,9 +11,10 @@
 // "AuthenticationRequired" (with authorization_parameters.required_scopes)
 // when the collection is set unauthorized. tests/fs/data_api_contract_test.cpp
 // runs one suite against this fake and against DataClient + the emulator.
-// Paths are normalised like the emulator's ("/~/" is the root, "." and
-// ".." resolved). Folders exist when made with MakeDir or as parents of a
-// file set with SetFile; an upload does not create folders.
+// Paths are normalised like the emulator's HTTPS servers do ("." and ".."
+// resolved; '~' is an ordinary name: HomeMappedData, home_paths.h, maps
+// "/~/" before a DataApi sees it). Folders exist when made with MakeDir or
+// as parents of a file set with SetFile; an upload does not create folders.
 //
 // Test hooks: counters per operation, bytes_served(), FailNext (inject an
 // error into the next calls of one operation), SetIgnoreRange (answer like

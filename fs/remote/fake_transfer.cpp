@@ -240,12 +240,31 @@ http::Result<std::vector<FileEntry>> FakeTransfer::List(const std::string& id,
     return EndpointFailure(ctx, 502, "ExternalError.DirListingFailed.NotDirectory", "list",
                            "MLSD " + path, "NOT_A_DIRECTORY", ENOTDIR, "System error in opendir");
   }
+  const size_t count = f.node->children.size();
+  if (max_list_entries_ > 0 && count > max_list_entries_) {
+    // As globus-emulator --max-ls-entries words it (docs/emulator.md).
+    const std::string summary = "Directory too large to list (" + std::to_string(count) +
+                                " entries, more than " + std::to_string(max_list_entries_) + ")";
+    return TransferError(502, "ExternalError.DirListingFailed.SizeLimit",
+                         summary + ", Error (list)\nEndpoint: " + ctx.info.display_name + " (" +
+                             ctx.info.id + ")\nServer: fake.transfer\nCommand: MLSD " + path +
+                             "\nMessage: " + summary + "\n---\nDetails: \n",
+                         resource);
+  }
   std::vector<FileEntry> out;
-  out.reserve(f.node->children.size());
+  out.reserve(count);
   for (const auto& [name, child] : f.node->children) {
     out.push_back(ToEntry(c->root.get(), f.canonical, name, *child));
   }
   return out;  // std::map order: sorted by name, bytewise
+}
+
+http::Result<std::string> FakeTransfer::HomePath(const std::string& id) {
+  if (auto e = hooks_.Begin(kOpList)) return *e;
+  if (auto bad = CheckPath(id)) return *bad;
+  std::lock_guard lock(mu_);
+  if (FindLocked(id) == nullptr) return EndpointNotFound(id, OpResource(id, "ls"));
+  return std::string("/");
 }
 
 http::Result<FileEntry> FakeTransfer::Stat(const std::string& id, const std::string& path) {
@@ -472,6 +491,11 @@ void FakeTransfer::FailAlways(std::string_view op, http::Error error) {
 }
 
 void FakeTransfer::ClearFailures(std::string_view op) { hooks_.ClearFailures(op); }
+
+void FakeTransfer::SetMaxListEntries(size_t max_entries) {
+  std::lock_guard lock(mu_);
+  max_list_entries_ = max_entries;
+}
 
 void FakeTransfer::SetLatency(std::chrono::nanoseconds latency) { hooks_.SetLatency(latency); }
 

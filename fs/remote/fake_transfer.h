@@ -15,7 +15,8 @@
 // Test hooks: counters per operation, FailNext (inject an error into the
 // next calls of one operation), FailAlways / ClearFailures (an error in
 // every call of one operation until cleared: Globus unreachable, a login
-// missing), SetLatency (sleep on the injected Clock before each call).
+// missing), SetLatency (sleep on the injected Clock before each call),
+// SetMaxListEntries (Transfer's listing size limit).
 //
 // Tasks (SubmitTransfer, SubmitDelete) live in a task table and run only
 // when the test says so, so a test decides what a poller sees:
@@ -103,6 +104,9 @@ class FakeTransfer final : public TransferApi {
   http::Result<auth::CollectionInfo> GetCollection(const std::string& collection_id) override;
   http::Result<std::vector<FileEntry>> List(const std::string& collection_id,
                                             const std::string& path) override;
+  // "/": the fake reads "/~/" as its root (as the emulator does without a
+  // home folder).
+  http::Result<std::string> HomePath(const std::string& collection_id) override;
   http::Result<FileEntry> Stat(const std::string& collection_id, const std::string& path) override;
   http::Result<void> Mkdir(const std::string& collection_id, const std::string& path) override;
   http::Result<void> Rename(const std::string& collection_id, const std::string& from,
@@ -161,6 +165,10 @@ class FakeTransfer final : public TransferApi {
   void ClearFailures(std::string_view op = {});
   // Every call sleeps this long (on the clock) before it runs.
   void SetLatency(std::chrono::nanoseconds latency);
+  // List of a folder with more than `max_entries` entries answers 502
+  // ExternalError.DirListingFailed.SizeLimit, as globus-emulator
+  // --max-ls-entries does; 0 (the default): no limit.
+  void SetMaxListEntries(size_t max_entries);
 
   // --- task hooks (see the file comment) ---
   // One attempt of every ACTIVE task; returns how many ran.
@@ -216,6 +224,7 @@ class FakeTransfer final : public TransferApi {
       task_holds_;  // InactivateNextTask, by kind
   std::map<std::string, uint64_t, std::less<>> tasks_submitted_;               // by kind
   bool run_tasks_immediately_ = false;
+  size_t max_list_entries_ = 0;  // 0: no SizeLimit
 };
 
 }  // namespace globusfs::fs

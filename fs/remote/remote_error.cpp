@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/remote/home_paths.h"
 #include "fs/remote/transfer_json.h"
 
 namespace globusfs::fs {
@@ -113,6 +114,9 @@ const Row kTable[] = {
      }},
     {RemoteErrc::kNotDirectory,
      [](const Facts& f) { return f.LastSegment("NotDirectory") || f.Grid("NOT_A_DIRECTORY"); }},
+    // 502 ExternalError.DirListingFailed.SizeLimit: "directory too large"
+    // (globus-api.md §3.2). Not transient: the same ls fails the same way.
+    {RemoteErrc::kTooLarge, [](const Facts& f) { return f.LastSegment("SizeLimit"); }},
     {RemoteErrc::kIsDirectory,
      [](const Facts& f) {
        return f.LastSegment("IsDirectory") || f.CodeIs("is_a_directory") ||
@@ -124,7 +128,9 @@ const Row kTable[] = {
               f.status() == 403;
      }},
     {RemoteErrc::kNotSupported,
-     [](const Facts& f) { return f.AnySegment("NotSupported") || f.Grid("NOT_SUPPORTED"); }},
+     [](const Facts& f) {
+       return f.AnySegment("NotSupported") || f.Grid("NOT_SUPPORTED") || f.CodeIs(kHomeUnknownCode);
+     }},
     {RemoteErrc::kInvalid,
      [](const Facts& f) {
        return f.CodeIs(kInvalidNameCode) || f.AnySegment("BadRequest") ||
@@ -175,6 +181,7 @@ bool RetryLater(RemoteErrc e) {
     case RemoteErrc::kNotSupported:
     case RemoteErrc::kInvalid:
     case RemoteErrc::kNoSpace:
+    case RemoteErrc::kTooLarge:
     case RemoteErrc::kProtocol:
     case RemoteErrc::kOther:
       return false;
@@ -213,6 +220,8 @@ std::string_view RemoteErrcName(RemoteErrc e) {
       return "Invalid";
     case RemoteErrc::kNoSpace:
       return "NoSpace";
+    case RemoteErrc::kTooLarge:
+      return "TooLarge";
     case RemoteErrc::kUnavailable:
       return "Unavailable";
     case RemoteErrc::kProtocol:

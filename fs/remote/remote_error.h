@@ -21,6 +21,7 @@ enum class RemoteErrc {
   kNotSupported,      // the endpoint cannot do it (e.g. symlinks on S3)
   kInvalid,           // a request Globus considers malformed (400)
   kNoSpace,           // quota or disk full
+  kTooLarge,          // a folder with more entries than Transfer will list (SizeLimit)
   kUnavailable,       // network, timeouts, 5xx after retries, rate limits
   kProtocol,          // the answer was not what the API promises
   kOther,             // anything else

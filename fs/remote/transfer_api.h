@@ -104,6 +104,14 @@ class TransferApi {
   virtual http::Result<std::vector<FileEntry>> List(const std::string& collection_id,
                                                     const std::string& path) = 0;
 
+  // What "/~/" (the user's home folder on the collection) is, as an
+  // absolute path without '~' ("/home/ada", "/" for the collection's root),
+  // as far as Transfer tells; "" when it cannot be told. The HTTPS servers
+  // need it (fs/remote/home_paths.h). Blocks on one or two ls requests.
+  // Errors: only what may pass (Transfer unreachable, an authentication
+  // requirement: RetryLater); a folder Transfer refuses to list is "".
+  virtual http::Result<std::string> HomePath(const std::string& collection_id) = 0;
+
   // One entry (Transfer's stat operation); name is the last component.
   virtual http::Result<FileEntry> Stat(const std::string& collection_id, const std::string& path) = 0;
 

@@ -14,6 +14,8 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int64_t kMaxLsLimit = 100000;
+// Entries compared to tell whether "/~/" is "/" (HomePath).
+constexpr int64_t kHomeProbeEntries = 1000;
 constexpr int kMaxEventLimit = 1000;  // event_list's largest page
 
 // The first path that cannot be sent, as its InvalidName error.
@@ -70,13 +72,28 @@ http::Result<std::vector<FileEntry>> TransferClient::List(const std::string& col
                              "&show_hidden=1&limit=" + std::to_string(limit) + "&offset=";
   std::vector<FileEntry> entries;
   int64_t offset = 0;
+  std::string previous_first;  // the first name of the previous full page
   while (true) {
     auto body = http_.GetJson(prefix + std::to_string(offset), authorizer_);
     if (!body) return std::move(body).error();
     auto page = ParseListingPage(*body);
     if (!page) return std::move(page).error();
+    if (offset == 0 && page->total && *page->total > 0) {
+      entries.reserve(static_cast<size_t>(std::min<int64_t>(*page->total, 4 * kMaxLsLimit)));
+    }
+    // A full page that starts where the previous one did: the server
+    // ignores offset, and asking on would never end.
+    const std::string first = page->entries.empty() ? std::string() : page->entries.front().name;
+    if (offset > 0 && !first.empty() && first == previous_first) {
+      return http::MakeError(http::ErrorKind::kMalformed,
+                             "Transfer answered the same page of " + path + " at offset " +
+                                 std::to_string(offset) + " as before it");
+    }
     std::move(page->entries.begin(), page->entries.end(), std::back_inserter(entries));
-    if (ListingComplete(offset, page->items, page->total, limit)) break;
+    // Only a short page ends a listing: a full one may be followed by more,
+    // whatever `total` says (see ListingComplete).
+    if (ListingComplete(page->items, limit)) break;
+    previous_first = first;
     offset += page->items;
   }
   std::sort(entries.begin(), entries.end(),
@@ -87,6 +104,30 @@ http::Result<std::vector<FileEntry>> TransferClient::List(const std::string& col
                   [](const FileEntry& a, const FileEntry& b) { return a.name == b.name; }),
       entries.end());
   return entries;
+}
+
+http::Result<std::string> TransferClient::HomePath(const std::string& collection_id) {
+  if (auto bad = CheckAll({collection_id})) return *bad;
+  const std::string page =
+      "&show_hidden=1&limit=" + std::to_string(kHomeProbeEntries) + "&offset=0";
+  auto home = http_.GetJson(OperationUrl(collection_id, "ls") + "?path=" +
+                                http::UrlEncodeComponent("/~/") + page,
+                            authorizer_);
+  if (!home) {
+    // Transfer unreachable, a login missing: ask again later. A definitive
+    // refusal (too large to list, no permission, no such folder): no
+    // answer to compare, so Transfer cannot tell.
+    if (RetryLater(Classify(home.error()))) return std::move(home).error();
+    return std::string();
+  }
+  if (auto stated = StatedAbsolutePath(*home)) return *stated;
+  // Not named (globus-api.md 2.2): "/~/" is "/" if both list the same.
+  auto root = http_.GetJson(OperationUrl(collection_id, "ls") + "?path=%2F" + page, authorizer_);
+  if (!root) {
+    if (RetryLater(Classify(root.error()))) return std::move(root).error();
+    return std::string();  // "/" cannot be listed: nothing to compare with
+  }
+  return SameListing(*home, *root) ? std::string("/") : std::string();
 }
 
 http::Result<FileEntry> TransferClient::Stat(const std::string& collection_id,

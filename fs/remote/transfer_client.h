@@ -3,8 +3,18 @@
 //
 // What it adds to the HTTP core (which does retries of 429/5xx/network
 // failures and the 401 refresh):
-//   - ls paging (limit/offset until total, or a short page without total);
+//   - ls paging: limit/offset pages until a short (or empty) page; a full
+//     page is always followed by another request, whatever `total` says
+//     (ListingComplete), and a server that answers the same full page
+//     again (it ignores offset) is a kMalformed error, not an endless loop;
 //   - tolerant parsing of file documents (transfer_json.h), sorted by name;
+//   - HomePath: one page of ls "/~/": its absolute_path, or its path, when
+//     that is an absolute path without '~' (the recorded answers give
+//     neither: "path": "/~/", "absolute_path": null); else one page of ls
+//     "/" with the same limit: the same total and DATA, item for item, mean
+//     "/~/" is the root ("/"); else "" (Transfer cannot tell). A "/~/" or
+//     "/" that cannot be listed (too large, no permission) is "" too; if
+//     Transfer is unreachable or a login is missing, the error.
 //   - task submissions (SubmitTransfer, SubmitDelete) with the caller's
 //     submission_id: the HTTP core resends a POST whose answer was lost
 //     with the same body, so Transfer answers "Duplicate" (200) with the
@@ -71,6 +81,7 @@ class TransferClient final : public TransferApi {
   http::Result<auth::CollectionInfo> GetCollection(const std::string& collection_id) override;
   http::Result<std::vector<FileEntry>> List(const std::string& collection_id,
                                             const std::string& path) override;
+  http::Result<std::string> HomePath(const std::string& collection_id) override;
   http::Result<FileEntry> Stat(const std::string& collection_id, const std::string& path) override;
   http::Result<void> Mkdir(const std::string& collection_id, const std::string& path) override;
   http::Result<void> Rename(const std::string& collection_id, const std::string& from,

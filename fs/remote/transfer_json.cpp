@@ -324,10 +324,37 @@ http::Result<ListingPage> ParseListingPage(const json& body) {
   return page;
 }
 
-bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total, int64_t limit) {
-  if (items <= 0) return true;
-  if (total) return offset + items >= *total;
-  return items < limit;
+bool ListingComplete(int64_t items, int64_t limit) { return items < limit; }
+
+std::optional<std::string> StatedAbsolutePath(const json& listing) {
+  if (!listing.is_object()) return std::nullopt;
+  for (const char* key : {"absolute_path", "path"}) {
+    const std::string* text = StringAt(listing, key);
+    if (text == nullptr || !text->starts_with('/') || !IsValidUtf8(*text) ||
+        text->find('\0') != std::string::npos) {
+      continue;
+    }
+    std::string out;
+    bool usable = true;
+    for (size_t i = 1; i <= text->size() && usable;) {
+      size_t end = text->find('/', i);
+      if (end == std::string::npos) end = text->size();
+      const std::string_view part = std::string_view(*text).substr(i, end - i);
+      usable = part != "~" && part != "." && part != "..";
+      if (!part.empty()) out += "/" + std::string(part);
+      i = end + 1;
+    }
+    if (usable) return out.empty() ? std::string("/") : out;
+  }
+  return std::nullopt;
+}
+
+bool SameListing(const json& a, const json& b) {
+  if (!a.is_object() || !b.is_object()) return false;
+  const auto ad = a.find("DATA"), bd = b.find("DATA");
+  if (ad == a.end() || bd == b.end() || !ad->is_array() || *ad != *bd) return false;
+  const auto at = a.find("total"), bt = b.find("total");
+  return (at == a.end()) == (bt == b.end()) && (at == a.end() || *at == *bt);
 }
 
 std::optional<http::Error> CheckTaskId(std::string_view task_id) {

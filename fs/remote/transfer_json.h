@@ -73,10 +73,25 @@ struct ListingPage {
 // the whole page malformed.
 http::Result<ListingPage> ParseListingPage(const nlohmann::json& body);
 
-// Whether a listing is complete after a page of `items` items fetched at
-// `offset` with `limit`: offset + items >= total, or, without a total, a
-// short (or empty) page.
-bool ListingComplete(int64_t offset, int64_t items, std::optional<int64_t> total, int64_t limit);
+// Whether a listing is complete after a page of `items` DATA items asked
+// for with `limit`: a short (or empty) page ends it; a full one means there
+// may be more, whatever `total` says. Transfer pages with limit/offset
+// without has_next_page, and whether its `total` counts the whole folder is
+// UNVERIFIED (globus-api.md §2.2), so `total` is never trusted to end a
+// listing early, nor to extend one past a short page.
+bool ListingComplete(int64_t items, int64_t limit);
+
+// What an ls answer says the listed folder is, as an absolute path without
+// '~' ("/home/ada"; "/" for the root): its "absolute_path" when that is
+// such a path, else its "path" when that is. nullopt when neither is, as in
+// every recorded answer for "/~/" ("path": "/~/", "absolute_path": null,
+// globus-api.md 2.2), or when either holds "." or "..".
+std::optional<std::string> StatedAbsolutePath(const nlohmann::json& listing);
+
+// Whether two ls answers list the same entries: both objects with the same
+// "total" and the same DATA, item for item (pages asked with the same
+// limit, offset and order). HomePath's test that "/~/" is "/".
+bool SameListing(const nlohmann::json& a, const nlohmann::json& b);
 
 // nullopt when a task id can go into a URL (non-empty, valid UTF-8);
 // otherwise the kConfig "InvalidName" error.

@@ -31,6 +31,13 @@ A local Globus (Auth, Transfer and collection HTTPS servers) over TLS on
                                authentication in the session (repeatable)
   --guest UUID                 make a collection a GCSv5 guest collection (no data_access scope)
   --no-https UUID              the collection has no HTTPS server (https_server: null)
+  --default-directory NAME=PATH  the collection's default_directory (default: null, so
+                               ls without a path lists /~/, the user's home folder:
+                               /home/<user>/ when it exists under ROOT, else ROOT)
+  --ls-absolute-path UUID      ls answers absolute_path with the folder's real path
+                               (default: null, as the recorded answers)
+  --max-ls-entries N           ls of a folder with more than N entries fails with 502
+                               ExternalError.DirListingFailed.SizeLimit (default: no limit)
   --latency-ms N               delay every request by N ms
   --task-delay-ms N            time a task waits before it runs (default 500)
   --token-lifetime SECONDS     access token lifetime (default 172800)
@@ -78,8 +85,10 @@ Identity MakeIdentity(const std::string& username) {
 
 std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
   Config cfg;
-  std::vector<std::string> ha, guests, no_https, mfa;
+  std::vector<std::string> ha, guests, no_https, mfa, absolute_paths;
+  std::vector<std::pair<std::string, std::string>> default_dirs;  // collection, path
   int64_t auth_timeout = 900;
+  int64_t max_ls_entries = 0;
   bool have_timeout = false;
   std::string identity = "researcher@example.org";
   auto usage_error = [&](const std::string& msg) -> std::optional<Config> {
@@ -104,7 +113,8 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
         a == "--personal" ||
         a == "--identity" || a == "--linked-identity" || a == "--high-assurance" || a == "--mfa-required" ||
         a == "--auth-timeout" || a == "--guest" || a == "--no-https" || a == "--latency-ms" ||
-        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id" || a == "--issuer") {
+        a == "--task-delay-ms" || a == "--token-lifetime" || a == "--client-id" || a == "--issuer" ||
+        a == "--max-ls-entries" || a == "--default-directory" || a == "--ls-absolute-path") {
       v = value(a.c_str());
       if (!v) return usage_error(a + " needs a value");
     }
@@ -170,6 +180,20 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     } else if (a == "--auth-timeout") {
       if (!ParseInt(v, &auth_timeout) || auth_timeout == 0) return usage_error("--auth-timeout: bad value");
       have_timeout = true;
+    } else if (a == "--default-directory") {
+      std::string spec = v;
+      auto eq = spec.find('=');
+      std::string path = eq == std::string::npos ? "" : spec.substr(eq + 1);
+      if (eq == std::string::npos || eq == 0 || path.empty() || (path[0] != '/' && path[0] != '~')) {
+        return usage_error("--default-directory wants NAME=/path/, got " + spec);
+      }
+      default_dirs.emplace_back(spec.substr(0, eq), path);
+    } else if (a == "--ls-absolute-path") {
+      absolute_paths.push_back(v);
+    } else if (a == "--max-ls-entries") {
+      if (!ParseInt(v, &max_ls_entries) || max_ls_entries == 0) {
+        return usage_error("--max-ls-entries wants a number of entries, at least 1");
+      }
     } else if (a == "--latency-ms") {
       if (!ParseInt(v, &cfg.latency_ms)) return usage_error("--latency-ms: bad value");
     } else if (a == "--task-delay-ms") {
@@ -205,6 +229,13 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     }
     return nullptr;
   };
+  const std::string local_user = cfg.identity.username.substr(0, cfg.identity.username.find('@'));
+  for (auto& c : cfg.collections) {
+    c.max_ls_entries = max_ls_entries;
+    c.local_user = local_user.find('/') == std::string::npos && local_user != "." && local_user != ".."
+                       ? local_user
+                       : "";
+  }
   for (const auto& id : ha) {
     Collection* c = find(id);
     if (!c) return usage_error("--high-assurance " + id + ": no such --collection");
@@ -230,6 +261,16 @@ std::optional<Config> ParseCommandLine(int argc, char** argv, int* exit_code) {
     Collection* c = find(id);
     if (!c) return usage_error("--no-https " + id + ": no such --collection");
     c->https = false;
+  }
+  for (const auto& [id, path] : default_dirs) {
+    Collection* c = find(id);
+    if (!c) return usage_error("--default-directory " + id + ": no such --collection");
+    c->default_directory = path;
+  }
+  for (const auto& id : absolute_paths) {
+    Collection* c = find(id);
+    if (!c) return usage_error("--ls-absolute-path " + id + ": no such --collection");
+    c->ls_absolute_path = true;
   }
   if (cfg.client_id.empty()) cfg.client_id = NameUuid("client:globusfs-native-app");
   *exit_code = 0;

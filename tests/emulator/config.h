@@ -33,6 +33,20 @@ struct Collection {
   int64_t auth_timeout_s = 0;  // high assurance only
   bool mfa_required = false;   // high assurance only: the session must have used MFA
   bool https = true;           // false: https_server is null
+  // ls of a folder with more entries than this answers 502
+  // ExternalError.DirListingFailed.SizeLimit (--max-ls-entries; 0: no limit).
+  int64_t max_ls_entries = 0;
+  // The document's default_directory (--default-directory); empty: null,
+  // as GCSv5 collections usually have it. ls without a path lists it (or
+  // "/~/" when null).
+  std::string default_directory;
+  // ls answers absolute_path with the listed folder's real path, e.g.
+  // "/home/ada/" for "/~/" (--ls-absolute-path); false: null, as every
+  // answer globus-api.md §2.2 records.
+  bool ls_absolute_path = false;
+  // The local account the identity maps to (its username before '@'); its
+  // home folder is /home/<local_user>/ when that exists (paths.h HomePath).
+  std::string local_user;
   std::string display_name;
   // Whether Transfer needs a data_access consent for this collection (§5).
   bool NeedsDataAccess() const {

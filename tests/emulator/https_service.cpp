@@ -131,7 +131,9 @@ Response HttpsService::Handle(Request& req, const std::string& route) {
 
 
   PathProblem problem;
-  auto resolved = ResolvePath(*c, path, &problem);
+  // The HTTPS servers know paths from the collection's root only: '~' is
+  // an ordinary name here (UNVERIFIED; docs/emulator.md).
+  auto resolved = ResolvePath(*c, path, &problem, Tilde::kLiteral);
   if (!resolved) return GcsError(403, "permission_denied", "Path not allowed");
 
   if (route == "https.get" || route == "https.head") {

@@ -4,10 +4,31 @@
 #include <vector>
 
 namespace emu {
+namespace {
 
-std::optional<std::string> NormalisePath(std::string_view path) {
+// Whether `local` (an existing folder, links followed) is inside `root`.
+bool InsideRootDir(const std::filesystem::path& root, const std::filesystem::path& local) {
+  std::error_code ec;
+  auto real = std::filesystem::canonical(local, ec);
+  if (ec) return false;
+  const auto& r = root.native();
+  return real.native() == r || real.native().rfind(r + "/", 0) == 0;
+}
+
+// Whether the first component of `path` is "~" ("~", "~/x", "/~/x").
+bool LeadingTilde(std::string_view path) {
+  const size_t begin = path.find_first_not_of('/');
+  if (begin == std::string_view::npos) return false;
+  const size_t end = path.find('/', begin);
+  return path.substr(begin, end == std::string_view::npos ? end : end - begin) == "~";
+}
+
+}  // namespace
+
+std::optional<std::string> NormalisePath(std::string_view path, std::string_view home, Tilde tilde) {
   std::string p(path);
-  if (p == "~" || p.rfind("~/", 0) == 0) p = "/" + p;  // "~/x" -> "/~/x"
+  const bool tilde_is_home = tilde == Tilde::kHome;
+  if (tilde_is_home && (p == "~" || p.rfind("~/", 0) == 0)) p = "/" + p;  // "~/x" -> "/~/x"
   if (p.empty() || p[0] != '/') return std::nullopt;
   std::vector<std::string> parts;
   size_t i = 0;
@@ -20,8 +41,14 @@ std::optional<std::string> NormalisePath(std::string_view path) {
     if (!part.empty()) first = false;
     if (part.empty() || part == ".") {
       // skip
-    } else if (part == "~" && was_first) {
-      parts.clear();  // the default directory is the root here
+    } else if (part == "~" && was_first && tilde_is_home) {
+      parts.clear();  // the home folder (normalised: no "~", "." or ".." in it)
+      for (size_t k = 1; k < home.size();) {
+        size_t e = home.find('/', k);
+        if (e == std::string_view::npos) e = home.size();
+        if (e > k) parts.emplace_back(home.substr(k, e - k));
+        k = e + 1;
+      }
     } else if (part == "..") {
       if (!parts.empty()) parts.pop_back();
     } else {
@@ -34,14 +61,25 @@ std::optional<std::string> NormalisePath(std::string_view path) {
   return out.empty() ? "/" : out;
 }
 
+std::string HomePath(const Collection& c) {
+  if (c.local_user.empty()) return "/";
+  PathProblem problem;
+  const std::string home = "/home/" + c.local_user;
+  auto r = ResolvePath(c, home, &problem, Tilde::kLiteral);
+  std::error_code ec;
+  if (!r || !std::filesystem::is_directory(r->local, ec) || !InsideRootDir(c.root, r->local)) return "/";
+  return home;
+}
+
 std::optional<ResolvedPath> ResolvePath(const Collection& c, std::string_view path,
-                                        PathProblem* problem) {
+                                        PathProblem* problem, Tilde tilde) {
   *problem = PathProblem::kNone;
   if (path.find('\0') != std::string_view::npos) {
     *problem = PathProblem::kBadName;
     return std::nullopt;
   }
-  auto norm = NormalisePath(path);
+  const bool home = tilde == Tilde::kHome && LeadingTilde(path);
+  auto norm = NormalisePath(path, home ? HomePath(c) : std::string("/"), tilde);
   if (!norm) {
     *problem = PathProblem::kNotAbsolute;
     return std::nullopt;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -11,7 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
+#include <cstring>
 #include <map>
 #include <system_error>
 
@@ -24,50 +23,6 @@ namespace emu {
 using json = nlohmann::json;
 
 namespace {
-
-std::vector<std::string> SplitOn(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (true) {
-    size_t j = s.find(sep, i);
-    out.emplace_back(s.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
-    if (j == std::string_view::npos) break;
-    i = j + 1;
-  }
-  return out;
-}
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-std::optional<int64_t> ParseInt(std::string_view s) {
-  int64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// Splits a leading comparison operator off a size / time alternative.
-std::pair<std::string, std::string> SplitOp(const std::string& alt) {
-  for (const char* op : {">=", "<=", "!=", ">", "<", "="}) {
-    if (alt.rfind(op, 0) == 0) return {op, alt.substr(std::string_view(op).size())};
-  }
-  return {"=", alt};
-}
-
-bool Compare(const std::string& op, int64_t a, int64_t b) {
-  if (op == "=") return a == b;
-  if (op == "!=") return a != b;
-  if (op == "<") return a < b;
-  if (op == "<=") return a <= b;
-  if (op == ">") return a > b;
-  return a >= b;  // ">="
-}
 
 std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
 
@@ -223,217 +178,63 @@ json OperationResult(const Request& req, const std::string& type, const std::str
           {"resource", req.raw_path}};
 }
 
+// A listing that failed on the storage side (stat or opendir): 502.
+Response ListingFailed(const Request& req, const Collection& c, const std::string& server,
+                       const std::string& asked, int err, const std::string& reason) {
+  EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
+                  GlobusReply(GlobusCodeForErrno(err), err, reason)};
+  return EndpointFailure(req, 502,
+                         err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
+                                       : "ExternalError.DirListingFailed",
+                         c, server, e);
+}
+
+// --max-ls-entries: a folder with more entries than Transfer will list
+// (globus-api.md §3.2 "SizeLimit"; the wording is the emulator's).
+Response TooLargeToList(const Request& req, const Collection& c, const std::string& server,
+                        const std::string& asked, size_t count) {
+  const std::string what = "Directory too large to list (" + std::to_string(count) +
+                           " entries, more than " + std::to_string(c.max_ls_entries) + ")";
+  EndpointError e{what, "list", "", "MLSD " + asked, what, {}};
+  return EndpointFailure(req, 502, "ExternalError.DirListingFailed.SizeLimit", c, server, e);
+}
+
+// The names a listing of `dir` shows, unsorted: what ReadDirectory would
+// make documents of, decided from the directory entry's type (a stat only
+// for symbolic links and unknown types). Returns 0 or errno.
+int ListNames(const std::filesystem::path& root, const std::filesystem::path& dir,
+              bool show_hidden, std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return errno;
+  while (struct dirent* ent = ::readdir(d)) {
+    const char* name = ent->d_name;
+    if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
+    if (!show_hidden && name[0] == '.') continue;
+    unsigned char type = ent->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat ls;
+      if (::lstat((dir / name).c_str(), &ls) != 0) continue;  // vanished
+      type = S_ISDIR(ls.st_mode) ? DT_DIR : S_ISREG(ls.st_mode) ? DT_REG : S_ISLNK(ls.st_mode) ? DT_LNK : DT_FIFO;
+    }
+    if (type == DT_LNK) {
+      // Skipped like FileDocWith skips it: a valid link, inside the root, to
+      // something that is neither a folder nor a file.
+      struct stat ts;
+      const auto local = dir / name;
+      if (::stat(local.c_str(), &ts) == 0 && !S_ISDIR(ts.st_mode) && !S_ISREG(ts.st_mode) &&
+          InsideRoot(root, local)) {
+        continue;
+      }
+    } else if (type != DT_DIR && type != DT_REG) {
+      continue;  // fifos, sockets, devices
+    }
+    out->emplace_back(name);
+  }
+  ::closedir(d);
+  return 0;
+}
+
 }  // namespace
-
-// --- filters ---
-
-std::optional<std::vector<FilterClause>> SplitFilter(const std::vector<std::string>& params,
-                                                     std::string* error) {
-  std::vector<FilterClause> out;
-  for (const auto& param : params) {
-    for (const auto& clause : SplitOn(param, '/')) {
-      auto colon = clause.find(':');
-      if (clause.empty() || colon == std::string::npos || colon == 0) {
-        *error = "Invalid filter clause '" + clause + "': expected field:value";
-        return std::nullopt;
-      }
-      out.push_back({clause.substr(0, colon), clause.substr(colon + 1)});
-    }
-  }
-  return out;
-}
-
-std::optional<LsFilter> ParseLsFilter(const std::vector<std::string>& params, std::string* error) {
-  auto clauses = SplitFilter(params, error);
-  if (!clauses) return std::nullopt;
-  static const std::vector<std::string> kStringFields = {"name", "type", "permissions", "user",
-                                                         "group"};
-  LsFilter filter;
-  for (const auto& cl : *clauses) {
-    LsCondition cond;
-    cond.field = cl.field;
-    std::string v = cl.value;
-    if (std::find(kStringFields.begin(), kStringFields.end(), cl.field) != kStringFields.end()) {
-      bool all_glob = false;
-      if (v.rfind("!=", 0) == 0 || v.rfind("!~", 0) == 0) {
-        cond.negate = true;
-        all_glob = v[1] == '~';
-        v = v.substr(2);
-      }
-      for (const auto& alt : SplitOn(v, ',')) {
-        if (all_glob) {
-          cond.any.push_back({"~", alt});
-        } else if (!cond.negate && !alt.empty() && alt[0] == '~') {
-          cond.any.push_back({"~", alt.substr(1)});
-        } else {
-          cond.any.push_back({"=", alt});
-        }
-      }
-    } else if (cl.field == "size") {
-      for (const auto& alt : SplitOn(v, ',')) {
-        auto [op, num] = SplitOp(alt);
-        auto n = ParseInt(num);
-        if (!n) {
-          *error = "Invalid size filter '" + cl.value + "'";
-          return std::nullopt;
-        }
-        cond.any.push_back({op, num, *n});
-      }
-    } else if (cl.field == "last_modified") {
-      auto comma = v.find(',');
-      if (comma != std::string::npos) {
-        cond.is_range = true;
-        std::string a = v.substr(0, comma), b = v.substr(comma + 1);
-        for (auto [text, slot] : {std::pair{a, &cond.from}, std::pair{b, &cond.to}}) {
-          if (text.empty()) continue;
-          int64_t t = ParseTime(text);
-          if (t < 0) {
-            *error = "Invalid last_modified filter '" + cl.value + "'";
-            return std::nullopt;
-          }
-          *slot = t;
-        }
-      } else {
-        auto [op, text] = SplitOp(v);
-        int64_t t = ParseTime(text);
-        if (t < 0) {
-          *error = "Invalid last_modified filter '" + cl.value + "'";
-          return std::nullopt;
-        }
-        cond.any.push_back({op, text, t});
-      }
-    } else {
-      *error = "Invalid filter field '" + cl.field + "'";
-      return std::nullopt;
-    }
-    filter.all.push_back(std::move(cond));
-  }
-  return filter;
-}
-
-bool LsFilter::Matches(const json& doc) const {
-  for (const auto& cond : all) {
-    bool hit = false;
-    if (cond.field == "size" || cond.field == "last_modified") {
-      int64_t value = 0;
-      if (cond.field == "size") {
-        value = doc.value("size", int64_t{0});
-      } else {
-        value = ParseTime(doc.value("last_modified", std::string()));
-      }
-      if (cond.is_range) {
-        hit = (!cond.from || value >= *cond.from) && (!cond.to || value <= *cond.to);
-      } else {
-        for (const auto& alt : cond.any) hit = hit || Compare(alt.op, value, alt.number);
-      }
-    } else {
-      const json& v = doc.contains(cond.field) ? doc.at(cond.field) : json();
-      std::string text = v.is_string() ? v.get<std::string>() : "";
-      for (const auto& alt : cond.any) {
-        hit = hit || (alt.op == "~" ? FullGlobMatch(alt.text, text) : alt.text == text);
-      }
-      if (cond.negate) hit = !hit;
-    }
-    if (!hit) return false;
-  }
-  return true;
-}
-
-bool FullGlobMatch(const std::string& pattern, const std::string& text) {
-  return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
-}
-
-// --- orderby ---
-
-std::optional<std::vector<OrderKey>> ParseOrderBy(std::string_view spec,
-                                                   const std::vector<std::string>& allowed,
-                                                   std::string* error) {
-  std::vector<OrderKey> keys;
-  for (const auto& part : SplitOn(spec, ',')) {
-    std::vector<std::string> words;
-    for (const auto& w : SplitOn(Trim(part), ' ')) {
-      if (!w.empty()) words.push_back(w);
-    }
-    if (words.empty() || words.size() > 2) {
-      *error = "Invalid orderby '" + std::string(spec) + "'";
-      return std::nullopt;
-    }
-    if (std::find(allowed.begin(), allowed.end(), words[0]) == allowed.end()) {
-      *error = "Invalid orderby field '" + words[0] + "'";
-      return std::nullopt;
-    }
-    OrderKey key{words[0], false};
-    if (words.size() == 2) {
-      std::string dir = words[1];
-      for (auto& ch : dir) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      if (dir != "ASC" && dir != "DESC") {
-        *error = "Invalid orderby direction '" + words[1] + "'";
-        return std::nullopt;
-      }
-      key.descending = dir == "DESC";
-    }
-    keys.push_back(key);
-  }
-  return keys;
-}
-
-int CompareJson(const json& a, const json& b) {
-  if (a.is_null() || b.is_null()) return a.is_null() == b.is_null() ? 0 : (a.is_null() ? -1 : 1);
-  if (a.is_number() && b.is_number()) {
-    double x = a.get<double>(), y = b.get<double>();
-    return x < y ? -1 : (x > y ? 1 : 0);
-  }
-  if (a.is_string() && b.is_string()) {
-    int c = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
-    return c < 0 ? -1 : (c > 0 ? 1 : 0);
-  }
-  if (a.is_boolean() && b.is_boolean()) return static_cast<int>(a.get<bool>()) - b.get<bool>();
-  std::string x = a.dump(), y = b.dump();
-  return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-void SortDocs(std::vector<json>* docs, const std::vector<OrderKey>& keys) {
-  static const json kNull;
-  std::stable_sort(docs->begin(), docs->end(), [&](const json& a, const json& b) {
-    for (const auto& k : keys) {
-      const json& x = a.contains(k.field) ? a.at(k.field) : kNull;
-      const json& y = b.contains(k.field) ? b.at(k.field) : kNull;
-      int c = CompareJson(x, y);
-      if (c != 0) return k.descending ? c > 0 : c < 0;
-    }
-    return false;
-  });
-}
-
-// --- query and body helpers ---
-
-std::vector<std::string> QueryValues(const Request& req, const std::string& name) {
-  std::vector<std::string> out;
-  auto [b, e] = req.query.equal_range(name);
-  for (auto it = b; it != e; ++it) out.push_back(it->second);
-  return out;
-}
-
-std::optional<int64_t> IntParam(const Request& req, const std::string& name, int64_t fallback,
-                                int64_t min, int64_t max, std::string* error) {
-  auto v = req.QueryParam(name);
-  if (!v) return fallback;
-  auto n = ParseInt(*v);
-  if (!n || *n < min || *n > max) {
-    *error = "Invalid " + name + " '" + *v + "': must be an integer from " + std::to_string(min) +
-             " to " + std::to_string(max);
-    return std::nullopt;
-  }
-  return n;
-}
-
-std::optional<json> ReadJsonObject(Request& req) {
-  auto body = req.ReadAllBody();
-  if (!body) return std::nullopt;
-  json j = json::parse(*body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
-}
 
 // --- error texts ---
 
@@ -520,7 +321,9 @@ int ReadDirectory(const std::filesystem::path& root, const std::filesystem::path
 // --- operations ---
 
 Response HandleLs(const Request& req, const Collection& c, const std::string& server) {
-  std::string asked = req.QueryParam("path").value_or("/~/");
+  // No path: the collection's default directory, else Transfer's own ("/~/").
+  std::string asked = req.QueryParam("path").value_or(
+      c.default_directory.empty() ? std::string("/~/") : c.default_directory);
   PathProblem problem;
   auto r = ResolvePath(c, asked, &problem);
   if (!r) return PathProblemResponse(req, problem, asked, "list", "MLSD", c, server);
@@ -554,48 +357,74 @@ Response HandleLs(const Request& req, const Collection& c, const std::string& se
     if (err == ENOENT || err == ENOTDIR) {
       return PathNotFound(req, "ClientError.NotFound", "list", asked, c, server);
     }
-    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
-                    GlobusReply(GlobusCodeForErrno(err), err, "System error in stat")};
-    return EndpointFailure(req, 502,
-                           err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
-                                         : "ExternalError.DirListingFailed",
-                           c, server, e);
+    return ListingFailed(req, c, server, asked, err, "System error in stat");
   }
   if (!S_ISDIR(st.st_mode)) {
     EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
                     GlobusReply("NOT_A_DIRECTORY", ENOTDIR, "System error in opendir")};
     return EndpointFailure(req, 502, "ExternalError.DirListingFailed.NotDirectory", c, server, e);
   }
-  std::vector<json> docs;
-  if (int err = ReadDirectory(c.root, r->local, show_hidden, &docs)) {
-    EndpointError e{"Directory listing failed", "list", "", "MLSD " + asked, "Fatal FTP Response",
-                    GlobusReply(GlobusCodeForErrno(err), err, "System error in opendir")};
-    return EndpointFailure(req, 502,
-                           err == EACCES ? "ExternalError.DirListingFailed.PermissionDenied"
-                                         : "ExternalError.DirListingFailed",
-                           c, server, e);
-  }
-  std::vector<json> kept;
-  kept.reserve(docs.size());
-  for (auto& d : docs) {
-    if (filter->Matches(d)) kept.push_back(std::move(d));
-  }
-  SortDocs(&kept, *order);
-  size_t total = kept.size();
-  size_t begin = std::min<size_t>(total, static_cast<size_t>(*offset));
-  size_t end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+  // Like Transfer, every page reads the whole folder; what it costs is one
+  // read of the names and one sort, plus file documents for the page only
+  // (for the default order, without filters), so paging a folder of
+  // 150,000 entries is linear per page, not quadratic.
+  const bool by_name_only = filter->all.empty() && order->size() == 1 && (*order)[0].field == "name";
+  size_t total = 0;
+  size_t begin = 0, end = 0;
   json data = json::array();
-  for (size_t i = begin; i < end; ++i) data.push_back(std::move(kept[i]));
+  if (by_name_only) {
+    std::vector<std::string> names;
+    if (int err = ListNames(c.root, r->local, show_hidden, &names)) {
+      return ListingFailed(req, c, server, asked, err, "System error in opendir");
+    }
+    total = names.size();
+    if (c.max_ls_entries > 0 && total > static_cast<size_t>(c.max_ls_entries)) {
+      return TooLargeToList(req, c, server, asked, total);
+    }
+    std::sort(names.begin(), names.end());
+    if ((*order)[0].descending) std::reverse(names.begin(), names.end());
+    begin = std::min<size_t>(total, static_cast<size_t>(*offset));
+    end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+    NameCache owners;
+    for (size_t i = begin; i < end; ++i) {
+      int err = 0;
+      auto doc = FileDocWith(c.root, r->local / names[i], names[i], &err, owners);
+      if (doc) data.push_back(std::move(*doc));  // vanished since: skipped
+    }
+  } else {
+    std::vector<json> docs;
+    if (int err = ReadDirectory(c.root, r->local, show_hidden, &docs)) {
+      return ListingFailed(req, c, server, asked, err, "System error in opendir");
+    }
+    std::vector<json> kept;
+    kept.reserve(docs.size());
+    for (auto& d : docs) {
+      if (filter->Matches(d)) kept.push_back(std::move(d));
+    }
+    total = kept.size();
+    if (c.max_ls_entries > 0 && total > static_cast<size_t>(c.max_ls_entries)) {
+      return TooLargeToList(req, c, server, asked, total);
+    }
+    SortDocs(&kept, *order);
+    begin = std::min<size_t>(total, static_cast<size_t>(*offset));
+    end = std::min<size_t>(total, begin + static_cast<size_t>(*limit));
+    for (size_t i = begin; i < end; ++i) data.push_back(std::move(kept[i]));
+  }
+  // "/~/" is echoed as asked, never expanded (globus-api.md §2.2); only
+  // --ls-absolute-path names the folder itself.
+  json absolute = nullptr;
+  if (c.ls_absolute_path) absolute = r->collection_path == "/" ? "/" : r->collection_path + "/";
   json body = {{"DATA_TYPE", "file_list"},  {"endpoint", c.id},
-               {"path", echoed},            {"absolute_path", nullptr},
-               {"length", end - begin},     {"total", total},
+               {"path", echoed},            {"absolute_path", absolute},
+               {"length", data.size()},     {"total", total},
                {"rename_supported", true},  {"symlink_supported", true},
                {"DATA", std::move(data)}};
   return JsonResponse(200, body);
 }
 
 Response HandleStat(const Request& req, const Collection& c, const std::string& server) {
-  std::string asked = req.QueryParam("path").value_or("/~/");
+  std::string asked = req.QueryParam("path").value_or(
+      c.default_directory.empty() ? std::string("/~/") : c.default_directory);
   PathProblem problem;
   auto r = ResolvePath(c, asked, &problem);
   if (!r) return PathProblemResponse(req, problem, asked, "list", "MLST", c, server);

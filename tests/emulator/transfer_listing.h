@@ -8,7 +8,9 @@
 // (token, data_access consent and high assurance are TransferService's
 // job). Path confinement is ResolvePath's (paths.h); a last component that
 // is a symlink is followed only when its target stays inside the root.
-// Everything here is stateless and thread-safe.
+// Everything here is stateless and thread-safe. The filters, orderby and
+// query helpers are implemented in transfer_query.cpp, the rest in
+// transfer_listing.cpp.
 #pragma once
 
 #include <cstdint>
@@ -136,6 +138,9 @@ int ReadDirectory(const std::filesystem::path& root, const std::filesystem::path
 // --- the operations (collection already authorised); `server` is
 // "127.0.0.1:PORT", shown in error texts as the real "Server:" line ---
 
+// ls pages the whole folder with limit/offset (`total` counts every entry
+// that passes show_hidden and the filters); more than c.max_ls_entries of
+// them is 502 ExternalError.DirListingFailed.SizeLimit, whatever the page.
 Response HandleLs(const Request& req, const Collection& c, const std::string& server);
 Response HandleStat(const Request& req, const Collection& c, const std::string& server);
 Response HandleMkdir(Request& req, const Collection& c, const std::string& server);

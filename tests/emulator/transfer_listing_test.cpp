@@ -315,6 +315,39 @@ TEST_F(Folder, PathConfinement) {
   EXPECT_FALSE(InsideRoot(root_, root_ / "missing"));
 }
 
+TEST(Paths, TildeIsTheHomeFolderForTransferAndANameForHttps) {
+  EXPECT_EQ(NormalisePath("/~/x/../y/"), "/y") << "home defaults to the root";
+  EXPECT_EQ(NormalisePath("/~/x/../y/", "/home/ada"), "/home/ada/y");
+  EXPECT_EQ(NormalisePath("~/x", "/home/ada"), "/home/ada/x");
+  EXPECT_EQ(NormalisePath("/~", "/home/ada"), "/home/ada");
+  EXPECT_EQ(NormalisePath("/~/../..", "/home/ada"), "/") << "never above the root";
+  EXPECT_EQ(NormalisePath("/a/~/b", "/home/ada"), "/a/~/b") << "only a leading ~";
+  EXPECT_EQ(NormalisePath("/./~/b", "/home/ada"), "/~/b");
+  EXPECT_EQ(NormalisePath("/~/x", "/home/ada", Tilde::kLiteral), "/~/x");
+  EXPECT_EQ(NormalisePath("~/x", "/home/ada", Tilde::kLiteral), std::nullopt) << "not absolute";
+}
+
+TEST_F(Folder, TheHomeFolderIsHomeUserWhenItExistsElseTheRoot) {
+  c_.local_user = "ada";
+  EXPECT_EQ(HomePath(c_), "/");
+  PathProblem problem;
+  auto r = ResolvePath(c_, "/~/file.txt", &problem);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->local, root_ / "file.txt");
+  fs::create_directories(root_ / "home" / "ada");
+  EXPECT_EQ(HomePath(c_), "/home/ada");
+  r = ResolvePath(c_, "/~/file.txt", &problem);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->collection_path, "/home/ada/file.txt");
+  r = ResolvePath(c_, "/~/file.txt", &problem, Tilde::kLiteral);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->local, root_ / "~" / "file.txt");
+  // A home that is a link out of the root is not one.
+  fs::remove_all(root_ / "home" / "ada");
+  fs::create_directory_symlink(top_ / "outside", root_ / "home" / "ada");
+  EXPECT_EQ(HomePath(c_), "/");
+}
+
 TEST_F(Folder, LsAnswersTheFileList) {
   Request req = Get("/v0.10/operation/endpoint/x/ls",
                     {{"show_hidden", "0"}, {"orderby", "name DESC"}, {"filter", "type:file"}});
@@ -335,6 +368,43 @@ TEST_F(Folder, LsAnswersTheFileList) {
   j = json::parse(r.body);
   EXPECT_EQ(j["path"], "/dir/");  // echoed as asked, with a trailing slash
   EXPECT_EQ(j["length"], 0);
+}
+
+TEST_F(Folder, LsPagesAlikeWhetherItReadsNamesOrDocuments) {
+  // The default order without filters sorts names and makes documents for
+  // the page only; a filter makes every document first. Same pages (the
+  // fifo skipped by both).
+  for (const char* order : {"name ASC", "name DESC"}) {
+    for (int offset = 0; offset <= 8; ++offset) {
+      std::multimap<std::string, std::string> q = {
+          {"orderby", order}, {"limit", "2"}, {"offset", std::to_string(offset)}};
+      json fast = json::parse(HandleLs(Get("/v0.10/operation/endpoint/x/ls", q), c_, "s").body);
+      q.emplace("filter", "name:~*");
+      json slow = json::parse(HandleLs(Get("/v0.10/operation/endpoint/x/ls", q), c_, "s").body);
+      EXPECT_EQ(fast["DATA"], slow["DATA"]) << order << " offset " << offset;
+      EXPECT_EQ(fast["total"], slow["total"]);
+      EXPECT_EQ(fast["length"], fast["DATA"].size());
+    }
+  }
+}
+
+TEST_F(Folder, LsOfAFolderOverMaxLsEntriesIsSizeLimit) {
+  c_.max_ls_entries = 3;
+  Response r = HandleLs(Get("/v0.10/operation/endpoint/x/ls", {{"path", "/"}, {"limit", "1"}}), c_,
+                        "127.0.0.1:1");
+  EXPECT_EQ(r.status, 502);
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["code"], "ExternalError.DirListingFailed.SizeLimit");
+  EXPECT_EQ(j["resource"], "/v0.10/operation/endpoint/x/ls");
+  EXPECT_TRUE(j["request_id"].is_string());
+  std::string message = j["message"];
+  EXPECT_EQ(message.rfind("Directory too large to list (7 entries, more than 3), Error (list)\n"
+                          "Endpoint: Test Collection (" + c_.id + ")\n",
+                          0),
+            0u)
+      << message;
+  c_.max_ls_entries = 7;
+  EXPECT_EQ(HandleLs(Get("/v0.10/operation/endpoint/x/ls", {{"path", "/"}}), c_, "s").status, 200);
 }
 
 TEST_F(Folder, LsErrors) {

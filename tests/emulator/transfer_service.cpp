@@ -114,7 +114,7 @@ json TransferService::EndpointDoc(const Collection& c) const {
       {"owner_id", ep},
       {"owner_string", ep + "@clients.auth.globus.org"},
       {"username", "u_" + compact.substr(0, 26)},
-      {"default_directory", "/~/"},
+      {"default_directory", c.default_directory.empty() ? json() : json(c.default_directory)},
       {"public", false},
       {"shareable", false},
       {"subscription_id", nullptr},

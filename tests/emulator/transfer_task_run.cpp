@@ -496,7 +496,7 @@ void Attempt::RunDelete() {
 
 Attempt::Step Attempt::DeleteItem(size_t i, const Collection& c, const json& item) {
   std::string asked = item["path"];
-  std::string norm = NormalisePath(asked).value_or("/");
+  std::string norm = NormalisePath(asked, HomePath(c)).value_or("/");
   std::string parent = ParentPath(norm), last = BaseName(norm);
   auto join = [](const std::string& p, const std::string& n) {
     return p == "/" ? "/" + n : p + "/" + n;

@@ -144,8 +144,7 @@ DataTarget DataEmulatorBackend::Target(const std::string& coll) {
 }
 
 stdfs::path DataEmulatorBackend::Local(const std::string& coll, const std::string& path) {
-  std::string rel = path;
-  if (rel.starts_with("/~/")) rel = rel.substr(3);
+  std::string rel = path;  // from the root: '~' is an ordinary name to HTTPS
   while (rel.starts_with("/")) rel = rel.substr(1);
   return emu_.root(coll) / rel;
 }

@@ -506,5 +506,34 @@ TEST_F(FsCore, BadNames) {
   EXPECT_EQ(fake_->calls(FakeTransfer::kOpMkdir), 0u);
 }
 
+TEST_F(FsCore, AFolderTooLargeToListIsEfbigWithOneLogLineAndItsEntriesStillOpen) {
+  fake_->AddDir(kA, "/data/big");
+  for (int i = 0; i < 5; ++i) fake_->AddFile(kA, "/data/big/f" + std::to_string(i), 1, 10);
+  fake_->AddDir(kA, "/data/big/sub");
+  fake_->SetMaxListEntries(5);  // /data holds 4 entries, /data/big 6
+  uint64_t alpha = LookupIno(kRootIno, "alpha");
+  uint64_t big = LookupIno(alpha, "big");
+  uint64_t h = 0;
+  EXPECT_EQ(fs_->OpenDir(big, &h), EFBIG) << "ls prints \"File too large\"";
+  EXPECT_EQ(fs_->OpenDir(big, &h), EFBIG);
+  const std::string log = LogText();
+  const std::string line = "readdir alpha:/data/big: this folder has more entries than Globus Transfer lists";
+  EXPECT_NE(log.find(line), std::string::npos) << log;
+  EXPECT_EQ(log.find(line, log.find(line) + 1), std::string::npos) << "one line, not one per ls";
+  EXPECT_NE(log.find("ExternalError.DirListingFailed.SizeLimit"), std::string::npos) << log;
+  EXPECT_NE(log.find("globus ls --filter"), std::string::npos) << log;
+  // Its entries still open by path: Transfer's stat answers for each, and
+  // the folder is not listed again for every name.
+  const uint64_t lists = fake_->calls(FakeTransfer::kOpList);
+  Entry e;
+  ASSERT_EQ(fs_->Lookup(big, "f3", &e), 0);
+  EXPECT_EQ(e.attr.size, 1u);
+  ASSERT_EQ(fs_->Lookup(big, "sub", &e), 0);
+  EXPECT_TRUE(S_ISDIR(e.attr.mode));
+  EXPECT_EQ(fs_->Lookup(big, "missing", &e), ENOENT);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpList), lists);
+  EXPECT_EQ(fake_->calls(FakeTransfer::kOpStat), 3u);
+}
+
 }  // namespace
 }  // namespace globusfs::fs

@@ -124,6 +124,9 @@ const Row kRows[] = {
     {"GridPermissionDenied", 502, Doc("ExternalError.StatFailed", Grid("PERMISSION_DENIED")),
      RemoteErrc::kPermissionDenied},
     {"Other403", 403, Doc("Forbidden", "x"), RemoteErrc::kPermissionDenied},
+    // --- too large to list (globus-api.md §3.2) ---
+    {"LsSizeLimit", 502, Doc("ExternalError.DirListingFailed.SizeLimit", "too many entries"),
+     RemoteErrc::kTooLarge},
     // --- not supported ---
     {"NotSupported", 409, Doc("NotSupported", "symlinks are not supported"),
      RemoteErrc::kNotSupported},
@@ -239,6 +242,8 @@ TEST(RemoteErrorRetry, OnlyUnreachableAndAuthRequirementsAreRetriedLater) {
   EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(400, Doc("ClientError.BadRequest", "x")))));
   EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(404, Doc("EndpointNotFound", "x")))));
   EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(403, Doc("PermissionDenied", "x")))));
+  EXPECT_FALSE(RetryLater(Classify(http::ParseErrorDocument(
+      502, Doc("ExternalError.DirListingFailed.SizeLimit", "too many entries")))));
   EXPECT_FALSE(RetryLater(RemoteErrc::kProtocol));
   EXPECT_FALSE(RetryLater(RemoteErrc::kOther));
 }

@@ -272,17 +272,17 @@ TEST(TransferApiJsonListing, RetypedRealListingIsMalformed) {
   }
 }
 
-TEST(TransferApiJsonListing, PagingStops) {
-  EXPECT_FALSE(ListingComplete(0, 1000, 2500, 1000));
-  EXPECT_FALSE(ListingComplete(1000, 1000, 2500, 1000));
-  EXPECT_TRUE(ListingComplete(2000, 500, 2500, 1000));
-  EXPECT_TRUE(ListingComplete(0, 10, 10, 1000));
-  // Without a total: a short page ends it, a full one does not.
-  EXPECT_FALSE(ListingComplete(0, 1000, std::nullopt, 1000));
-  EXPECT_TRUE(ListingComplete(1000, 999, std::nullopt, 1000));
-  // An empty page always ends it (a total that is never reached).
-  EXPECT_TRUE(ListingComplete(1000, 0, 5000, 1000));
-  EXPECT_TRUE(ListingComplete(0, 0, std::nullopt, 1000));
+TEST(TransferApiJsonListing, OnlyAShortPageEndsAListing) {
+  // A full page may be followed by more, even when a `total` says it was
+  // the last (whether total counts the whole folder is UNVERIFIED).
+  EXPECT_FALSE(ListingComplete(1000, 1000));
+  EXPECT_FALSE(ListingComplete(100000, 100000));
+  EXPECT_FALSE(ListingComplete(1001, 1000)) << "more than asked is still a full page";
+  // A short page is the end, even when a `total` promises more.
+  EXPECT_TRUE(ListingComplete(999, 1000));
+  EXPECT_TRUE(ListingComplete(10, 1000));
+  EXPECT_TRUE(ListingComplete(0, 1000));
+  EXPECT_TRUE(ListingComplete(0, 1));
 }
 
 TEST(TransferApiJsonTask, ReadsOutcomes) {
