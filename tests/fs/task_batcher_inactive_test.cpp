@@ -172,6 +172,7 @@ class WithoutNiceStatus final : public TransferApi {
   http::Result<FileEntry> Stat(const std::string& c, const std::string& p) override {
     return api_.Stat(c, p);
   }
+  http::Result<std::string> HomePath(const std::string& c) override { return api_.HomePath(c); }
   http::Result<void> Mkdir(const std::string& c, const std::string& p) override {
     return api_.Mkdir(c, p);
   }
