@@ -200,9 +200,11 @@ Response TooLargeToList(const Request& req, const Collection& c, const std::stri
 }
 
 // The names a listing of `dir` shows, unsorted: what ReadDirectory would
-// make documents of, decided from the directory entry's type (a stat only
-// for symbolic links and unknown types). Returns 0 or errno.
-int ListNames(const std::filesystem::path& root, const std::filesystem::path& dir,
+// make documents of. Every kind of entry is listed (files, folders, links,
+// and chr/blk/pipe/other as their own types), so no stat is needed; an
+// entry that vanishes before its document is made is dropped there.
+// Returns 0 or errno.
+int ListNames(const std::filesystem::path& /*root*/, const std::filesystem::path& dir,
               bool show_hidden, std::vector<std::string>* out) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) return errno;
@@ -210,24 +212,6 @@ int ListNames(const std::filesystem::path& root, const std::filesystem::path& di
     const char* name = ent->d_name;
     if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) continue;
     if (!show_hidden && name[0] == '.') continue;
-    unsigned char type = ent->d_type;
-    if (type == DT_UNKNOWN) {
-      struct stat ls;
-      if (::lstat((dir / name).c_str(), &ls) != 0) continue;  // vanished
-      type = S_ISDIR(ls.st_mode) ? DT_DIR : S_ISREG(ls.st_mode) ? DT_REG : S_ISLNK(ls.st_mode) ? DT_LNK : DT_FIFO;
-    }
-    if (type == DT_LNK) {
-      // Skipped like FileDocWith skips it: a valid link, inside the root, to
-      // something that is neither a folder nor a file.
-      struct stat ts;
-      const auto local = dir / name;
-      if (::stat(local.c_str(), &ts) == 0 && !S_ISDIR(ts.st_mode) && !S_ISREG(ts.st_mode) &&
-          InsideRoot(root, local)) {
-        continue;
-      }
-    } else if (type != DT_DIR && type != DT_REG) {
-      continue;  // fifos, sockets, devices
-    }
     out->emplace_back(name);
   }
   ::closedir(d);

@@ -398,12 +398,12 @@ TEST_F(Folder, LsOfAFolderOverMaxLsEntriesIsSizeLimit) {
   EXPECT_EQ(j["resource"], "/v0.10/operation/endpoint/x/ls");
   EXPECT_TRUE(j["request_id"].is_string());
   std::string message = j["message"];
-  EXPECT_EQ(message.rfind("Directory too large to list (7 entries, more than 3), Error (list)\n"
+  EXPECT_EQ(message.rfind("Directory too large to list (8 entries, more than 3), Error (list)\n"
                           "Endpoint: Test Collection (" + c_.id + ")\n",
                           0),
             0u)
       << message;
-  c_.max_ls_entries = 7;
+  c_.max_ls_entries = 8;
   EXPECT_EQ(HandleLs(Get("/v0.10/operation/endpoint/x/ls", {{"path", "/"}}), c_, "s").status, 200);
 }
 
