@@ -546,6 +546,12 @@ int FileContents::FlushPath(const std::string& coll, const std::string& path) {
   return Upload(f, "upload before rename");
 }
 
+FileContents::UploadHold FileContents::HoldUploads(const std::string& coll, const std::string& path) {
+  auto f = Find(coll, path);
+  if (!f) return {};
+  return UploadHold(f, f->upload_mu);
+}
+
 std::vector<std::shared_ptr<FileContents::OpenFile>> FileContents::TakeUnder(const std::string& coll,
                                                                             const std::string& path) {
   std::vector<std::shared_ptr<OpenFile>> taken;

@@ -168,6 +168,21 @@ class FileContents {
   bool IsOpen(const std::string& coll, const std::string& path);
   // Uploads the path now if it has unsaved changes (before a rename).
   int FlushPath(const std::string& coll, const std::string& path);
+  // While held, no upload of the file at `path` runs (one in flight is
+  // waited for): a caller replacing or removing `path` on the server holds
+  // it until it has called Unlinked, so a late upload (the last release of
+  // an O_TRUNC'ed descriptor, the background retry) can neither land on
+  // the new file nor record a stale stat of the path.
+  class UploadHold {
+   public:
+    UploadHold() = default;
+    UploadHold(std::shared_ptr<void> owner, std::mutex& mu) : owner_(std::move(owner)), lock_(mu) {}
+
+   private:
+    std::shared_ptr<void> owner_;  // keeps the mutex alive; released after the lock
+    std::unique_lock<std::mutex> lock_;
+  };
+  UploadHold HoldUploads(const std::string& coll, const std::string& path);
   // The namespace changed under the files: open and pending files follow a
   // rename of `from` (or a folder above them) to `to`.
   void Renamed(const std::string& coll, const std::string& from, const std::string& to);

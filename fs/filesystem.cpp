@@ -509,6 +509,9 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   if (int rc = ChildPath(parent, name, &p, &path)) return rc;
   if (name.starts_with(kHiddenPrefix)) return ENOENT;
   const std::string& coll = CollOf(p.mount);
+  // An upload of it in flight lands first; none starts until it is unlinked.
+  FileContents::UploadHold uploads;
+  if (contents_) uploads = contents_->HoldUploads(coll, path);
   auto found = LookupWithOverlay(p.mount, path);  // a file whose upload is pending counts
   if (!found) return Fail(found.error(), "unlink", p.mount, path);
   if (!*found) return ENOENT;
@@ -577,6 +580,10 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   }
   if (int rc = Settle(p.mount, from)) return rc;
   if (int rc = Settle(p.mount, to)) return rc;
+  // The replaced file's late upload (its last release) waits until it is
+  // marked unlinked below, and then never runs.
+  FileContents::UploadHold target_uploads;
+  if (contents_) target_uploads = contents_->HoldUploads(coll, to);
   auto src = ns_.Lookup(coll, from);
   if (!src) return Fail(src.error(), "rename", p.mount, from);
   if (!*src) return ENOENT;

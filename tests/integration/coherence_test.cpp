@@ -43,6 +43,41 @@ TEST_F(Coherence, AnEditorsRenameOverIsReadAtOnce) {
   }
 }
 
+// `: > f` (an O_TRUNC open with nothing written) uploads the empty file at
+// the last release, which the kernel sends after close has returned. A save
+// that renames a new file over f right after must win over that late
+// upload, on the server and through the mount, even when the upload is slow.
+TEST_F(Coherence, ARenameOverRightAfterATruncatingOpenIsNotUndoneByItsLateUpload) {
+  MountOrDie();
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ASSERT_EQ(Sh("printf 'old text\n' > alpha/t.txt").exit_code, 0);
+    emu_->AddFault({{"route", "https.put"}, {"delay_ms", 400}, {"count", 1}});
+    RunResult r = Sh(
+        "python3 -c \"import os,sys; p=sys.argv[1]; os.close(os.open(p, os.O_WRONLY|os.O_TRUNC)); "
+        "fd=os.open(p+'.tmp', os.O_WRONLY|os.O_CREAT|os.O_TRUNC, 0o644); os.write(fd, b'new text\\n'); os.close(fd); "
+        "os.rename(p+'.tmp', p); print(open(p).read(), end='')\" alpha/t.txt");
+    ASSERT_EQ(r.exit_code, 0) << r.all() << LogTail(2000);
+    EXPECT_EQ(r.out, "new text\n") << "read right after the rename over";
+    EXPECT_EQ(ServerText("alpha/t.txt"), "new text\n") << "the late upload of the truncated file replaced the save";
+    EXPECT_EQ(Sh("cat alpha/t.txt").out, "new text\n");
+    EXPECT_FALSE(ServerHas("alpha/t.txt.tmp"));
+    emu_->ClearFaults();
+  }
+  // The same late upload against an rm: the file stays removed.
+  ASSERT_EQ(Sh("printf 'doomed\\n' > alpha/r.txt").exit_code, 0);
+  emu_->AddFault({{"route", "https.put"}, {"delay_ms", 400}, {"count", 1}});
+  RunResult r = Sh(": > alpha/r.txt && rm alpha/r.txt && ls alpha");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.out, "t.txt\n");
+  emu_->ClearFaults();
+  Remount();
+  EXPECT_EQ(Sh("cat alpha/t.txt").out, "new text\n");
+  EXPECT_EQ(ServerText("alpha/t.txt"), "new text\n");
+  EXPECT_EQ(Sh("ls alpha").out, "t.txt\n");
+  EXPECT_FALSE(ServerHas("alpha/r.txt")) << "the late upload of the truncated file brought it back";
+}
+
 TEST_F(Coherence, SedInPlaceThenAppend) {
   MountOrDie();
   for (int round = 0; round < 3; ++round) {
