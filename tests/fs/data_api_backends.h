@@ -24,7 +24,7 @@
 #include "auth/http/http_client.h"
 #include "fs/remote/data_api.h"
 #include "fs/remote/data_client.h"
-#include "fs/remote/fake_data.h"
+#include "tests/fakes/fake_data.h"
 #include "tests/fs/transfer_api_backends.h"
 #include "tests/support/emulator_process.h"
 

@@ -11,8 +11,8 @@
 #include <fstream>
 
 #include "fs/errno_map.h"
-#include "fs/remote/fake_data.h"
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_data.h"
+#include "tests/fakes/fake_transfer.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_json.h"
 

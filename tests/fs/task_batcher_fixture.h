@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "auth/token_source.h"
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 #include "fs/task_batcher.h"
 
 namespace globusfs::fs::batcher_testing {

@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <thread>
 
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 #include "fs/task_batcher.h"
 #include "tests/fs/task_batcher_fixture.h"
 

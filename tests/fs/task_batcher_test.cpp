@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 #include "fs/retry_backoff.h"
 #include "tests/fs/task_batcher_fixture.h"
 

@@ -16,7 +16,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 
 namespace globusfs::fs::contract {
 namespace {

@@ -20,7 +20,7 @@
 #include <optional>
 #include <thread>
 
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_json.h"
 #include "tests/fs/transfer_api_backends.h"
@@ -196,7 +196,9 @@ TEST_P(TransferApiContract, ListsSpecialFilesWithTheirKind) {
   ASSERT_TRUE(list.ok()) << list.error().Summary();
   EXPECT_EQ(Find(*list, "fifo").type, EntryType::kPipe);
   EXPECT_EQ(Find(*list, "sock").type, EntryType::kOther);
-  if (::geteuid() == 0) EXPECT_EQ(Find(*list, "null").type, EntryType::kCharDevice);
+  if (::geteuid() == 0) {
+    EXPECT_EQ(Find(*list, "null").type, EntryType::kCharDevice);
+  }
   EXPECT_EQ(Find(*list, "plain").type, EntryType::kFile);
 }
 

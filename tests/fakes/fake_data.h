@@ -40,7 +40,7 @@
 
 #include "auth/http/clock.h"
 #include "fs/remote/data_api.h"
-#include "fs/remote/fake_hooks.h"
+#include "tests/fakes/fake_hooks.h"
 
 namespace globusfs::fs {
 

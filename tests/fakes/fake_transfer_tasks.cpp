@@ -1,4 +1,4 @@
-// FakeTransfer's tasks (see fs/remote/fake_transfer.h): submissions with
+// FakeTransfer's tasks (see tests/fakes/fake_transfer.h): submissions with
 // submission-id deduplication, the task table, attempts (one attempt of a
 // transfer or a delete is in fake_transfer_run.cpp), task documents,
 // events, cancel, and the task hooks.
@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "auth/http/url.h"
-#include "fs/remote/fake_transfer.h"
-#include "fs/remote/fake_transfer_internal.h"
+#include "tests/fakes/fake_transfer.h"
+#include "tests/fakes/fake_transfer_internal.h"
 #include "fs/remote/transfer_json.h"
 
 namespace globusfs::fs {

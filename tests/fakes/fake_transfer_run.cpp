@@ -1,4 +1,4 @@
-// One attempt of a FakeTransfer task (see fs/remote/fake_transfer.h), as
+// One attempt of a FakeTransfer task (see tests/fakes/fake_transfer.h), as
 // globus-emulator's worker runs it: a transfer copies the fake's entries and
 // records a fault and an error event per failing item (it stays ACTIVE); a
 // delete removes its paths and ends FAILED at its first error. Also the
@@ -10,8 +10,8 @@
 #include <optional>
 #include <utility>
 
-#include "fs/remote/fake_transfer.h"
-#include "fs/remote/fake_transfer_internal.h"
+#include "tests/fakes/fake_transfer.h"
+#include "tests/fakes/fake_transfer_internal.h"
 
 namespace globusfs::fs {
 namespace fake_transfer_internal {

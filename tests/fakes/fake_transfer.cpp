@@ -1,4 +1,4 @@
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "auth/http/url.h"
-#include "fs/remote/fake_transfer_internal.h"
+#include "tests/fakes/fake_transfer_internal.h"
 #include "fs/remote/transfer_json.h"
 
 namespace globusfs::fs {

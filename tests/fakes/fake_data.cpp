@@ -1,4 +1,4 @@
-#include "fs/remote/fake_data.h"
+#include "tests/fakes/fake_data.h"
 
 #include <algorithm>
 #include <fstream>

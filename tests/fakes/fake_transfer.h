@@ -64,7 +64,7 @@
 #include <vector>
 
 #include "auth/http/clock.h"
-#include "fs/remote/fake_hooks.h"
+#include "tests/fakes/fake_hooks.h"
 #include "fs/remote/transfer_api.h"
 
 namespace globusfs::fs {

@@ -1,4 +1,4 @@
-// FakeTransfer's own definitions (fs/remote/fake_transfer.h), shared by its
+// FakeTransfer's own definitions (tests/fakes/fake_transfer.h), shared by its
 // source files: fake_transfer.cpp (the trees: namespace operations and
 // setting up state), fake_transfer_tasks.cpp (the task table, documents and
 // hooks) and fake_transfer_run.cpp (one attempt of a task).
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fs/remote/fake_transfer.h"
+#include "tests/fakes/fake_transfer.h"
 
 namespace globusfs::fs {
 
