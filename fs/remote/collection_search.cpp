@@ -10,7 +10,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int kPageSize = 100;   // the SDK's page size for endpoint_search
+constexpr int kMaxPageSize = 100;  // the SDK's page size for endpoint_search
 constexpr int kMaxResults = 1000;  // the service's cap per query
 
 http::Error Malformed(const std::string& what) {
@@ -62,15 +62,17 @@ http::Result<CollectionPage> ParseEndpointSearchPage(const json& body) {
 http::Result<std::vector<CollectionHit>> SearchCollections(http::HttpClient& http,
                                                            http::Authorizer* transfer_authorizer,
                                                            const std::string& transfer_base,
-                                                           const std::string& text, int limit) {
+                                                           const std::string& text, int limit,
+                                                           int page_size) {
   limit = std::clamp(limit, 1, kMaxResults);
+  page_size = std::clamp(page_size, 1, kMaxPageSize);
   std::vector<CollectionHit> hits;
   while (static_cast<int>(hits.size()) < limit) {
     const int offset = static_cast<int>(hits.size());
-    const int page_size = std::min(kPageSize, limit - offset);
+    const int asked = std::min(page_size, limit - offset);
     auto body = http.GetJson(transfer_base + "v0.10/endpoint_search?filter_fulltext=" +
                                  http::UrlEncodeComponent(text) + "&filter_scope=all&limit=" +
-                                 std::to_string(page_size) + "&offset=" + std::to_string(offset),
+                                 std::to_string(asked) + "&offset=" + std::to_string(offset),
                              transfer_authorizer);
     if (!body) return std::move(body).error();
     auto page = ParseEndpointSearchPage(*body);

@@ -40,10 +40,12 @@ struct CollectionPage {
 http::Result<CollectionPage> ParseEndpointSearchPage(const nlohmann::json& body);
 
 // Up to `limit` (1..1000) collections whose names match `text`, in the
-// service's order (best first). `transfer_base` ends with '/'.
+// service's order (best first), asking for pages of `page_size` (1..100;
+// smaller only in tests). `transfer_base` ends with '/'.
 http::Result<std::vector<CollectionHit>> SearchCollections(http::HttpClient& http,
                                                            http::Authorizer* transfer_authorizer,
                                                            const std::string& transfer_base,
-                                                           const std::string& text, int limit);
+                                                           const std::string& text, int limit,
+                                                           int page_size = 100);
 
 }  // namespace globusfs::fs
