@@ -188,8 +188,15 @@ std::optional<std::string> MountPathOf(const std::string& mountpoint, const std:
 // Tells once per task (on stderr) why work is held up, so a job's log says.
 class HoldNotes {
  public:
-  void Note(const json& active) {
-    for (const json& t : active) {
+  void Note(const json& work) {
+    for (const json& item : work["pending"]) {
+      // A batch waiting for a retry (Globus unreachable, a login missing).
+      if (item.contains("detail") && told_.insert("pending\n" + item.value("detail", std::string())).second) {
+        std::cerr << "globusfs wait: a " << item.value("type", std::string("copy"))
+                  << " not yet sent waits to be retried: " << item.value("detail", std::string()) << "\n";
+      }
+    }
+    for (const json& t : work["active"]) {
       std::string id = t.value("task_id", std::string());
       std::string key = t.value("submission_id", id);
       if (t.contains("reason") && told_.insert(key + "\ninactive").second) {
@@ -307,7 +314,7 @@ int RunWait(int argc, char** argv) {
     }
     failures.Add(FailuresUnder(doc, under, since));
     json work = WorkUnder(doc, under);
-    notes.Note(work["active"]);
+    notes.Note(work);
     if (NothingLeft(work)) {
       if (!failures.list().empty()) {
         report("failed", work);
