@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "fs/filesystem.h"
 #include "fs/status_view.h"
 #include "fs/task_batcher.h"
 #include "tests/fakes/fake_transfer.h"
@@ -104,6 +105,55 @@ TEST_F(TaskBatcherTest, ThePendingListIsBoundedAndEachBatchSummarised) {
   EXPECT_EQ(copies["bytes_total"], nullptr) << "sizes not given: unknown, not 0";
   EXPECT_EQ(WorkUnder(s, "/beta/many/f29")["pending"].size(), 1u) << "unlisted, still found";
   EXPECT_EQ(WorkUnder(s, "/alpha/src/two")["pending"].size(), 1u);
+}
+
+// The document the mount root serves: mount paths from the mount table,
+// and never over the 64 KiB the kernel passes back for an xattr.
+std::vector<MountedCollection> Mounts() {
+  std::vector<MountedCollection> mounts(2);
+  mounts[0].entry = MountEntry{"alpha", kA, "/data"};
+  mounts[0].info.id = kA;
+  mounts[0].root_path = "/data";
+  mounts[1].entry = MountEntry{"beta", kB, ""};
+  mounts[1].info.id = kB;
+  mounts[1].root_path = "/";
+  return mounts;
+}
+
+TEST_F(TaskBatcherTest, MountPathsComeFromTheMountTable) {
+  Filesystem fs(FsOptions{}, Mounts(), *ns_, log_);
+  EXPECT_EQ(fs.MountPathsOf(kA, "/data/x/y"), std::vector<std::string>{"/alpha/x/y"});
+  EXPECT_EQ(fs.MountPathsOf(kA, "/data"), std::vector<std::string>{"/alpha"});
+  EXPECT_TRUE(fs.MountPathsOf(kA, "/database/x").empty()) << "not under /data";
+  EXPECT_TRUE(fs.MountPathsOf(kA, "/other").empty());
+  EXPECT_EQ(fs.MountPathsOf(kB, "/b/c"), std::vector<std::string>{"/beta/b/c"});
+  EXPECT_TRUE(fs.MountPathsOf("cccccccc-0000-4000-8000-000000000003", "/x").empty());
+  FsOptions single;
+  single.single = true;
+  auto one = Mounts();
+  one.resize(1);
+  Filesystem just_alpha(single, one, *ns_, log_);
+  EXPECT_EQ(just_alpha.MountPathsOf(kA, "/data/x"), std::vector<std::string>{"/x"});
+  EXPECT_EQ(just_alpha.MountPathsOf(kA, "/data"), std::vector<std::string>{"/"});
+}
+
+TEST_F(TaskBatcherTest, TheStatusDocumentFitsInAnXattrWhateverIsPending) {
+  TaskBatcher& b = NewBatcher(/*start=*/false);  // everything stays pending
+  Filesystem fs(FsOptions{}, Mounts(), *ns_, log_, nullptr, &b);
+  const std::string dir = "/" + std::string(400, 'd');
+  for (int i = 0; i < 250; ++i) {
+    ASSERT_EQ(b.QueueCopy(kA, "/data/src/f" + std::to_string(i), kB, dir + "/f" + std::to_string(i), false, 10), 0);
+  }
+  ASSERT_GT(b.Status([&](const std::string& c, const std::string& p) { return fs.MountPathsOf(c, p); }).dump().size(),
+            Filesystem::kMaxStatusBytes)
+      << "listed in full it would not fit";
+  std::string doc = fs.StatusDocument();
+  EXPECT_LE(doc.size(), Filesystem::kMaxStatusBytes);
+  json s = json::parse(doc);
+  EXPECT_EQ(s["pending_total"], 250);
+  EXPECT_LT(s["pending"].size(), 100u) << "not even 100 fit";
+  EXPECT_EQ(WorkUnder(s, "/beta" + dir + "/f249")["pending"].size(), 1u) << "still found by its batch";
+  EXPECT_EQ(s["pending_batches"][0]["bytes_total"], 2500);
 }
 
 }  // namespace
