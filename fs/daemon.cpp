@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -70,10 +69,24 @@ globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOI
                                      this long (default 30; 0 = do not wait); what is left
                                      stays in the journal and the next mount sends it
 
-  globusfs status MOUNTPOINT [--json]   pending, active, failed and recent Globus tasks
   --log-file FILE                    log here (default: <cache dir>/globusfs.log when detached)
   -h, --help                         this text
   --version                          the version
+
+Commands:
+  globusfs status MOUNTPOINT [--json]
+      the mount's pending copies and deletes, and its active, failed and recent Globus tasks
+  globusfs status MOUNTPOINT --watch [--interval SECONDS] [--json]
+      follows them (redrawn in place on a terminal, a block per change otherwise; --json:
+      one document per line) with progress bars: files and bytes done of the total, rate,
+      time left; exits 0 when nothing is pending or active, 1 if something failed meanwhile
+  globusfs wait MOUNTPOINT [PATH] [--timeout SECONDS] [--json]
+      waits until the copies and deletes under PATH (default: the whole mount), including
+      those made before it started, have landed at Globus: 0 when they have, 1 listing the
+      failures, or when SECONDS pass first (without --timeout it waits as long as they run)
+  globusfs search TEXT [--limit N] [--json]
+      finds collections by name (Transfer's endpoint_search): id, display name, owner,
+      kind, and whether it has an HTTPS server; needs globusfs-auth login, not a mount
 
 Environment: GLOBUSFS_CONFIG_DIR (tokens), GLOBUSFS_CLIENT_ID, GLOBUS_SDK_* (see README).
 )";
@@ -107,6 +120,8 @@ std::string DefaultCacheDir(const std::string& mountpoint) {
   return (base / "globusfs" / ShortHash(ec ? mountpoint : real.string())).string();
 }
 
+}  // namespace
+
 std::string ClientIdFromEnvOrConfig() {
   if (const char* id = std::getenv("GLOBUSFS_CLIENT_ID"); id && *id) return id;
   std::ifstream f(auth::DefaultConfigDir() / "config.json");
@@ -114,6 +129,8 @@ std::string ClientIdFromEnvOrConfig() {
   auto j = nlohmann::json::parse(f, nullptr, false);
   return j.is_object() ? j.value("client_id", "") : "";
 }
+
+namespace {
 
 // "512M", "2G", "1048576" -> bytes; false on garbage and on sizes of 2^64
 // bytes or more (converting those to uint64_t would be undefined).
@@ -538,71 +555,6 @@ int RunDaemon(const DaemonConfig& config) {
   pool.Shutdown();
   log.Log(LogLevel::kInfo, "unmounted from " + config.mountpoint);
   return exit_code;
-}
-
-}  // namespace globusfs::fs
-
-namespace globusfs::fs {
-
-int RunStatus(int argc, char** argv) {
-  // globusfs status MOUNTPOINT [--json]
-  std::string mountpoint;
-  bool as_json = false;
-  for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--json") as_json = true;
-    else if (a == "-h" || a == "--help") {
-      std::cout << "usage: globusfs status MOUNTPOINT [--json]\n";
-      return 0;
-    } else if (mountpoint.empty()) mountpoint = a;
-    else {
-      std::cerr << "globusfs status: unexpected argument " << a << "\n";
-      return 2;
-    }
-  }
-  if (mountpoint.empty()) {
-    std::cerr << "usage: globusfs status MOUNTPOINT [--json]\n";
-    return 2;
-  }
-  std::string value(1 << 20, '\0');
-  ssize_t n = ::getxattr(mountpoint.c_str(), Filesystem::kStatusXattr, value.data(), value.size());
-  if (n < 0) {
-    std::cerr << "globusfs status: " << mountpoint << " is not a globusfs mount (" << std::strerror(errno) << ")\n";
-    return 1;
-  }
-  value.resize(static_cast<size_t>(n));
-  auto j = nlohmann::json::parse(value, nullptr, false);
-  if (j.is_discarded()) {
-    std::cerr << "globusfs status: unreadable answer from the daemon\n";
-    return 1;
-  }
-  if (as_json) {
-    std::cout << j.dump(2) << "\n";
-    return 0;
-  }
-  std::cout << "pending: " << j["pending"].size() << " item(s) not yet sent\n";
-  auto table = [](const char* title, const nlohmann::json& tasks) {
-    std::cout << title << ":\n";
-    if (tasks.empty()) std::cout << "  (none)\n";
-    for (const auto& t : tasks) {
-      std::cout << "  " << t.value("task_id", std::string("-")) << "  " << t.value("type", std::string()) << "  "
-                << t.value("status", std::string()) << "  items " << t.value("items", 0) << "  files "
-                << t.value("files_transferred", 0) << "  bytes " << t.value("bytes_transferred", 0);
-      if (t.contains("detail") && t.value("status", std::string()) != "SUCCEEDED") {
-        std::cout << "  " << t["detail"].get<std::string>();
-      }
-      std::cout << "\n";
-      if (t.contains("reason")) {  // INACTIVE: suspended at Globus, not failed
-        std::cout << "      INACTIVE since " << t.value("inactive_since", std::string("?")) << ": "
-                  << t.value("reason", std::string()) << "\n"
-                  << "      to resume it: " << t.value("remedy", std::string()) << "\n";
-      }
-    }
-  };
-  table("active", j["active"]);
-  table("failed", j["failed"]);
-  table("recent", j["recent"]);
-  return 0;
 }
 
 }  // namespace globusfs::fs

@@ -32,8 +32,9 @@ struct DaemonConfig {
 // Returns the process exit code.
 int RunDaemon(const DaemonConfig& config);
 
-// `globusfs status MOUNTPOINT [--json]`: the mount's Globus tasks.
-int RunStatus(int argc, char** argv);
+// The native app's client id: $GLOBUSFS_CLIENT_ID, else config.json's
+// "client_id" in the config folder; "" when neither says.
+std::string ClientIdFromEnvOrConfig();
 
 // Parses globusfs's command line. Returns the exit code to use right away
 // (0 after --help/--version, 2 on a usage error) or -1 to run.

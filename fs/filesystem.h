@@ -163,6 +163,14 @@ class Filesystem {
   // the mount root has "user.globusfs.status": the tasks, as JSON).
   static const std::vector<std::string>& XattrNames();
   static constexpr const char* kStatusXattr = "user.globusfs.status";
+  // The largest value the kernel passes back for an xattr (XATTR_SIZE_MAX).
+  static constexpr size_t kMaxStatusBytes = 65536;
+  // The status document (TaskBatcher::Status with mount paths, fitted under
+  // kMaxStatusBytes when it can be); "{}" without a batcher.
+  std::string StatusDocument() const;
+  // The mount paths ("/NAME/x", or "/x" with --single) that show `path`
+  // of collection `coll`; empty when no mounted folder holds it.
+  std::vector<std::string> MountPathsOf(const std::string& coll, const std::string& path) const;
   // On links: the target's absolute path on the server, as Globus reports it.
   static constexpr const char* kLinkXattr = "user.globus.link_target";
   // The relative link from folder `from_dir` to `to` (normalised paths).

@@ -180,7 +180,8 @@ int Filesystem::CopyFileRange(uint64_t in_handle, uint64_t in_offset, uint64_t o
                     std::chrono::system_clock::now().time_since_epoch()).count();
   contents_->BecomeCopyTarget(out_handle, shown);
   ns_.NoteCreated(dst_coll, out.ref.path, shown);  // shown at once, with the source's size
-  int rc = batcher_->QueueCopy(src_coll, in.ref.path, dst_coll, out.ref.path, false);
+  int rc = batcher_->QueueCopy(src_coll, in.ref.path, dst_coll, out.ref.path, false,
+                               static_cast<int64_t>(in.remote->size));
   if (rc) return rc;
   *copied = in.remote->size;
   return 0;
@@ -326,7 +327,7 @@ int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* val
   NodeInfo n;
   if (int rc = Resolve(ino, &n)) return rc;
   if (ino == kRootIno && name == kStatusXattr) {
-    *value = batcher_ ? batcher_->Status().dump() : "{}";
+    *value = StatusDocument();
     return 0;
   }
   if (n.mount < 0) return ENODATA;
@@ -353,6 +354,36 @@ int Filesystem::GetXattr(uint64_t ino, const std::string& name, std::string* val
     return ENODATA;
   }
   return 0;
+}
+
+std::vector<std::string> Filesystem::MountPathsOf(const std::string& coll, const std::string& path) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < mounts_.size(); ++i) {
+    const MountedCollection& m = mounts_[i];
+    if (m.info.id != coll || !IsUnder(path, m.root_path)) continue;
+    const std::string top = options_.single ? "/" : "/" + m.entry.name;
+    if (path == m.root_path) {
+      out.push_back(top);
+    } else {
+      out.push_back(JoinPath(top, path.substr(m.root_path == "/" ? 1 : m.root_path.size() + 1)));
+    }
+  }
+  return out;
+}
+
+std::string Filesystem::StatusDocument() const {
+  if (!batcher_) return "{}";
+  const TaskBatcher::PathNamer namer = [this](const std::string& coll, const std::string& path) {
+    return MountPathsOf(coll, path);
+  };
+  // The kernel refuses an xattr value over 64 KiB (XATTR_SIZE_MAX): list
+  // fewer pending items (each batch is still summarised) until it fits.
+  std::string doc;
+  for (size_t listed : {size_t{100}, size_t{10}, size_t{0}}) {
+    doc = batcher_->Status(namer, listed).dump();
+    if (doc.size() <= kMaxStatusBytes) break;
+  }
+  return doc;
 }
 
 int Filesystem::ListXattr(uint64_t ino, std::vector<std::string>* names) {

@@ -115,7 +115,7 @@ std::string TaskBatcher::JournalQueued(Kind kind, const std::string& src_coll, c
 }
 
 int TaskBatcher::QueueCopy(const std::string& src_coll, const std::string& src_path, const std::string& dst_coll,
-                           const std::string& dst_path, bool recursive) {
+                           const std::string& dst_path, bool recursive, int64_t bytes) {
   // Durable before it is accepted: a crash from here on loses nothing.
   std::string key = JournalQueued(Kind::kCopy, src_coll, src_path, dst_coll, dst_path, recursive);
   if (key.empty()) return EIO;
@@ -123,6 +123,7 @@ int TaskBatcher::QueueCopy(const std::string& src_coll, const std::string& src_p
     std::lock_guard lock(mu_);
     uint64_t id = AddItem(Kind::kCopy, src_coll, src_path, dst_coll, dst_path, recursive);
     items_[id]->journal_key = key;
+    items_[id]->bytes = bytes;
   }
   return options_.wait_each ? WaitPath(dst_coll, dst_path) : 0;
 }

@@ -131,8 +131,10 @@ class TaskBatcher {
 
   // Paths are normalised collection paths. QueueCopy returns 0, or (with
   // wait_each) the copy's errno.
+  // `bytes`: the source's size when known (-1: unknown), for the progress
+  // figures of `globusfs status` (not journaled: unknown after a remount).
   int QueueCopy(const std::string& src_coll, const std::string& src_path, const std::string& dst_coll,
-                const std::string& dst_path, bool recursive);
+                const std::string& dst_path, bool recursive, int64_t bytes = -1);
   // Both are durable (journaled) when they return 0; EIO when the journal
   // cannot record them.
   // `held_key`: the record HoldDelete made for this delete (else a new one).
@@ -161,13 +163,29 @@ class TaskBatcher {
   // the failures nobody was told of. Does not stop the worker (Stop does).
   DrainReport Drain(TimePoint deadline);
 
-  // Pending, active, failed and recent tasks (for `globusfs status`). Each
-  // active task has task_id, submission_id, type, status (SUBMITTING,
-  // ACTIVE, INACTIVE), items, files, files_transferred, bytes_transferred,
-  // faults, "detail" while it waits for a retry, and "activity_url" once it
-  // has a task id; an INACTIVE one also nice_status, reason, remedy and
-  // inactive_since.
-  nlohmann::json Status();
+  // The mount paths ("/NAME/dir/file") that show a collection path; empty
+  // when no mounted folder does.
+  using PathNamer =
+      std::function<std::vector<std::string>(const std::string& coll, const std::string& path)>;
+
+  // Pending, active, failed and recent tasks (for `globusfs status`; read by
+  // fs/status_view.h). Each active task has task_id, submission_id, type,
+  // status (SUBMITTING, ACTIVE, INACTIVE), items, files, files_transferred,
+  // files_skipped, bytes_transferred, effective_bytes_per_second,
+  // subtasks_{total,succeeded,pending,failed}, faults, files_expected (the
+  // files queued, when no item is a folder) and bytes_total (their sizes,
+  // null when one is unknown), "detail" while it waits for a retry, and
+  // "activity_url" once it has a task id; an INACTIVE one also nice_status,
+  // reason, remedy and inactive_since. Finished tasks (recent, failed) have
+  // finished_at. With a `namer`, pending items carry "mount_paths" (what
+  // they change: a copy's destination, a delete's path) and tasks "paths"
+  // (at most kPathsListed), "paths_total" and "paths_common" (the deepest
+  // mount folder holding them all). At most `max_pending_listed` pending
+  // items are listed; "pending_total" counts them all, and
+  // "pending_batches" summarises each batch (type, items, listed, paths,
+  // paths_total, paths_common, bytes_total).
+  nlohmann::json Status(const PathNamer& namer = {}, size_t max_pending_listed = SIZE_MAX);
+  static constexpr size_t kPathsListed = 5;
 
  private:
   enum class Kind { kCopy, kDelete };
@@ -175,6 +193,14 @@ class TaskBatcher {
   struct Item;
   struct Batch;
   struct Task;
+  // A finished task as Status lists it: its document, and what it changed
+  // (collection, path) for the mount paths Status adds.
+  struct Finished {
+    nlohmann::json doc;
+    std::vector<std::pair<std::string, std::string>> targets;  // at most kPathsListed
+    size_t targets_total = 0;
+    std::string common_coll, common_path;  // the deepest folder holding them all ("" coll: none)
+  };
 
   void Loop();
   bool Stopping();  // takes mu_
@@ -248,7 +274,7 @@ class TaskBatcher {
   std::map<uint64_t, std::unique_ptr<Item>> items_;
   std::map<std::string, std::unique_ptr<Batch>> batches_;  // not yet sent, by key
   std::map<std::string, std::unique_ptr<Task>> tasks_;     // sent, by submission id
-  std::deque<nlohmann::json> recent_;                       // finished tasks, newest first
+  std::deque<Finished> recent_;                             // finished tasks, newest first
   uint64_t failures_ = 0;                                   // since the last WaitAll
   int flushing_all_ = 0;  // WaitAll/Drain calls waiting: every batch is due (at its retry time)
   std::thread worker_;

@@ -33,6 +33,7 @@ struct TaskBatcher::Item {
   Kind kind = Kind::kCopy;
   std::string src_coll, src_path, dst_coll, dst_path;
   bool recursive = false;
+  int64_t bytes = -1;  // a copy's source size, when known (not journaled)
   State state = State::kQueued;
   std::string submission_id;
   std::string journal_key;  // its own record while queued (kQueuedPrefix...)
@@ -70,6 +71,12 @@ struct TaskBatcher::Task {
   std::chrono::system_clock::time_point inactive_since{};
   bool inactive_logged = false;  // the log says so once per task
 };
+
+// "2026-12-07T10:00:00+00:00", as Transfer writes times.
+std::string IsoTimeUtc(std::chrono::system_clock::time_point t);
+
+// The deepest folder holding both normalised paths ("/" at worst).
+std::string CommonFolder(const std::string& a, const std::string& b);
 
 // What the log says about a failure that is retried later: the fix for an
 // authentication requirement (auth/guidance.h), else that Globus cannot be

@@ -3,6 +3,7 @@
 // and the recently finished ones) and what a drain leaves for the next
 // mount. See fs/task_batcher.h.
 #include <ctime>
+#include <set>
 #include <string>
 
 #include "fs/task_batcher.h"
@@ -14,7 +15,34 @@ using json = nlohmann::json;
 
 namespace {
 
-// "2026-12-07T10:00:00+00:00", as Transfer writes times.
+// Paths of one entry as Status shows them: a few mount paths, how many
+// there are, and the deepest mount folder holding them all.
+class PathSummary {
+ public:
+  explicit PathSummary(const TaskBatcher::PathNamer& namer) : namer_(namer) {}
+  void Add(const std::string& coll, const std::string& path) {
+    if (!namer_) return;
+    for (auto& p : namer_(coll, path)) {
+      common_ = total_++ == 0 ? p : CommonFolder(common_, p);
+      if (listed_.size() < TaskBatcher::kPathsListed) listed_.push_back(std::move(p));
+    }
+  }
+  void Into(json& j) const {
+    if (!namer_) return;
+    j["paths"] = listed_;
+    j["paths_total"] = total_;
+    if (total_ > 0) j["paths_common"] = common_;
+  }
+
+ private:
+  const TaskBatcher::PathNamer& namer_;
+  std::vector<std::string> listed_;
+  size_t total_ = 0;
+  std::string common_;
+};
+
+}  // namespace
+
 std::string IsoTimeUtc(std::chrono::system_clock::time_point t) {
   const std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -24,7 +52,11 @@ std::string IsoTimeUtc(std::chrono::system_clock::time_point t) {
   return text;
 }
 
-}  // namespace
+std::string CommonFolder(const std::string& a, const std::string& b) {
+  std::string common = a;
+  while (!IsUnder(b, common) && common != "/" && !common.empty()) common = ParentOf(common);
+  return common.empty() ? "/" : common;
+}
 
 json TaskBatcher::ItemJson(const Item& i) const {
   json j = {{"type", i.kind == Kind::kCopy ? "copy" : "delete"}, {"path", i.src_path}};
@@ -32,16 +64,62 @@ json TaskBatcher::ItemJson(const Item& i) const {
   return j;
 }
 
-json TaskBatcher::Status() {
+json TaskBatcher::Status(const PathNamer& namer, size_t max_pending_listed) {
   std::lock_guard lock(mu_);
-  json pending = json::array(), active = json::array(), failed = json::array();
-  for (const auto& [key, b] : batches_) {
-    for (uint64_t id : b->ids) {
-      json j = ItemJson(*items_[id]);
-      if (b->retry.failures() > 0) j["detail"] = b->retry.cause();  // waiting for a retry
-      pending.push_back(std::move(j));
+  json pending = json::array(), active = json::array(), failed = json::array(), recent = json::array();
+  json batches = json::array();
+  size_t pending_total = 0;
+  // What an item changes: a copy's destination, a delete's path.
+  const auto target = [](const Item& i) {
+    return i.kind == Kind::kCopy ? std::make_pair(i.dst_coll, i.dst_path) : std::make_pair(i.src_coll, i.src_path);
+  };
+  // The copies' sizes, or null when one is unknown (a folder, a replayed copy).
+  const auto bytes_total = [this](const std::vector<uint64_t>& ids) -> json {
+    int64_t sum = 0;
+    for (uint64_t id : ids) {
+      const Item& i = *items_.at(id);
+      if (i.kind != Kind::kCopy) return 0;
+      if (i.recursive || i.bytes < 0) return nullptr;
+      sum += i.bytes;
     }
+    return sum;
+  };
+  // One batch's items (`detail`: why they wait), listed up to the cap and
+  // summarised in pending_batches.
+  const auto add_batch = [&](const char* type, const std::vector<uint64_t>& ids, const std::string& detail) {
+    PathSummary paths(namer);
+    size_t listed = 0;
+    for (uint64_t id : ids) {
+      const Item& item = *items_.at(id);
+      auto [coll, path] = target(item);
+      paths.Add(coll, path);
+      ++pending_total;
+      if (pending.size() >= max_pending_listed) continue;
+      json j = ItemJson(item);
+      if (!detail.empty()) j["detail"] = detail;
+      if (namer) j["mount_paths"] = namer(coll, path);
+      pending.push_back(std::move(j));
+      ++listed;
+    }
+    json& s = batches.emplace_back(
+        json{{"type", type}, {"items", ids.size()}, {"listed", listed}, {"bytes_total", bytes_total(ids)}});
+    paths.Into(s);
+  };
+  std::set<uint64_t> batched;
+  for (const auto& [key, b] : batches_) {
+    // A batch waiting for a retry says why.
+    add_batch(b->kind == Kind::kCopy ? "copy" : "delete", b->ids, b->retry.failures() > 0 ? b->retry.cause() : "");
+    batched.insert(b->ids.begin(), b->ids.end());
   }
+  // The worker takes a batch out while it gets its submission id: its items
+  // are in no batch and no task yet, and still pending.
+  std::vector<uint64_t> sending_copies, sending_deletes;
+  for (const auto& [id, item] : items_) {
+    if (item->state != State::kQueued || item->folded_into != 0 || batched.count(id)) continue;
+    (item->kind == Kind::kCopy ? sending_copies : sending_deletes).push_back(id);
+  }
+  if (!sending_copies.empty()) add_batch("copy", sending_copies, "");
+  if (!sending_deletes.empty()) add_batch("delete", sending_deletes, "");
   for (const auto& [sid, t] : tasks_) {
     json& j = active.emplace_back(json{{"task_id", t->task_id},
                                        {"submission_id", sid},
@@ -52,8 +130,25 @@ json TaskBatcher::Status() {
                                        {"items", t->ids.size()},
                                        {"files", t->last.files},
                                        {"files_transferred", t->last.files_transferred},
+                                       {"files_skipped", t->last.files_skipped},
                                        {"bytes_transferred", t->last.bytes_transferred},
+                                       {"effective_bytes_per_second", t->last.effective_bytes_per_second},
+                                       {"subtasks_total", t->last.subtasks_total},
+                                       {"subtasks_succeeded", t->last.subtasks_succeeded},
+                                       {"subtasks_pending", t->last.subtasks_pending},
+                                       {"subtasks_failed", t->last.subtasks_failed},
+                                       {"bytes_total", bytes_total(t->ids)},
                                        {"faults", t->last.faults}});
+    PathSummary paths(namer);
+    bool folders = false;
+    for (uint64_t id : t->ids) {
+      const Item& item = *items_[id];
+      auto [coll, path] = target(item);
+      paths.Add(coll, path);
+      folders = folders || item.recursive;
+    }
+    paths.Into(j);
+    if (t->kind == Kind::kCopy && !folders) j["files_expected"] = t->ids.size();
     if (t->retry.failures() > 0) j["detail"] = t->retry.cause();  // shown by `globusfs status`
     if (!t->task_id.empty()) j["activity_url"] = ActivityUrl(t->task_id);
     if (t->inactive) {
@@ -64,9 +159,25 @@ json TaskBatcher::Status() {
     }
   }
   for (const auto& r : recent_) {
-    if (r["status"] == "FAILED") failed.push_back(r);
+    json doc = r.doc;
+    if (namer) {
+      PathSummary paths(namer);
+      for (const auto& [coll, path] : r.targets) paths.Add(coll, path);
+      paths.Into(doc);
+      // Those not listed are matched by the folder holding them all.
+      doc["paths_total"] = std::max(doc["paths_total"].get<size_t>(), r.targets_total);
+      if (r.targets_total > r.targets.size()) {
+        auto common = r.common_coll.empty() ? std::vector<std::string>{"/"} : namer(r.common_coll, r.common_path);
+        doc["paths_common"] = common.size() == 1 ? common.front() : "/";
+      }
+    }
+    if (doc["status"] == "FAILED") failed.push_back(doc);
+    recent.push_back(std::move(doc));
   }
-  return {{"pending", pending}, {"active", active}, {"failed", failed}, {"recent", recent_}};
+  json out = {{"pending", pending}, {"active", active}, {"failed", failed}, {"recent", recent}};
+  out["pending_total"] = pending_total;
+  out["pending_batches"] = std::move(batches);
+  return out;
 }
 
 DrainReport TaskBatcher::Leftover() const {

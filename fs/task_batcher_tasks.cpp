@@ -371,15 +371,30 @@ void TaskBatcher::Finish(const std::string& sid, bool ok, const std::string& why
     if (it == tasks_.end()) return;
     Task& t = *it->second;
     for (uint64_t id : t.ids) Complete(id, ok ? State::kSucceeded : State::kFailed, why);
-    json done = {{"task_id", task_id},
-                 {"submission_id", sid},
-                 {"type", kind == Kind::kCopy ? "TRANSFER" : "DELETE"},
-                 {"status", ok ? "SUCCEEDED" : "FAILED"},
-                 {"items", t.ids.size()},
-                 {"files_transferred", t.last.files_transferred},
-                 {"bytes_transferred", t.last.bytes_transferred},
-                 {"detail", why}};
-    recent_.push_front(done);
+    Finished done;
+    done.doc = {{"task_id", task_id},
+                {"submission_id", sid},
+                {"type", kind == Kind::kCopy ? "TRANSFER" : "DELETE"},
+                {"status", ok ? "SUCCEEDED" : "FAILED"},
+                {"items", t.ids.size()},
+                {"files_transferred", t.last.files_transferred},
+                {"bytes_transferred", t.last.bytes_transferred},
+                {"detail", why},
+                {"finished_at", IsoTimeUtc(clock_->SystemNow())}};
+    for (const auto& i : items) {
+      const std::string& coll = kind == Kind::kCopy ? i.dst_coll : i.src_coll;
+      const std::string& path = kind == Kind::kCopy ? i.dst_path : i.src_path;
+      if (done.targets.size() < kPathsListed) done.targets.emplace_back(coll, path);
+      if (done.targets_total++ == 0) {
+        done.common_coll = coll;
+        done.common_path = path;
+      } else if (coll == done.common_coll) {
+        done.common_path = CommonFolder(done.common_path, path);
+      } else {
+        done.common_coll.clear();  // no common folder
+      }
+    }
+    recent_.push_front(std::move(done));
     if (recent_.size() > kRecentTasks) recent_.pop_back();
     if (!ok) failures_ += t.ids.size();
     if (!ok && kind == Kind::kCopy) kept = DropDeletesOf(t.ids);

@@ -79,11 +79,14 @@ $GLOBUS_EMULATOR_URL; daemon log: $DEMO/globusfs.log). Try:
   getfattr -d genomes/reads.bin          # the Globus collection, path and URL of a file
   cp -r climate genomes/ && sync genomes  # a Globus transfer task, server to server
   $BIN/globusfs status $DEMO/globus       # the tasks, with their Globus task ids
+  cp -r genomes climate/ && $BIN/globusfs status $DEMO/globus --watch   # progress until done
+  cp climate/2024/ord.csv genomes/ && $BIN/globusfs wait $DEMO/globus genomes  # 0 once landed
 
 The same tools work from another shell once it has the demo's settings:
 
   . $DEMO/state/env; export GLOBUSFS_CONFIG_DIR=$DEMO/config
   $BIN/globusfs-auth session show
+  $BIN/globusfs search clim                # collections by name (Transfer's endpoint_search)
   curl -s --cacert \$GLOBUS_SDK_VERIFY_SSL \$GLOBUS_EMULATOR_URL/_emulator/stats   # what globusfs asked Globus
 
 Stop it all with: tools/demo.sh stop

@@ -64,6 +64,7 @@ struct TaskStatus {
   int64_t faults = 0;
   int64_t files = 0, files_transferred = 0, files_skipped = 0;
   int64_t bytes_transferred = 0;
+  double effective_bytes_per_second = 0;  // Transfer's own rate figure
   int64_t subtasks_total = 0, subtasks_succeeded = 0, subtasks_pending = 0, subtasks_failed = 0;
   std::string label;
   // Only SUCCEEDED and FAILED are final (globus-api.md §2.9). INACTIVE is a

@@ -402,6 +402,10 @@ http::Result<TaskStatus> ParseTaskStatus(const json& doc) {
   t.files_transferred = ReadCount(doc, "files_transferred");
   t.files_skipped = ReadCount(doc, "files_skipped");
   t.bytes_transferred = ReadCount(doc, "bytes_transferred");
+  if (auto rate = doc.find("effective_bytes_per_second"); rate != doc.end() && rate->is_number()) {
+    const double v = rate->get<double>();
+    if (std::isfinite(v) && v > 0) t.effective_bytes_per_second = v;
+  }
   t.subtasks_total = ReadCount(doc, "subtasks_total");
   t.subtasks_succeeded = ReadCount(doc, "subtasks_succeeded");
   t.subtasks_pending = ReadCount(doc, "subtasks_pending");
