@@ -105,7 +105,7 @@ int RunSearch(int argc, char** argv) {
   // Not logged in (or the login is no longer good): say which command fixes it.
   if (auto t = tokens.Get(auth::kTransferResourceServer); !t) {
     std::cerr << "globusfs search: cannot use Globus Transfer.\n" << auth::RemedyText(t.error());
-    return 1;
+    return 4;  // as globusfs-auth and the Globus CLI: authentication requirements not met
   }
   auto authorizer = tokens.AuthorizerFor(auth::kTransferResourceServer);
   auto hits = SearchCollections(client, authorizer.get(), urls->transfer, text, limit);
@@ -113,6 +113,7 @@ int RunSearch(int argc, char** argv) {
     const http::Error& e = hits.error();
     if (auth::ClassifyRequirement(e) != auth::Requirement::kNone) {
       std::cerr << "globusfs search: cannot use Globus Transfer.\n" << auth::RemedyText(e);
+      return 4;
     } else {
       std::cerr << "globusfs search: " << e.Summary() << "\n";
     }

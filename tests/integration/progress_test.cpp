@@ -185,7 +185,7 @@ TEST(Search, FindsCollectionsByPartOfTheirNameWithoutAMount) {
     return testing::Run(args, env, "", 30s);
   };
   RunResult r = search({"alp"});
-  EXPECT_EQ(r.exit_code, 1) << "not logged in: " << r.all();
+  EXPECT_EQ(r.exit_code, 4) << "not logged in (as globusfs-auth: 4): " << r.all();
   EXPECT_NE(r.err.find("globusfs-auth login"), std::string::npos) << r.all();
 
   ASSERT_EQ(never_mounted.Auth({"login"}).exit_code, 0);
