@@ -20,7 +20,7 @@ namespace globusfs::fs {
 
 struct FetchPolicyOptions {
   uint32_t block_size = 1 << 20;    // the disk cache's block
-  uint32_t piece_size = 128 << 10;  // the smallest fetch of a random read, and its alignment
+  uint32_t piece_size = 64 << 10;   // the smallest fetch of a random read, and its alignment
   uint32_t max_window_blocks = 16;  // readahead, in blocks
 };
 

@@ -46,7 +46,7 @@ struct ReadContext {
   MemoryBudget* budget = nullptr;
   uint32_t block_size = 1 << 20;
   uint32_t max_window_blocks = 16;
-  uint32_t piece_size = 128 << 10;  // a random read's fetch (FetchPolicy)
+  uint32_t piece_size = 64 << 10;  // a random read's fetch (FetchPolicy)
 };
 
 struct FileVersion {
