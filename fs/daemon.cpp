@@ -448,6 +448,10 @@ int RunDaemon(const DaemonConfig& config) {
   ContentVersions versions(store.get());
   WorkPool pool(8);
   MemoryBudget budget(config.memory_limit / 2);
+  // Disk-cache writes happen here, off the readers' path; blocks waiting
+  // hold their memory budget, at most an eighth of it.
+  std::unique_ptr<BlockWriter> writer;
+  if (blocks) writer = std::make_unique<BlockWriter>(*blocks, budget.limit() / 8);
   // File paths under "/~/" go to the HTTPS server as the folder Transfer
   // names for it (learnt at start-up, else on first use).
   HomePaths homes(*c.transfer);
@@ -461,6 +465,7 @@ int RunDaemon(const DaemonConfig& config) {
   ReadContext rc;
   rc.data = &home_data;
   rc.blocks = blocks.get();
+  rc.writer = writer.get();
   rc.pool = &pool;
   rc.budget = &budget;
   rc.block_size = blocks ? blocks->block_size() : (1u << 20);
@@ -553,6 +558,7 @@ int RunDaemon(const DaemonConfig& config) {
     std::_Exit(exit_code);
   }
   pool.Shutdown();
+  writer.reset();  // the blocks it still holds go to the disk cache
   log.Log(LogLevel::kInfo, "unmounted from " + config.mountpoint);
   return exit_code;
 }

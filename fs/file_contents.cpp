@@ -40,6 +40,15 @@ FileContents::FileContents(Options options, const ReadContext& read, cache::Jour
                            MountResolver resolver)
     : options_(std::move(options)), read_(read), journal_(journal), ns_(ns), versions_(versions), log_(log),
       clock_(std::move(clock)), resolver_(std::move(resolver)), invalidate_([](uint64_t) {}) {
+  if (read_.writer && read_.budget && read_.data) {
+    PrefetchContext pc{read_.data, read_.writer, read_.budget, read_.block_size};
+    prefetch_ = std::make_unique<FolderPrefetch>(
+        pc, ns_,
+        [this](const std::string& coll, const std::string& path, const FileEntry& e) {
+          return versions_.ForRead(coll, path, e.size, e.mtime);
+        },
+        [this](const std::string& coll, const std::string& path) { return Find(coll, path) != nullptr; });
+  }
   std::error_code ec;
   std::filesystem::create_directories(options_.staging_dir, ec);
   ::chmod(options_.staging_dir.c_str(), 0700);
@@ -137,6 +146,7 @@ int FileContents::Open(const FileRef& ref, const std::optional<FileEntry>& remot
     base = f->remote;
   }
   uint64_t version = !staged && base ? versions_.ForRead(coll, ref.path, base->size, base->mtime) : 0;
+  if (version != 0 && prefetch_ && !Writable(flags)) prefetch_->NoteOpen(ref.target, ref.path);
   std::lock_guard lock(table_mu_);
   if (version != 0) {
     auto it = kernel_versions_.find(ref.ino);

@@ -12,7 +12,9 @@
 //  - Reads go to the staged file once there is one (the writer reads its
 //    own writes), else to a FileReader of the version current at open
 //    (ContentVersions decides it; the kernel keeps a file's pages across
-//    opens only while that version is unchanged).
+//    opens only while that version is unchanged). Read-only opens are told
+//    to the FolderPrefetch, which fetches a folder's next small files ahead
+//    when they are read in turn (keyed by the same content versions).
 //  - Writes go to the staged file, first filled with the remote contents
 //    (on the first write, not at open) unless the file was created or
 //    truncated. A write that cannot be staged for lack of disk space first
@@ -65,6 +67,7 @@
 #include "cache/journal.h"
 #include "fs/content_versions.h"
 #include "fs/file_reader.h"
+#include "fs/folder_prefetch.h"
 #include "fs/log.h"
 #include "fs/namespace.h"
 
@@ -267,6 +270,9 @@ class FileContents {
   std::condition_variable uploader_cv_;
   bool stop_ = false;
   std::thread uploader_;
+  // Small files of a folder read in turn are fetched ahead (null without a
+  // BlockWriter: nowhere to keep them).
+  std::unique_ptr<FolderPrefetch> prefetch_;
 };
 
 }  // namespace globusfs::fs

@@ -6,30 +6,39 @@
 
 namespace globusfs::fs {
 
-// One block being fetched or held. `data` is written once, before `done`;
-// after that it is only read, so readers copy from it without the lock.
+// One block (or a piece of one) being fetched or held: `range` is the part
+// of the file it fetches. `data` is written once, before `done`; after that
+// it is only read, so readers copy from it without the lock.
 struct FileReader::Block {
-  Block(uint64_t i, uint64_t len, MemoryBudget* b) : index(i), length(len), budget(b) {}
+  Block(uint64_t i, ByteRange r, MemoryBudget* b) : index(i), range(r), budget(b) {}
   ~Block() {
-    if (budget) budget->Release(length);
+    if (budget) budget->Release(range.size());
   }
   const uint64_t index;
-  const uint64_t length;
+  const ByteRange range;
   MemoryBudget* budget;  // set while the block's bytes count against it
 
   std::mutex mu;  // guards done, error
   std::condition_variable cv;
   bool done = false;
   std::optional<http::Error> error;
-  std::string data;
+  std::string data;  // the bytes of `range` (shorter only if the file is)
 };
+
+namespace {
+
+FetchPolicyOptions PolicyOptions(const ReadContext& ctx) {
+  return FetchPolicyOptions{ctx.block_size, ctx.piece_size, ctx.max_window_blocks};
+}
+
+}  // namespace
 
 std::shared_ptr<FileReader> FileReader::Make(const ReadContext& ctx, DataTarget target, FileVersion version) {
   return std::shared_ptr<FileReader>(new FileReader(ctx, std::move(target), std::move(version)));
 }
 
 FileReader::FileReader(const ReadContext& ctx, DataTarget target, FileVersion version)
-    : ctx_(ctx), target_(std::move(target)), version_(std::move(version)) {}
+    : ctx_(ctx), target_(std::move(target)), version_(std::move(version)), policy_(PolicyOptions(ctx)) {}
 
 FileReader::~FileReader() = default;  // fetches hold a shared_ptr: none is running now
 
@@ -45,23 +54,21 @@ uint64_t FileReader::fetched() const {
   return fetched_;
 }
 
-void FileReader::Drop(uint64_t index) { blocks_.erase(index); }
-
-std::shared_ptr<FileReader::Block> FileReader::Obtain(uint64_t index, bool async, bool* started_inline) {
+std::shared_ptr<FileReader::Block> FileReader::Obtain(uint64_t index, const ByteRange& need, const ByteRange& want,
+                                                      bool async, bool* started_inline) {
   *started_inline = false;
-  uint64_t len = BlockLength(index);
   std::shared_ptr<Block> b;
   {
     std::lock_guard lock(mu_);
     auto it = blocks_.find(index);
-    if (it != blocks_.end()) return it->second;
+    if (it != blocks_.end() && it->second->range.Contains(need)) return it->second;
     if (async) {
-      if (!ctx_.budget->TryAcquire(len)) return nullptr;  // readahead gives way
+      if (!ctx_.budget->TryAcquire(want.size())) return nullptr;  // readahead gives way
     } else {
-      ctx_.budget->ForceAcquire(len);
+      ctx_.budget->ForceAcquire(want.size());
     }
-    b = std::make_shared<Block>(index, len, ctx_.budget);
-    blocks_[index] = b;
+    b = std::make_shared<Block>(index, want, ctx_.budget);
+    blocks_[index] = b;  // a piece that did not cover is replaced (its waiters keep it)
     ++in_flight_;
   }
   if (!async) {
@@ -83,15 +90,24 @@ std::shared_ptr<FileReader::Block> FileReader::Obtain(uint64_t index, bool async
   return b;
 }
 
+bool FileReader::CachedBlock(const cache::BlockKey& key, std::string* out) {
+  if (ctx_.writer) return ctx_.writer->Get(key, out);
+  return ctx_.blocks && ctx_.blocks->Get(key, out);
+}
+
 void FileReader::Fetch(const std::shared_ptr<Block>& b) {
   cache::BlockKey key{version_.collection_id, version_.path, version_.size, version_.mtime, b->index,
                       version_.id};
+  const uint64_t block_start = b->index * ctx_.block_size;
+  const uint64_t block_length = BlockLength(b->index);
+  const bool whole = b->range.begin == block_start && b->range.size() == block_length;
   std::string data;
-  bool from_cache = ctx_.blocks && ctx_.blocks->Get(key, &data) && data.size() == b->length;
+  bool from_cache = CachedBlock(key, &data) && data.size() == block_length;
+  if (from_cache && !whole) data = data.substr(b->range.begin - block_start, b->range.size());
   std::optional<http::Error> error;
   if (!from_cache) {
     data.clear();
-    auto r = ctx_.data->ReadRange(target_, version_.path, b->index * ctx_.block_size, b->length, &data);
+    auto r = ctx_.data->ReadRange(target_, version_.path, b->range.begin, b->range.size(), &data);
     if (!r) error = r.error();
   }
   {
@@ -101,9 +117,15 @@ void FileReader::Fetch(const std::shared_ptr<Block>& b) {
     b->done = true;
   }
   b->cv.notify_all();
-  // A whole block of this version goes to the disk cache (a short one
-  // means the file changed under us: not worth keeping).
-  if (!from_cache && !error && ctx_.blocks && b->data.size() == b->length) ctx_.blocks->Put(key, b->data);
+  // A whole block of this version goes to the disk cache, after the reader
+  // has its bytes (a short one means the file changed under us: not kept).
+  if (whole && !from_cache && !error && ctx_.blocks && b->data.size() == block_length) {
+    if (ctx_.writer) {
+      ctx_.writer->Put(key, b, b->data);
+    } else {
+      ctx_.blocks->Put(key, b->data);
+    }
+  }
   std::lock_guard lock(mu_);
   --in_flight_;
   if (!from_cache && !error) ++fetched_;
@@ -115,38 +137,37 @@ http::Result<void> FileReader::Read(uint64_t offset, size_t size, std::string* o
   const uint64_t bs = ctx_.block_size;
   const uint64_t end = std::min<uint64_t>(offset + size, version_.size);
   const uint64_t first = offset / bs, last = (end - 1) / bs;
+  const ByteRange read{offset, end};
 
-  bool sequential;
-  uint32_t window;
+  FetchPolicy::Decision d;
   {
     std::lock_guard lock(mu_);
-    // Sequential: at or a little around where the last read ended (the
-    // kernel's own readahead may run a few requests out of order).
-    sequential = offset + bs >= next_expected_ && offset <= next_expected_ + uint64_t{window_} * bs;
-    window_ = sequential ? std::min(window_ * 2, ctx_.max_window_blocks) : 1;
-    window = window_;
-    next_expected_ = sequential ? std::max(next_expected_, end) : end;
+    d = policy_.Note(read);
     // Blocks behind the reader (or, for a random read, any other finished
     // block but the ones it touches) are no longer needed.
     for (auto it = blocks_.begin(); it != blocks_.end();) {
       uint64_t i = it->first;
-      bool keep = (i >= first && i <= last) || (sequential && i + 1 >= first && i <= last + window);
+      bool keep = (i >= first && i <= last) || (d.sequential && i + 1 >= first && i <= last + d.window_blocks);
       it = keep ? std::next(it) : blocks_.erase(it);
     }
   }
 
   std::vector<std::shared_ptr<Block>> needed;
   for (uint64_t i = first; i <= last; ++i) {
+    const ByteRange whole = policy_.Block(i, version_.size);
+    const ByteRange need{std::max(offset, whole.begin), std::min(end, whole.end)};
+    const ByteRange want = d.sequential ? whole : policy_.Piece(i, read, version_.size);
     bool inline_fetch = false;
-    auto b = Obtain(i, /*async=*/i != last, &inline_fetch);
-    if (!b) b = Obtain(i, false, &inline_fetch);  // no budget for async: fetch it here
+    auto b = Obtain(i, need, want, /*async=*/i != last, &inline_fetch);
+    if (!b) b = Obtain(i, need, want, false, &inline_fetch);  // no budget for async: fetch it here
     if (inline_fetch) Fetch(b);
     needed.push_back(b);
   }
-  if (sequential) {
-    for (uint64_t i = last + 1; i < BlockCount() && i <= last + window; ++i) {
+  if (d.sequential) {
+    for (uint64_t i = last + 1; i < BlockCount() && i <= last + d.window_blocks; ++i) {
+      const ByteRange whole = policy_.Block(i, version_.size);
       bool unused = false;
-      if (!Obtain(i, true, &unused)) break;
+      if (!Obtain(i, whole, whole, true, &unused)) break;
     }
   }
 
@@ -164,11 +185,10 @@ http::Result<void> FileReader::Read(uint64_t offset, size_t size, std::string* o
         return e;
       }
     }
-    uint64_t block_start = b->index * bs;
-    uint64_t from = std::max(offset, block_start) - block_start;
-    uint64_t to = std::min<uint64_t>(end - block_start, b->data.size());
+    const uint64_t from = std::max(offset, b->range.begin) - b->range.begin;
+    const uint64_t to = std::min<uint64_t>(end - b->range.begin, b->data.size());
     if (from < to) out->append(b->data, from, to - from);
-    if (b->data.size() < b->length) break;  // the file is shorter than listed: stop here
+    if (b->data.size() < b->range.size()) break;  // the file is shorter than listed: stop here
   }
   return {};
 }

@@ -4,12 +4,15 @@
 //
 //  - A block is `block_size` bytes (the BlockCache's). Each block comes from
 //    the disk cache when it holds it (verified), else from one HTTPS range
-//    GET, and is then stored in the disk cache.
-//  - Sequential reads are detected (a read that starts where the last one
-//    ended, or a little past it, as the kernel's own readahead does); they
-//    grow a readahead window (1 block, doubling to `max_window_blocks`)
-//    whose blocks are fetched ahead, several at once, on the WorkPool.
-//    Random reads reset the window and fetch only the blocks they touch.
+//    GET; a whole block fetched is then stored in the disk cache by the
+//    BlockWriter, off the reader's path (the read is answered first).
+//  - How much one read fetches is the FetchPolicy's (fs/fetch_policy.h):
+//    sequential reads grow a readahead window (1 block, doubling to
+//    `max_window_blocks`) whose whole blocks are fetched ahead, several at
+//    once, on the WorkPool. A random read resets the window and fetches,
+//    of each block it touches that is held nowhere, only a piece (what was
+//    asked, widened to `piece_size`): one small GET, one round trip. Pieces
+//    are kept in memory for the handle, not on disk.
 //  - Memory: every block held in memory (fetched ahead, or kept for the
 //    next read) holds its size from the shared MemoryBudget. Readahead
 //    only uses free budget; a read the caller waits for always proceeds.
@@ -28,6 +31,8 @@
 
 #include "auth/http/result.h"
 #include "cache/block_cache.h"
+#include "fs/block_writer.h"
+#include "fs/fetch_policy.h"
 #include "fs/remote/data_api.h"
 #include "fs/work_pool.h"
 
@@ -36,10 +41,12 @@ namespace globusfs::fs {
 struct ReadContext {
   DataApi* data = nullptr;
   cache::BlockCache* blocks = nullptr;  // may be null: no disk cache
+  BlockWriter* writer = nullptr;        // writes `blocks` off the read path (null: inline)
   WorkPool* pool = nullptr;
   MemoryBudget* budget = nullptr;
   uint32_t block_size = 1 << 20;
   uint32_t max_window_blocks = 16;
+  uint32_t piece_size = 64 << 10;  // a random read's fetch (FetchPolicy)
 };
 
 struct FileVersion {
@@ -60,7 +67,7 @@ class FileReader : public std::enable_shared_from_this<FileReader> {
   http::Result<void> Read(uint64_t offset, size_t size, std::string* out);
 
   const FileVersion& version() const { return version_; }
-  // Blocks fetched over HTTPS by this reader (for tests and stats).
+  // Blocks or pieces fetched over HTTPS by this reader (for tests and stats).
   uint64_t fetched() const;
 
  private:
@@ -68,20 +75,22 @@ class FileReader : public std::enable_shared_from_this<FileReader> {
   FileReader(const ReadContext& ctx, DataTarget target, FileVersion version);
   uint64_t BlockCount() const;
   uint64_t BlockLength(uint64_t index) const;
-  // The block, fetching it (on the pool when `async`) if not already held.
-  // Returns nullptr when `async` and the budget has no room (readahead).
-  std::shared_ptr<Block> Obtain(uint64_t index, bool async, bool* started_inline);
+  // A held block of `index` whose bytes cover `need`, else a new one
+  // fetching `want` (on the pool when `async`). Returns nullptr when
+  // `async` and the budget has no room (readahead).
+  std::shared_ptr<Block> Obtain(uint64_t index, const ByteRange& need, const ByteRange& want, bool async,
+                                bool* started_inline);
   void Fetch(const std::shared_ptr<Block>& b);
-  void Drop(uint64_t index);  // caller holds mu_
+  // The disk cache's copy of block `index` (queued writes included).
+  bool CachedBlock(const cache::BlockKey& key, std::string* out);
 
   const ReadContext ctx_;
   const DataTarget target_;
   const FileVersion version_;
 
-  mutable std::mutex mu_;  // guards blocks_, next_expected_, window_, fetched_
+  mutable std::mutex mu_;  // guards blocks_, policy_, fetched_, in_flight_
   std::map<uint64_t, std::shared_ptr<Block>> blocks_;
-  uint64_t next_expected_ = 0;
-  uint32_t window_ = 1;
+  FetchPolicy policy_;
   uint64_t fetched_ = 0;
   int in_flight_ = 0;
 };

@@ -146,6 +146,7 @@ int FileContents::Upload(const std::shared_ptr<OpenFile>& f, const char* why) {
 
 void FileContents::Landed(const std::shared_ptr<OpenFile>& f, const std::string& dest, bool conflict) {
   const std::string coll = f->coll();
+  if (read_.writer) read_.writer->Forget(coll, ToTransferPath(dest));
   if (read_.blocks) read_.blocks->InvalidateFile(coll, ToTransferPath(dest));  // older versions' space
   auto fresh = ns_.Refresh(coll, dest);
   std::optional<FileEntry> now;

@@ -4,6 +4,7 @@
 #
 #   tests/bench/compare.sh [--quick] [--big-mib N] [--rtt-ms N] [--reads N]
 #                          [--results DIR] [--tools "globusfs sshfs rclone"]
+#                          [--rows "seq_read rand_p50 tar_small ..."]
 #
 # One command: installs sshfs, rclone and openssh-server if missing (apt),
 # builds a data set in a temp dir, serves it both from globus-emulator (two
@@ -15,6 +16,10 @@
 # in its cell and the run goes on. Root (apt, sshd, drop_caches) and FUSE;
 # it builds what it runs in ./build (installing the build's dependencies on
 # a fresh machine). --quick: a 256 MiB big file instead of 1024 MiB.
+# --rows: only these rows (names as in results.json: ls_cold ls_warm find
+# stat_warm tar_small seq_read rss_read rand_p50 rand_p99 write copy_big
+# copy_small rm rss_all); the others print "-". rand_p50 and rand_p99 are
+# one measurement, as are the copies and rm with the rows they follow.
 #
 # The data set (in the src collection; the sshd serves the same folder):
 # many/ 10,000 files; tree/ 20 x 100 folders with one small file each;
@@ -28,6 +33,7 @@ BIG_MIB=1024
 READS=200
 RESULTS=$REPO/tests/bench/results
 TOOLS="globusfs sshfs rclone"
+ROWS=""
 QUICK=false
 KEEP=false
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
@@ -39,6 +45,7 @@ while [ $# -gt 0 ]; do
     --reads) READS=$2; shift 2 ;;
     --results) RESULTS=$2; shift 2 ;;
     --tools) TOOLS=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
     --keep) KEEP=true; shift ;;  # debugging: leave the temp dir (everything is still stopped)
     -h|--help) usage 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; usage 2 >&2 ;;
@@ -203,13 +210,17 @@ fi
 # ---------------------------------------------------------------- results
 # V[measure|tool] = a number, "fail" or empty (not measured); CALLS[measure] = JSON.
 declare -A V CALLS
-MEASURES="ls_cold ls_warm find stat_warm seq_read rss_read rand_p50 rand_p99 write copy_big copy_small rm rss_all"
+MEASURES="ls_cold ls_warm find stat_warm tar_small seq_read rss_read rand_p50 rand_p99 write copy_big copy_small rm rss_all"
+ROWS=${ROWS:-$MEASURES}
+for r in $ROWS; do [[ " $MEASURES " == *" $r "* ]] || { echo "compare.sh: no row named $r (rows: $MEASURES)" >&2; exit 2; }; done
+want() { local r; for r in "$@"; do [[ " $ROWS " == *" $r "* ]] && return 0; done; return 1; }
 declare -A LABEL UNIT BETTER
 def() { LABEL[$1]=$2; UNIT[$1]=$3; BETTER[$1]=$4; }
 def ls_cold "ls -l, 10,000-file folder, cold" s lower
 def ls_warm "ls -l, 10,000-file folder, warm" s lower
 def find "find, 2,000-folder tree (first walk)" s lower
 def stat_warm "stat 1,000 files, warm" s lower
+def tar_small "tar c of 1,000 files of 4 KiB, cold data" s lower
 def seq_read "sequential read $BIG_MIB MiB, cold" MiB/s higher
 def rss_read "daemon peak RSS after the reads above" MiB lower
 def rand_p50 "random 4 KiB reads, cold, p50" ms lower
@@ -313,23 +324,40 @@ measure_tool() {
   fi
   export M DATA TOOL BIG_BYTES BIG_MIB
   drop_caches
-  row_time ls_cold 300 'ls -l "$M/src/many" > "$M.ls"'
-  row_time ls_warm 300 'ls -l "$M/src/many" > "$M.ls"'
-  cnt=$(wc -l < "$M.ls" 2>/dev/null); [ "${cnt:-0}" = 10001 ] || note "$TOOL: ls -l printed $cnt lines, not 10001"
-  row_time find 900 'find "$M/src/tree" > "$M.find"'
-  cnt=$(wc -l < "$M.find" 2>/dev/null); [ "${cnt:-0}" = 4021 ] || note "$TOOL: find printed $cnt lines, not 4021"
-  timeout 300 stat "$M"/src/small/* >/dev/null 2>&1
-  row_time stat_warm 300 'stat "$M"/src/small/* > "$M.stat"'
-  cnt=$(grep -c '^  File:' "$M.stat" 2>/dev/null); [ "${cnt:-0}" = 1000 ] || note "$TOOL: stat saw $cnt files, not 1000"
+  if want ls_cold ls_warm; then
+    row_time ls_cold 300 'ls -l "$M/src/many" > "$M.ls"'
+    row_time ls_warm 300 'ls -l "$M/src/many" > "$M.ls"'
+    cnt=$(wc -l < "$M.ls" 2>/dev/null); [ "${cnt:-0}" = 10001 ] || note "$TOOL: ls -l printed $cnt lines, not 10001"
+  fi
+  if want find; then
+    row_time find 900 'find "$M/src/tree" > "$M.find"'
+    cnt=$(wc -l < "$M.find" 2>/dev/null); [ "${cnt:-0}" = 4021 ] || note "$TOOL: find printed $cnt lines, not 4021"
+  fi
+  if want stat_warm; then
+    timeout 300 stat "$M"/src/small/* >/dev/null 2>&1
+    row_time stat_warm 300 'stat "$M"/src/small/* > "$M.stat"'
+    cnt=$(grep -c '^  File:' "$M.stat" 2>/dev/null); [ "${cnt:-0}" = 1000 ] || note "$TOOL: stat saw $cnt files, not 1000"
+  fi
+  if want tar_small; then  # the folder's listing may be warm (stat above), its data is not
+    # Through a pipe: GNU tar writing to /dev/null itself skips reading the files.
+    row_time tar_small 600 'tar cf - -C "$M/src" small | cat > "$M.tar"'
+    mkdir -p "$M.untar"
+    if [ "${V[tar_small|$TOOL]}" != fail ] &&
+      ! { tar xf "$M.tar" -C "$M.untar" && diff -rq "$DATA/src/small" "$M.untar/small"; } >>"$WORK/steps.log" 2>&1; then
+      note "$TOOL: tar of small/ read other bytes than the originals"; V[tar_small|$TOOL]=fail
+    fi
+    rm -rf "$M.tar" "$M.untar"
+  fi
   drop_caches
-  row_rate seq_read $((120 + BIG_MIB)) 'cat "$M/src/big.bin" > /dev/null'
-  set_v rss_read "$(rss_mib "$DPID")"
-  if [ "$TOOL" = globusfs ]; then  # wrong data would be a bug: check it (not timed)
+  want seq_read rss_read && row_rate seq_read $((120 + BIG_MIB)) 'cat "$M/src/big.bin" > /dev/null'
+  want rss_read && set_v rss_read "$(rss_mib "$DPID")"
+  if [ "$TOOL" = globusfs ] && want seq_read; then  # wrong data would be a bug: check it (not timed)
     timeout 600 cmp "$M/src/big.bin" "$DATA/src/big.bin" >>"$WORK/steps.log" 2>&1 ||
       { note "globusfs: big.bin read through the mount differs from the original"; V[seq_read|$TOOL]=fail; }
   fi
   unmount_tool
 
+  want rand_p50 rand_p99 write copy_big copy_small rm rss_all || return
   if ! mount_tool "$TOOL" b; then
     note "$TOOL: second mount failed"
     for m in rand_p50 rand_p99 write copy_big copy_small rm rss_all; do V[$m|$TOOL]=fail; done; unmount_tool; return
@@ -337,31 +365,34 @@ measure_tool() {
   drop_caches
   stats_reset
   local p50 p90 p99 mean
-  if read -r p50 p90 p99 mean < <(timeout 600 "$BIN/randread" "$M/src/big.bin" "$READS" 2>>"$WORK/steps.log"); then
+  if ! want rand_p50 rand_p99; then
+    :
+  elif read -r p50 p90 p99 mean < <(timeout 600 "$BIN/randread" "$M/src/big.bin" "$READS" 2>>"$WORK/steps.log"); then
     set_v rand_p50 "$p50"; set_v rand_p99 "$p99"
   else
     note "$TOOL: randread failed"; set_v rand_p50 fail; set_v rand_p99 fail
   fi
-  [ "$TOOL" = globusfs ] && { CALLS[rand_p50]=$(stats_requests); CALLS[rand_p99]=${CALLS[rand_p50]}; }
+  want rand_p50 rand_p99 && [ "$TOOL" = globusfs ] && { CALLS[rand_p50]=$(stats_requests); CALLS[rand_p99]=${CALLS[rand_p50]}; }
   # Every row below ends when the server has the result (globusfs: sync DIR waits
   # for its Globus tasks; rclone uploads after close): the same end for all.
   local sync_dst=true sync_src=true
   [ "$TOOL" = globusfs ] && { sync_dst="sync \"\$M/dst\""; sync_src="sync \"\$M/src\""; }
-  row_rate write $((300 + BIG_MIB * 2)) \
+  want write && row_rate write $((300 + BIG_MIB * 2)) \
     'dd if=/dev/zero of="$M/src/write-$TOOL.bin" bs=1M count=$BIG_MIB conv=fsync status=none && wait_size "$DATA/src/write-$TOOL.bin" $BIG_BYTES'
+  if ! want copy_big copy_small rm rss_all; then unmount_tool; return; fi
   timeout 60 mkdir -p "$M/dst/$TOOL" || note "$TOOL: mkdir dst/$TOOL failed"
-  row_time copy_big $((300 + BIG_MIB * 2)) \
+  want copy_big && row_time copy_big $((300 + BIG_MIB * 2)) \
     "cp \"\$M/src/big.bin\" \"\$M/dst/\$TOOL/big.bin\" && $sync_dst && wait_size \"\$DATA/dst/\$TOOL/big.bin\" \$BIG_BYTES"
-  if [ "${V[copy_big|$TOOL]}" != fail ] && ! timeout 600 cmp -s "$DATA/src/big.bin" "$DATA/dst/$TOOL/big.bin"; then
+  if want copy_big && [ "${V[copy_big|$TOOL]}" != fail ] && ! timeout 600 cmp -s "$DATA/src/big.bin" "$DATA/dst/$TOOL/big.bin"; then
     note "$TOOL: the copied big.bin differs from the original"; V[copy_big|$TOOL]=fail
   fi
-  row_time copy_small 900 \
+  want copy_small && row_time copy_small 900 \
     "cp -r \"\$M/src/small\" \"\$M/dst/\$TOOL/small\" && $sync_dst && wait_tree \"\$DATA/dst/\$TOOL/small\" 1000 $((1000 * 4096))"
-  if [ "${V[copy_small|$TOOL]}" != fail ] && ! diff -rq "$DATA/src/small" "$DATA/dst/$TOOL/small" >>"$WORK/steps.log" 2>&1; then
+  if want copy_small && [ "${V[copy_small|$TOOL]}" != fail ] && ! diff -rq "$DATA/src/small" "$DATA/dst/$TOOL/small" >>"$WORK/steps.log" 2>&1; then
     note "$TOOL: the copied small files differ from the originals"; V[copy_small|$TOOL]=fail
   fi
-  row_time rm 600 "rm -r \"\$M/src/rm/\$TOOL\" && $sync_src && wait_gone \"\$DATA/src/rm/\$TOOL\""
-  set_v rss_all "$(rss_mib "$DPID")"
+  want rm && row_time rm 600 "rm -r \"\$M/src/rm/\$TOOL\" && $sync_src && wait_gone \"\$DATA/src/rm/\$TOOL\""
+  want rss_all && set_v rss_all "$(rss_mib "$DPID")"
   unmount_tool
 }
 
@@ -371,7 +402,7 @@ measure_curl() {
   local url=$GLOBUS_EMULATOR_URL/c/$SRC
   export CURL_AUTH_CA=$CA CURL_TOKEN=$TOKEN CURL_URL=$url WORK
   drop_caches
-  row_rate seq_read $((120 + BIG_MIB)) \
+  want seq_read && row_rate seq_read $((120 + BIG_MIB)) \
     'curl -sf --cacert "$CURL_AUTH_CA" -H "Authorization: Bearer $CURL_TOKEN" -H "X-Requested-With: XMLHttpRequest" -o /dev/null "$CURL_URL/big.bin"'
   # Random 4 KiB ranges, one connection (a curl config with one section per read).
   drop_caches
@@ -384,14 +415,16 @@ measure_curl() {
       if (i < n - 1) print "next"
     } }' > "$WORK/curl-ranges.conf"
   local times
-  if times=$(timeout 600 curl -K "$WORK/curl-ranges.conf" 2>>"$WORK/steps.log") && [ "$(wc -l <<<"$times")" = "$READS" ]; then
+  if ! want rand_p50 rand_p99; then
+    :
+  elif times=$(timeout 600 curl -K "$WORK/curl-ranges.conf" 2>>"$WORK/steps.log") && [ "$(wc -l <<<"$times")" = "$READS" ]; then
     read -r p50 p99 < <(sort -n <<<"$times" | awk '{ v[n++] = $1 * 1000 } END {
       i = int(0.5 * n); j = int(0.99 * n); if (j > n - 1) j = n - 1; printf "%.3f %.3f\n", v[i], v[j] }')
     set_v rand_p50 "$p50"; set_v rand_p99 "$p99"
   else
     note "curl: the range reads failed"; set_v rand_p50 fail; set_v rand_p99 fail
   fi
-  row_rate write $((300 + BIG_MIB * 2)) \
+  want write && row_rate write $((300 + BIG_MIB * 2)) \
     'curl -sf --cacert "$CURL_AUTH_CA" -H "Authorization: Bearer $CURL_TOKEN" -H "Expect:" -T "$WORK/zero.bin" -o /dev/null "$CURL_URL/curl-put.bin" && wait_size "$DATA/src/curl-put.bin" $BIG_BYTES'
 }
 
