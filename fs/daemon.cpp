@@ -64,8 +64,7 @@ std::string DefaultCacheDir(const std::string& mountpoint) {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
     base = x;
   } else {
-    const char* home = std::getenv("HOME");
-    base = std::filesystem::path(home && *home ? home : "/tmp") / ".cache";
+    base = auth::HomeDir() / ".cache";
   }
   std::error_code ec;
   auto real = std::filesystem::weakly_canonical(mountpoint, ec);

@@ -1,13 +1,16 @@
 // FindClientId: $GLOBUSFS_CLIENT_ID, then the user's config.json, then
 // /etc/globusfs/config.json (here: files in a temporary folder).
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "auth/client_id.h"
+#include "auth/token_store.h"
 
 namespace globusfs::auth {
 namespace {
@@ -71,6 +74,29 @@ TEST(ClientIdDefaults, ReadTheEnvironmentTheConfigDirAndEtc) {
   EXPECT_EQ(s.env, "from-env");
   EXPECT_EQ(s.user_config, std::filesystem::path("/tmp/globusfs-client-id-cfg/config.json"));
   EXPECT_EQ(s.system_config, std::filesystem::path("/etc/globusfs/config.json"));
+}
+
+}  // namespace
+}  // namespace globusfs::auth
+
+namespace globusfs::auth {
+namespace {
+
+// mount.fuse3 with setuid=USER starts globusfs as USER with no HOME: the
+// tokens are still found in USER's home folder.
+TEST(HomeDirWithoutHome, IsThePasswdEntrysHome) {
+  const char* saved = std::getenv("HOME");
+  const std::string home = saved ? saved : "";
+  ::unsetenv("HOME");
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::unsetenv("GLOBUSFS_CONFIG_DIR");
+  struct passwd* pw = ::getpwuid(::getuid());
+  ASSERT_NE(pw, nullptr);
+  EXPECT_EQ(HomeDir(), std::filesystem::path(pw->pw_dir));
+  EXPECT_EQ(DefaultConfigDir(), std::filesystem::path(pw->pw_dir) / ".config" / "globusfs");
+  ::setenv("HOME", "/home/somebody", 1);
+  EXPECT_EQ(HomeDir(), std::filesystem::path("/home/somebody"));
+  if (saved) ::setenv("HOME", home.c_str(), 1);
 }
 
 }  // namespace
