@@ -10,10 +10,17 @@
 // (unshare -m) where PREFIX/bin is bind-mounted on /usr/local/bin. Whatever
 // happens, the mounts are detached and the daemons it started are ended by
 // their process ids.
+//
+// Also the readiness globusfs@.service waits for: READY=1 and STOPPING=1
+// on $NOTIFY_SOCKET from `globusfs -f`.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -173,6 +180,39 @@ echo "== done"
   EXPECT_NE(run.out.find("ls2: alpha\nls2: beta\n"), std::string::npos) << out;
   EXPECT_NE(run.out.find("== done"), std::string::npos) << out;
   EXPECT_EQ(ProcessesMentioning(dir_.string()), std::vector<pid_t>{}) << "every daemon has exited";
+}
+
+// globusfs@.service is Type=notify: `globusfs -f` sends READY=1 to
+// $NOTIFY_SOCKET once the mount serves requests, and STOPPING=1 when it is
+// unmounted.
+TEST(SystemdNotify, ReadyOnceMountedStoppingAtUnmount) {
+  if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+  auto emu = EmulatorProcess::Start();
+  const fs::path sock = emu->dir() / "notify.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(sock.string().size(), sizeof(addr.sun_path));
+  std::copy(sock.string().begin(), sock.string().end(), addr.sun_path);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto receive = [fd] {
+    char buf[128];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n < 0 ? std::string("(nothing: ") + std::strerror(errno) + ")" : std::string(buf, static_cast<size_t>(n));
+  };
+  testing::MountOptions mo;
+  mo.extra_env["NOTIFY_SOCKET"] = sock.string();
+  testing::MountedFs mount(*emu, mo);
+  std::string why;
+  ASSERT_TRUE(mount.Mount(&why)) << why;
+  EXPECT_EQ(receive(), "READY=1");
+  EXPECT_TRUE(fs::is_directory(mount.path("alpha"))) << "ready means serving";
+  EXPECT_TRUE(mount.Unmount());
+  EXPECT_EQ(receive(), "STOPPING=1");
+  ::close(fd);
 }
 
 }  // namespace
