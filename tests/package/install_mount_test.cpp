@@ -179,6 +179,11 @@ echo "== done"
   EXPECT_NE(run.out.find("allow_other"), std::string::npos) << "a FUSE option from fstab reached the mount\n" << out;
   EXPECT_NE(run.out.find("ls2: alpha\nls2: beta\n"), std::string::npos) << out;
   EXPECT_NE(run.out.find("== done"), std::string::npos) << out;
+  // "unmounted from" is the daemon's last log line; its exit follows.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!ProcessesMentioning(dir_.string()).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
   EXPECT_EQ(ProcessesMentioning(dir_.string()), std::vector<pid_t>{}) << "every daemon has exited";
 }
 
