@@ -62,11 +62,16 @@ bool ParseSize(const std::string& text, uint64_t* out) {
   if (end == text.c_str() || !(v >= 0)) return false;  // !(>=): NaN too
   std::string unit(end);
   uint64_t mult = 1;
-  if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
-  else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
-  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
-  else if (unit == "T" || unit == "t" || unit == "TiB") mult = 1ULL << 40;
-  else if (!unit.empty()) return false;
+  if (unit == "K" || unit == "k" || unit == "KiB")
+    mult = 1ULL << 10;
+  else if (unit == "M" || unit == "m" || unit == "MiB")
+    mult = 1ULL << 20;
+  else if (unit == "G" || unit == "g" || unit == "GiB")
+    mult = 1ULL << 30;
+  else if (unit == "T" || unit == "t" || unit == "TiB")
+    mult = 1ULL << 40;
+  else if (!unit.empty())
+    return false;
   const double bytes = v * static_cast<double>(mult);
   if (!(bytes < 0x1p64)) return false;  // inf too
   *out = static_cast<uint64_t>(bytes);
@@ -85,9 +90,9 @@ bool ParseSeconds(const std::string& text, double* out) {
 
 // The settings that take a value, by their -o name; the long flag is
 // "--" + the name with '-' for '_'.
-constexpr std::string_view kSettings[] = {"collection",   "config",        "cache_dir", "metadata_ttl",
-                                          "log_file",     "cache_size",    "memory_limit", "copy_mode",
-                                          "walk_ahead",   "drain_timeout"};
+constexpr std::string_view kSettings[] = {
+    "collection", "config",       "cache_dir", "metadata_ttl", "log_file",
+    "cache_size", "memory_limit", "copy_mode", "walk_ahead",   "drain_timeout"};
 
 bool IsSetting(std::string_view key) {
   for (auto s : kSettings) {
@@ -98,8 +103,9 @@ bool IsSetting(std::string_view key) {
 
 // Applies one setting; `shown` is how the user wrote its name (for the
 // message). Returns the problem, if any.
-std::optional<std::string> ApplySetting(const std::string& key, const std::string& shown, const std::string& v,
-                                        DaemonConfig* config, std::string* config_file) {
+std::optional<std::string> ApplySetting(const std::string& key, const std::string& shown,
+                                        const std::string& v, DaemonConfig* config,
+                                        std::string* config_file) {
   if (key == "collection") {
     auto e = ParseCollectionSpec(v);
     if (!e) return e.error().message;
@@ -120,7 +126,8 @@ std::optional<std::string> ApplySetting(const std::string& key, const std::strin
     if (*end || end == v.c_str() || n < 0 || n > 64) return shown + " wants a number from 0 to 64";
     config->walk_ahead = static_cast<int>(n);
   } else if (key == "drain_timeout") {
-    if (!ParseSeconds(v, &config->drain_timeout_s)) return shown + " wants seconds (0: do not wait)";
+    if (!ParseSeconds(v, &config->drain_timeout_s))
+      return shown + " wants seconds (0: do not wait)";
   } else if (key == "cache_size") {
     if (!ParseSize(v, &config->cache_size)) return shown + " wants a size such as 512M or 2G";
   } else if (key == "memory_limit") {
@@ -137,10 +144,12 @@ std::optional<std::string> ApplySetting(const std::string& key, const std::strin
 
 // FUSE and kernel mount options libfuse 3 accepts, passed on as given.
 constexpr std::string_view kFuseFlags[] = {
-    "allow_other", "allow_root", "auto_unmount", "default_permissions", "ro", "nodev", "nosuid",
-    "noexec",      "noatime",    "sync",         "async",               "dirsync", "debug"};
-constexpr std::string_view kFuseValued[] = {"fsname", "subtype", "max_read", "context", "fscontext",
-                                            "defcontext", "rootcontext"};
+    "allow_other", "allow_root", "auto_unmount", "default_permissions",
+    "ro",          "nodev",      "nosuid",       "noexec",
+    "noatime",     "sync",       "async",        "dirsync",
+    "debug"};
+constexpr std::string_view kFuseValued[] = {"fsname",    "subtype",    "max_read",   "context",
+                                            "fscontext", "defcontext", "rootcontext"};
 // Options for mount(8), fstab, mount.fuse3 or systemd, or the defaults of a
 // FUSE mount (rw, dev, suid, exec: a FUSE mount is nodev,nosuid anyway).
 constexpr std::string_view kIgnored[] = {"_netdev", "noauto", "auto",  "nofail",   "user", "nouser",
@@ -172,14 +181,17 @@ http::Result<MountOptionKind> ApplyMountOption(const std::string& option, Daemon
   }
   if (IsSetting(key)) {
     if (eq == std::string::npos) {
-      return http::MakeError(http::ErrorKind::kConfig, "mount option " + key + " needs a value (" + key + "=...)");
+      return http::MakeError(http::ErrorKind::kConfig,
+                             "mount option " + key + " needs a value (" + key + "=...)");
     }
-    if (auto problem = ApplySetting(key, "mount option " + key, option.substr(eq + 1), config, config_file)) {
+    if (auto problem =
+            ApplySetting(key, "mount option " + key, option.substr(eq + 1), config, config_file)) {
       return http::MakeError(http::ErrorKind::kConfig, *problem);
     }
     return MountOptionKind::kGlobusfs;
   }
-  if ((eq == std::string::npos && In(kFuseFlags, option)) || (eq != std::string::npos && In(kFuseValued, key))) {
+  if ((eq == std::string::npos && In(kFuseFlags, option)) ||
+      (eq != std::string::npos && In(kFuseValued, key))) {
     config->fuse_options.push_back(option);
     return MountOptionKind::kFuse;
   }
@@ -227,7 +239,8 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
       if (!IsSetting(key)) return usage_error("unknown option " + a);
       const char* v = value();
       if (!v) return usage_error(a + " needs a value");
-      if (auto problem = ApplySetting(key, a, v, config, &config_file)) return usage_error(*problem);
+      if (auto problem = ApplySetting(key, a, v, config, &config_file))
+        return usage_error(*problem);
     } else if (!a.empty() && a[0] == '-') {
       return usage_error("unknown option " + a);
     } else {
@@ -251,7 +264,8 @@ int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
     auto t = LoadMountTableFile(config_file);
     if (!t) return usage_error(t.error().message);
     bool single = config->table.single || t->single;
-    t->entries.insert(t->entries.begin(), config->table.entries.begin(), config->table.entries.end());
+    t->entries.insert(t->entries.begin(), config->table.entries.begin(),
+                      config->table.entries.end());
     config->table = *t;
     config->table.single = single;
   }

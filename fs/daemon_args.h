@@ -22,12 +22,12 @@ struct DaemonConfig {
   bool debug = false;
   std::string cache_dir;  // empty: $XDG_CACHE_HOME/globusfs/<hash of the mount point>
   double metadata_ttl_s = 60;
-  uint64_t cache_size = 1ULL << 30;     // --cache-size: the disk block cache's bound
+  uint64_t cache_size = 1ULL << 30;      // --cache-size: the disk block cache's bound
   uint64_t memory_limit = 256ULL << 20;  // --memory-limit: half of it may hold read buffers
   bool copy_wait = false;                // --copy-mode wait: each copy waits for its own task
   int walk_ahead = 4;                    // --walk-ahead: listings fetched ahead at once in a walk
   double drain_timeout_s = 30;           // --drain-timeout: unmount sends pending work this long
-  std::string log_file;   // empty: stderr in the foreground, else <cache dir>/globusfs.log
+  std::string log_file;  // empty: stderr in the foreground, else <cache dir>/globusfs.log
 };
 
 // Parses globusfs's command line. Returns the exit code to use right away

@@ -23,8 +23,8 @@ bool NotifySocket(const std::string& socket_name, const std::string& state, std:
   }
   std::memcpy(addr.sun_path, socket_name.data(), socket_name.size());
   if (socket_name[0] == '@') addr.sun_path[0] = '\0';
-  const socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_name.size() +
-                                               (socket_name[0] == '/' ? 1 : 0));
+  const socklen_t len = static_cast<socklen_t>(
+      offsetof(sockaddr_un, sun_path) + socket_name.size() + (socket_name[0] == '/' ? 1 : 0));
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *why = std::string("socket: ") + std::strerror(errno);

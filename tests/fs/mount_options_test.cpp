@@ -64,16 +64,19 @@ TEST_F(MountOptions, TheFormMountFuse3RunsReadsTheSourceAsAMountTable) {
 
 TEST_F(MountOptions, SettingsInTheirOptionFormMatchTheLongFlags) {
   DaemonConfig by_o, by_flags;
-  ASSERT_EQ(Parse({table_, "/mnt/g", "-o",
-                   "cache_dir=/var/cache/g,cache_size=2G,metadata_ttl=30,memory_limit=512M,copy_mode=wait,"
-                   "walk_ahead=8,log_file=/tmp/g.log,drain_timeout=5"},
-                  &by_o),
-            -1);
-  ASSERT_EQ(Parse({"--config", table_, "--cache-dir", "/var/cache/g", "--cache-size", "2G", "--metadata-ttl", "30",
-                   "--memory-limit", "512M", "--copy-mode", "wait", "--walk-ahead", "8", "--log-file",
-                   "/tmp/g.log", "--drain-timeout", "5", "/mnt/g"},
-                  &by_flags),
-            -1);
+  ASSERT_EQ(
+      Parse(
+          {table_, "/mnt/g", "-o",
+           "cache_dir=/var/cache/g,cache_size=2G,metadata_ttl=30,memory_limit=512M,copy_mode=wait,"
+           "walk_ahead=8,log_file=/tmp/g.log,drain_timeout=5"},
+          &by_o),
+      -1);
+  ASSERT_EQ(
+      Parse({"--config", table_, "--cache-dir", "/var/cache/g", "--cache-size", "2G",
+             "--metadata-ttl", "30", "--memory-limit", "512M", "--copy-mode", "wait",
+             "--walk-ahead", "8", "--log-file", "/tmp/g.log", "--drain-timeout", "5", "/mnt/g"},
+            &by_flags),
+      -1);
   for (const DaemonConfig* c : {&by_o, &by_flags}) {
     EXPECT_EQ(c->cache_dir, "/var/cache/g");
     EXPECT_EQ(c->cache_size, 2ULL << 30);
@@ -103,7 +106,8 @@ TEST_F(MountOptions, TheMountTableCanComeFromConfigAndSingle) {
 TEST_F(MountOptions, FstabAndSystemdOptionsAreIgnored) {
   DaemonConfig c;
   ASSERT_EQ(Parse({table_, "/mnt/g", "-o",
-                   "_netdev,noauto,auto,nofail,user,users,nouser,rw,defaults,dev,suid,exec,x-systemd.automount,"
+                   "_netdev,noauto,auto,nofail,user,users,nouser,rw,defaults,dev,suid,exec,x-"
+                   "systemd.automount,"
                    "x-systemd.idle-timeout=60,x-gvfs-hide,comment=systemd.automount"},
                   &c),
             -1);
@@ -118,9 +122,9 @@ TEST_F(MountOptions, FuseOptionsPassThrough) {
                    "-o", "fsname=globus,subtype=globusfs,max_read=131072"},
                   &c),
             -1);
-  EXPECT_EQ(c.fuse_options,
-            (std::vector<std::string>{"ro", "allow_root", "default_permissions", "auto_unmount", "noexec",
-                                      "fsname=globus", "subtype=globusfs", "max_read=131072"}));
+  EXPECT_EQ(c.fuse_options, (std::vector<std::string>{"ro", "allow_root", "default_permissions",
+                                                      "auto_unmount", "noexec", "fsname=globus",
+                                                      "subtype=globusfs", "max_read=131072"}));
 }
 
 TEST_F(MountOptions, UnknownOptionsAndBadValuesAreNamed) {
@@ -136,7 +140,8 @@ TEST_F(MountOptions, UnknownOptionsAndBadValuesAreNamed) {
   EXPECT_NE(err.find("cache_size needs a value"), std::string::npos) << err;
   EXPECT_EQ(Parse({table_, "/mnt/g", "-o", "copy_mode=later"}, &c, &err), 2);
   EXPECT_NE(err.find("copy_mode is batch or wait"), std::string::npos) << err;
-  EXPECT_EQ(Parse({table_, "/mnt/g", "-o", "allow_other=1"}, &c, &err), 2) << "a flag given a value";
+  EXPECT_EQ(Parse({table_, "/mnt/g", "-o", "allow_other=1"}, &c, &err), 2)
+      << "a flag given a value";
   EXPECT_EQ(Parse({table_, "/mnt/g", "--cache_size", "2G"}, &c, &err), 2) << "long flags use '-'";
   EXPECT_NE(err.find("unknown option --cache_size"), std::string::npos) << err;
   EXPECT_EQ(Parse({"/nonexistent/table.json", "/mnt/g"}, &c, &err), 2) << "a missing mount table";
@@ -153,7 +158,8 @@ TEST(MountOptionKinds, ApplyMountOptionSaysWhatEachOptionIs) {
   EXPECT_EQ(*ApplyMountOption("", &c, &file), MountOptionKind::kIgnored) << "as in -o a,,b";
   EXPECT_EQ(*ApplyMountOption("config=/etc/g.json", &c, &file), MountOptionKind::kGlobusfs);
   EXPECT_EQ(file, "/etc/g.json");
-  EXPECT_FALSE(ApplyMountOption("setuid=alice", &c, &file)) << "mount.fuse3's own; it never reaches us";
+  EXPECT_FALSE(ApplyMountOption("setuid=alice", &c, &file))
+      << "mount.fuse3's own; it never reaches us";
 }
 
 TEST(Version, IsTheProjectVersion) { EXPECT_STREQ(Version(), GLOBUSFS_TEST_PROJECT_VERSION); }
@@ -190,8 +196,9 @@ class NotifyListener {
 };
 
 TEST(SdNotify, SendsTheStateToAPathSocket) {
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("globusfs-notify-" + std::to_string(::getpid()))).string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("globusfs-notify-" + std::to_string(::getpid())))
+          .string();
   std::filesystem::remove(path);
   NotifyListener listener(path);
   ASSERT_TRUE(listener.bound());

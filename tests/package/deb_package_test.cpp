@@ -54,15 +54,17 @@ std::string PackageOfLibrary(const std::string& soname) {
 
 TEST(DebPackage, HoldsTheProgramsDocsAndUnitAndDependsOnWhatTheyLink) {
   for (const char* tool : {"/usr/bin/dpkg-deb", "/usr/bin/cpack", "/usr/bin/readelf"}) {
-    ASSERT_TRUE(fs::exists(tool)) << tool << " is missing (tools/debian-packages.txt: dpkg, cmake, binutils)";
+    ASSERT_TRUE(fs::exists(tool))
+        << tool << " is missing (tools/debian-packages.txt: dpkg, cmake, binutils)";
   }
   const std::string build = GLOBUSFS_BUILD_DIR;
   RunResult arch = Sh("dpkg --print-architecture");
   ASSERT_EQ(arch.exit_code, 0) << arch.all();
-  const std::string deb = build + "/globusfs_" + GLOBUSFS_TEST_PROJECT_VERSION + "_" + Trim(arch.out) + ".deb";
+  const std::string deb =
+      build + "/globusfs_" + GLOBUSFS_TEST_PROJECT_VERSION + "_" + Trim(arch.out) + ".deb";
 
-  RunResult pkg = testing::Run({std::string(GLOBUSFS_SOURCE_DIR) + "/tools/package.sh"}, {{"BUILD_DIR", build}}, "",
-                               150s);
+  RunResult pkg = testing::Run({std::string(GLOBUSFS_SOURCE_DIR) + "/tools/package.sh"},
+                               {{"BUILD_DIR", build}}, "", 150s);
   ASSERT_EQ(pkg.exit_code, 0) << pkg.all();
   EXPECT_EQ(Trim(Lines(pkg.out).back()), deb) << "package.sh prints the package it made";
   ASSERT_TRUE(fs::exists(deb)) << pkg.all();
@@ -81,21 +83,25 @@ TEST(DebPackage, HoldsTheProgramsDocsAndUnitAndDependsOnWhatTheyLink) {
   for (const char* f :
        {"./usr/bin/globusfs", "./usr/bin/globusfs-auth", "./usr/bin/globus-emulator",
         "./usr/share/man/man1/globusfs.1", "./usr/share/man/man1/globusfs-auth.1",
-        "./usr/share/man/man1/globus-emulator.1", "./usr/share/bash-completion/completions/globusfs",
+        "./usr/share/man/man1/globus-emulator.1",
+        "./usr/share/bash-completion/completions/globusfs",
         "./usr/share/bash-completion/completions/globusfs-auth",
-        "./usr/share/bash-completion/completions/globus-emulator", "./usr/lib/systemd/user/globusfs@.service",
-        "./usr/share/doc/globusfs/SEMANTICS.md"}) {
+        "./usr/share/bash-completion/completions/globus-emulator",
+        "./usr/lib/systemd/user/globusfs@.service", "./usr/share/doc/globusfs/SEMANTICS.md"}) {
     EXPECT_TRUE(files.count(f)) << f << " is not in the package:\n" << list.out;
   }
   for (const auto& f : files) {
     EXPECT_EQ(f.find("test"), std::string::npos) << "a test in the package: " << f;
-    EXPECT_FALSE(f.ends_with(".a") || f.find(".so") != std::string::npos) << "a library in the package: " << f;
+    EXPECT_FALSE(f.ends_with(".a") || f.find(".so") != std::string::npos)
+        << "a library in the package: " << f;
     if (f.rfind("./usr/bin/", 0) == 0 && f != "./usr/bin/") {
-      EXPECT_TRUE(f == "./usr/bin/globusfs" || f == "./usr/bin/globusfs-auth" || f == "./usr/bin/globus-emulator")
+      EXPECT_TRUE(f == "./usr/bin/globusfs" || f == "./usr/bin/globusfs-auth" ||
+                  f == "./usr/bin/globus-emulator")
           << "an unexpected program: " << f;
     }
   }
-  RunResult unit = Sh("dpkg-deb --fsys-tarfile '" + deb + "' | tar -xOf - ./usr/lib/systemd/user/globusfs@.service");
+  RunResult unit = Sh("dpkg-deb --fsys-tarfile '" + deb +
+                      "' | tar -xOf - ./usr/lib/systemd/user/globusfs@.service");
   EXPECT_NE(unit.out.find("ExecStart=/usr/bin/globusfs -f "), std::string::npos) << unit.all();
   EXPECT_NE(unit.out.find("Type=notify"), std::string::npos) << unit.all();
 
@@ -116,7 +122,8 @@ TEST(DebPackage, HoldsTheProgramsDocsAndUnitAndDependsOnWhatTheyLink) {
     ASSERT_FALSE(Lines(needed.out).empty()) << program;
     for (const auto& soname : Lines(needed.out)) {
       const std::string package = PackageOfLibrary(soname);
-      ASSERT_FALSE(package.empty()) << "no Debian package holds " << soname << " (" << program << ")";
+      ASSERT_FALSE(package.empty())
+          << "no Debian package holds " << soname << " (" << program << ")";
       EXPECT_TRUE(depended.count(package)) << program << " links " << soname << " from " << package
                                            << ", which Depends lacks: " << depends;
     }
@@ -124,39 +131,47 @@ TEST(DebPackage, HoldsTheProgramsDocsAndUnitAndDependsOnWhatTheyLink) {
 }
 
 TEST(ManPages, ManWarnsAboutNothingAndEachHasTheUsualSections) {
-  ASSERT_TRUE(fs::exists("/usr/bin/man")) << "needs man-db and groff-base (tools/debian-packages.txt)";
+  ASSERT_TRUE(fs::exists("/usr/bin/man"))
+      << "needs man-db and groff-base (tools/debian-packages.txt)";
   for (const char* name : {"globusfs.1", "globusfs-auth.1", "globus-emulator.1"}) {
     const std::string page = std::string(GLOBUSFS_SOURCE_DIR) + "/dist/man/" + name;
     RunResult r = testing::Run({"/bin/sh", "-c", "man --warnings -l \"$0\" >/dev/null", page},
                                {{"MANWIDTH", "80"}, {"LANG", "C.UTF-8"}});
     EXPECT_EQ(r.exit_code, 0) << name << ": " << r.all();
     EXPECT_EQ(r.err, "") << name << " has warnings";
-    RunResult text = testing::Run({"/usr/bin/man", "-l", page}, {{"MANWIDTH", "80"}, {"MANPAGER", "cat"},
-                                                                  {"PAGER", "cat"}, {"LANG", "C.UTF-8"}});
-    for (const char* section : {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES", "ENVIRONMENT",
-                                "EXIT STATUS", "EXAMPLES", "SEE ALSO"}) {
-      EXPECT_NE(text.out.find(std::string("\n") + section + "\n"), std::string::npos) << name << " lacks " << section;
+    RunResult text = testing::Run(
+        {"/usr/bin/man", "-l", page},
+        {{"MANWIDTH", "80"}, {"MANPAGER", "cat"}, {"PAGER", "cat"}, {"LANG", "C.UTF-8"}});
+    for (const char* section : {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "FILES",
+                                "ENVIRONMENT", "EXIT STATUS", "EXAMPLES", "SEE ALSO"}) {
+      EXPECT_NE(text.out.find(std::string("\n") + section + "\n"), std::string::npos)
+          << name << " lacks " << section;
     }
   }
   // globusfs-auth's exit statuses, as the Globus CLI's.
-  RunResult text = testing::Run({"/usr/bin/man", "-l", std::string(GLOBUSFS_SOURCE_DIR) + "/dist/man/globusfs-auth.1"},
-                                {{"MANWIDTH", "80"}, {"MANPAGER", "cat"}, {"LANG", "C.UTF-8"}});
+  RunResult text = testing::Run(
+      {"/usr/bin/man", "-l", std::string(GLOBUSFS_SOURCE_DIR) + "/dist/man/globusfs-auth.1"},
+      {{"MANWIDTH", "80"}, {"MANPAGER", "cat"}, {"LANG", "C.UTF-8"}});
   const std::string exit_status = text.out.substr(text.out.find("\nEXIT STATUS\n"));
   for (const char* code : {"0", "1", "2", "3", "4"}) {
-    EXPECT_NE(exit_status.find(std::string("       ") + code + "      "), std::string::npos) << code << exit_status;
+    EXPECT_NE(exit_status.find(std::string("       ") + code + "      "), std::string::npos)
+        << code << exit_status;
   }
 }
 
 TEST(BashCompletion, EachScriptLoadsAndCompletes) {
   const std::string dir = std::string(GLOBUSFS_SOURCE_DIR) + "/dist/bash-completion/";
-  RunResult r = testing::Run(
-      {"/bin/bash", "-c",
-       ". \"$0\"globusfs && . \"$0\"globusfs-auth && . \"$0\"globus-emulator && "
-       "COMP_WORDS=(globusfs -o allow_other,cache_s); COMP_CWORD=2; _globusfs; echo \"1:${COMPREPLY[*]}\"; "
-       "COMP_WORDS=(globusfs-auth session up); COMP_CWORD=2; _globusfs_auth; echo \"2:${COMPREPLY[*]}\"; "
-       "COMP_WORDS=(globus-emulator --task); COMP_CWORD=1; _globus_emulator; echo \"3:${COMPREPLY[*]}\"",
-       dir},
-      {});
+  RunResult r =
+      testing::Run({"/bin/bash", "-c",
+                    ". \"$0\"globusfs && . \"$0\"globusfs-auth && . \"$0\"globus-emulator && "
+                    "COMP_WORDS=(globusfs -o allow_other,cache_s); COMP_CWORD=2; _globusfs; echo "
+                    "\"1:${COMPREPLY[*]}\"; "
+                    "COMP_WORDS=(globusfs-auth session up); COMP_CWORD=2; _globusfs_auth; echo "
+                    "\"2:${COMPREPLY[*]}\"; "
+                    "COMP_WORDS=(globus-emulator --task); COMP_CWORD=1; _globus_emulator; echo "
+                    "\"3:${COMPREPLY[*]}\"",
+                    dir},
+                   {});
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_NE(r.out.find("1:allow_other,cache_size=\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("2:update\n"), std::string::npos) << r.out;

@@ -52,7 +52,8 @@ std::vector<pid_t> ProcessesMentioning(const std::string& needle) {
     const std::string name = e.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string cmd = ReadFile(e.path() / "cmdline");
-    if (cmd.find(needle) != std::string::npos && std::stoi(name) != ::getpid()) pids.push_back(std::stoi(name));
+    if (cmd.find(needle) != std::string::npos && std::stoi(name) != ::getpid())
+      pids.push_back(std::stoi(name));
   }
   return pids;
 }
@@ -61,9 +62,11 @@ class InstalledMount : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: mount(8) of a fuse.globusfs entry";
-    if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+    if (auto why = testing::FuseUnavailableReason(); !why.empty())
+      GTEST_SKIP() << "needs FUSE: " << why;
     for (const char* tool : {"/usr/bin/unshare", "/sbin/mount.fuse3", "/usr/bin/mount"}) {
-      ASSERT_TRUE(fs::exists(tool)) << tool << " is missing (Debian packages util-linux, mount, fuse3)";
+      ASSERT_TRUE(fs::exists(tool))
+          << tool << " is missing (Debian packages util-linux, mount, fuse3)";
     }
     emu_ = EmulatorProcess::Start();
     std::ofstream(emu_->root("alpha") / "hello.txt") << "hello\n";
@@ -77,7 +80,8 @@ class InstalledMount : public ::testing::Test {
     // A daemon the script left (a failure, a timeout): its mounts died with
     // the namespace's last other process or are detached here; end it by pid.
     for (int round = 0; round < 2; ++round) {
-      for (pid_t pid : ProcessesMentioning(dir_.string())) ::kill(pid, round == 0 ? SIGTERM : SIGKILL);
+      for (pid_t pid : ProcessesMentioning(dir_.string()))
+        ::kill(pid, round == 0 ? SIGTERM : SIGKILL);
       std::this_thread::sleep_for(round == 0 ? 2s : 0s);
     }
     for (const char* m : {"mnt-type", "mnt-fstab"}) {
@@ -91,14 +95,17 @@ class InstalledMount : public ::testing::Test {
 
 TEST_F(InstalledMount, MountTypeFuseGlobusfsAndAnFstabLineFromTheInstalledPrefix) {
   // 1. Install.
-  RunResult install = testing::Run({GLOBUSFS_CMAKE, "--install", GLOBUSFS_BUILD_DIR, "--prefix", prefix_.string()}, {},
-                                   "", 120s);
+  RunResult install =
+      testing::Run({GLOBUSFS_CMAKE, "--install", GLOBUSFS_BUILD_DIR, "--prefix", prefix_.string()},
+                   {}, "", 120s);
   ASSERT_EQ(install.exit_code, 0) << install.all();
-  for (const char* f : {"bin/globusfs", "bin/globusfs-auth", "bin/globus-emulator", "share/man/man1/globusfs.1",
-                        "share/man/man1/globusfs-auth.1", "share/man/man1/globus-emulator.1",
-                        "share/bash-completion/completions/globusfs",
-                        "share/bash-completion/completions/globusfs-auth",
-                        "share/bash-completion/completions/globus-emulator", "lib/systemd/user/globusfs@.service"}) {
+  for (const char* f :
+       {"bin/globusfs", "bin/globusfs-auth", "bin/globus-emulator", "share/man/man1/globusfs.1",
+        "share/man/man1/globusfs-auth.1", "share/man/man1/globus-emulator.1",
+        "share/bash-completion/completions/globusfs",
+        "share/bash-completion/completions/globusfs-auth",
+        "share/bash-completion/completions/globus-emulator",
+        "lib/systemd/user/globusfs@.service"}) {
     EXPECT_TRUE(fs::exists(prefix_ / f)) << f << " was not installed:\n" << install.all();
   }
   for (const auto& e : fs::recursive_directory_iterator(prefix_)) {
@@ -120,9 +127,10 @@ TEST_F(InstalledMount, MountTypeFuseGlobusfsAndAnFstabLineFromTheInstalledPrefix
 
   // 3. The mount table, an fstab, and the script run in its own namespace.
   const fs::path table = dir_ / "lab.json";
-  std::ofstream(table) << R"({"collections": [{"name": "alpha", "id": ")" << emu_->collection_id("alpha")
-                       << R"(", "path": "/"}, {"name": "beta", "id": ")" << emu_->collection_id("beta")
-                       << R"(", "path": "/"}], "single": false})";
+  std::ofstream(table) << R"({"collections": [{"name": "alpha", "id": ")"
+                       << emu_->collection_id("alpha")
+                       << R"(", "path": "/"}, {"name": "beta", "id": ")"
+                       << emu_->collection_id("beta") << R"(", "path": "/"}], "single": false})";
   const fs::path mnt_type = dir_ / "mnt-type", mnt_fstab = dir_ / "mnt-fstab";
   fs::create_directories(mnt_type);
   fs::create_directories(mnt_fstab);
@@ -130,7 +138,8 @@ TEST_F(InstalledMount, MountTypeFuseGlobusfsAndAnFstabLineFromTheInstalledPrefix
   std::ofstream(fstab) << "# a globusfs line, as in the README\n"
                        << table.string() << " " << mnt_fstab.string()
                        << " fuse.globusfs _netdev,noauto,nofail,x-systemd.automount,cache_dir="
-                       << (dir_ / "cache-fstab").string() << ",log_file=" << (dir_ / "fstab.log").string()
+                       << (dir_ / "cache-fstab").string()
+                       << ",log_file=" << (dir_ / "fstab.log").string()
                        << ",metadata_ttl=30,walk_ahead=2,allow_other 0 0\n";
   const fs::path script = dir_ / "mount.sh";
   std::ofstream(script) << R"(set -eu
@@ -166,22 +175,25 @@ echo "== done"
   env["FSTAB"] = fstab.string();
   env["MNT_TYPE"] = mnt_type.string();
   env["MNT_FSTAB"] = mnt_fstab.string();
-  RunResult run = testing::Run({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh",
-                                script.string()},
-                               env, "", 90s);
-  const std::string out = run.all() + "\n--- type.log:\n" + ReadFile(dir_ / "type.log") + "\n--- fstab.log:\n" +
-                          ReadFile(dir_ / "fstab.log");
+  RunResult run = testing::Run(
+      {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", script.string()}, env,
+      "", 90s);
+  const std::string out = run.all() + "\n--- type.log:\n" + ReadFile(dir_ / "type.log") +
+                          "\n--- fstab.log:\n" + ReadFile(dir_ / "fstab.log");
   ASSERT_EQ(run.exit_code, 0) << out;
   EXPECT_NE(run.out.find("type: globusfs fuse.globusfs"), std::string::npos) << out;
   EXPECT_NE(run.out.find("ls: alpha\nls: beta\n"), std::string::npos) << out;
   EXPECT_NE(run.out.find("cat: hello\n"), std::string::npos) << out;
   EXPECT_NE(run.out.find("fstab: globusfs fuse.globusfs"), std::string::npos) << out;
-  EXPECT_NE(run.out.find("allow_other"), std::string::npos) << "a FUSE option from fstab reached the mount\n" << out;
+  EXPECT_NE(run.out.find("allow_other"), std::string::npos)
+      << "a FUSE option from fstab reached the mount\n"
+      << out;
   EXPECT_NE(run.out.find("ls2: alpha\nls2: beta\n"), std::string::npos) << out;
   EXPECT_NE(run.out.find("== done"), std::string::npos) << out;
   // "unmounted from" is the daemon's last log line; its exit follows.
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!ProcessesMentioning(dir_.string()).empty() && std::chrono::steady_clock::now() < deadline) {
+  while (!ProcessesMentioning(dir_.string()).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(ProcessesMentioning(dir_.string()), std::vector<pid_t>{}) << "every daemon has exited";
@@ -191,7 +203,8 @@ echo "== done"
 // $NOTIFY_SOCKET once the mount serves requests, and STOPPING=1 when it is
 // unmounted.
 TEST(SystemdNotify, ReadyOnceMountedStoppingAtUnmount) {
-  if (auto why = testing::FuseUnavailableReason(); !why.empty()) GTEST_SKIP() << "needs FUSE: " << why;
+  if (auto why = testing::FuseUnavailableReason(); !why.empty())
+    GTEST_SKIP() << "needs FUSE: " << why;
   auto emu = EmulatorProcess::Start();
   const fs::path sock = emu->dir() / "notify.sock";
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -206,7 +219,8 @@ TEST(SystemdNotify, ReadyOnceMountedStoppingAtUnmount) {
   auto receive = [fd] {
     char buf[128];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    return n < 0 ? std::string("(nothing: ") + std::strerror(errno) + ")" : std::string(buf, static_cast<size_t>(n));
+    return n < 0 ? std::string("(nothing: ") + std::strerror(errno) + ")"
+                 : std::string(buf, static_cast<size_t>(n));
   };
   testing::MountOptions mo;
   mo.extra_env["NOTIFY_SOCKET"] = sock.string();

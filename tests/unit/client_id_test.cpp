@@ -1,5 +1,7 @@
 // FindClientId: $GLOBUSFS_CLIENT_ID, then the user's config.json, then
 // /etc/globusfs/config.json (here: files in a temporary folder).
+#include "auth/client_id.h"
+
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <fstream>
 #include <string>
 
-#include "auth/client_id.h"
 #include "auth/token_store.h"
 
 namespace globusfs::auth {
@@ -18,13 +19,16 @@ namespace {
 class ClientIdTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("globusfs-client-id-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("globusfs-client-id-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
     sources_.user_config = dir_ / "user.json";
     sources_.system_config = dir_ / "etc.json";
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void Write(const std::filesystem::path& file, const std::string& text) { std::ofstream(file) << text; }
+  void Write(const std::filesystem::path& file, const std::string& text) {
+    std::ofstream(file) << text;
+  }
 
   std::filesystem::path dir_;
   ClientIdSources sources_;
@@ -59,7 +63,8 @@ TEST_F(ClientIdTest, TheEnvironmentWinsOverBothFiles) {
 
 TEST_F(ClientIdTest, AUserFileWithoutAClientIdFallsThrough) {
   Write(sources_.system_config, R"({"client_id": "site-app"})");
-  for (const char* text : {"{}", "not json", R"({"client_id": ""})", R"({"client_id": 42})", "[1]"}) {
+  for (const char* text :
+       {"{}", "not json", R"({"client_id": ""})", R"({"client_id": 42})", "[1]"}) {
     Write(sources_.user_config, text);
     EXPECT_EQ(FindClientId(sources_).client_id, "site-app") << text;
   }
