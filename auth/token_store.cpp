@@ -1,6 +1,7 @@
 #include "auth/token_store.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace globusfs::auth {
 
@@ -83,13 +85,25 @@ const TokenRecord* StoredLogin::Find(const std::string& resource_server) const {
   return it == tokens.end() ? nullptr : &it->second;
 }
 
+std::filesystem::path HomeDir() {
+  if (const char* home = std::getenv("HOME"); home && *home) return home;
+  // mount.fuse3 with setuid=USER starts globusfs as USER without HOME.
+  std::vector<char> buf(16384);
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_dir &&
+      *found->pw_dir) {
+    return found->pw_dir;
+  }
+  return "/tmp";
+}
+
 std::filesystem::path DefaultConfigDir() {
   if (const char* d = std::getenv("GLOBUSFS_CONFIG_DIR"); d && *d) return d;
   if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) {
     return std::filesystem::path(x) / "globusfs";
   }
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home && *home ? home : "/tmp") / ".config" / "globusfs";
+  return HomeDir() / ".config" / "globusfs";
 }
 
 TokenStore::TokenStore(std::filesystem::path dir) : dir_(std::move(dir)) {}

@@ -56,8 +56,11 @@ struct StoredLogin {
 };
 
 // The config folder: $GLOBUSFS_CONFIG_DIR, else $XDG_CONFIG_HOME/globusfs,
-// else $HOME/.config/globusfs.
+// else HomeDir()/.config/globusfs.
 std::filesystem::path DefaultConfigDir();
+// $HOME, else the user's home folder from the passwd database (mount.fuse3
+// with setuid=USER runs globusfs without HOME), else /tmp.
+std::filesystem::path HomeDir();
 
 class TokenStore {
  public:

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "auth/auth_client.h"
+#include "auth/client_id.h"
 #include "auth/guidance.h"
 #include "auth/scopes.h"
 #include "auth/token_source.h"
@@ -34,62 +35,12 @@
 #include "fs/remote/home_paths.h"
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_client.h"
+#include "fs/sd_notify.h"
 #include "fs/task_batcher.h"
 
 namespace globusfs::fs {
 
 namespace {
-
-constexpr const char* kUsage = R"(usage: globusfs [options] MOUNTPOINT
-
-Mounts Globus collections as folders under MOUNTPOINT. Log in first with
-globusfs-auth login --collection UUID ... ; unmount with fusermount3 -u MOUNTPOINT.
-
-  --collection NAME=UUID[:BASEPATH]  show collection UUID as the folder NAME, rooted at
-                                     BASEPATH (default: what globus ls UUID shows, the
-                                     collection's default directory, else /~/, your
-                                     home folder there); repeatable
-  --config FILE                      a JSON mount table:
-                                     {"collections": [{"name", "id", "path"}], "single": false}
-  --single                           one collection as the mount's root
-  -f                                 stay in the foreground (log to stderr)
-  -d                                 debug: foreground, debug log, FUSE request tracing
-  -o OPT[,OPT...]                    FUSE mount options (allow_other, ro, ...)
-  --cache-dir DIR                    metadata cache (default $XDG_CACHE_HOME/globusfs/...)
-  --metadata-ttl SECONDS             how long listings and attributes are trusted (default 60)
-  --cache-size SIZE                  disk space for cached file blocks (default 1G; 0 = none)
-  --memory-limit SIZE                memory for read buffers and readahead is half of this
-                                     (default 256M)
-  --walk-ahead N                     during a walk (find, du, ls -R) list up to N sibling
-                                     folders ahead, in parallel (default 4; 0 = never)
-  --copy-mode batch|wait             copies between collections become batched Globus
-                                     transfer tasks (default batch: cp returns at once,
-                                     fsync/unmount wait); wait: each copy waits for its task
-  --drain-timeout SECONDS            at unmount, send pending copies and deletes for at most
-                                     this long (default 30; 0 = do not wait); what is left
-                                     stays in the journal and the next mount sends it
-
-  --log-file FILE                    log here (default: <cache dir>/globusfs.log when detached)
-  -h, --help                         this text
-  --version                          the version
-
-Commands:
-  globusfs status MOUNTPOINT [--json]
-      the mount's pending copies and deletes, and its active, failed and recent Globus tasks
-  globusfs status MOUNTPOINT --watch [--interval SECONDS] [--json]
-      follows them (redrawn in place on a terminal, a block per change otherwise; --json:
-      one document per line) with progress bars: files and bytes done of the total, rate,
-      time left; exits 0 when nothing is pending or active, 1 if something failed meanwhile
-  globusfs wait MOUNTPOINT [PATH] [--timeout SECONDS] [--json]
-      waits until the copies and deletes under PATH (default: the whole mount), including
-      those made before it started, have landed at Globus: 0 when they have, 1 listing the
-      failures, or when SECONDS pass first (without --timeout it waits as long as they run)
-  globusfs search TEXT [--limit N] [--json]
-      finds collections by name (Transfer's endpoint_search): id, display name, owner,
-      kind, and whether it has an HTTPS server; needs globusfs-auth login, not a mount
-
-Environment: GLOBUSFS_CONFIG_DIR (tokens), GLOBUSFS_CLIENT_ID, GLOBUS_SDK_* (see README).
-)";
 
 // After the drain deadline, how long unmount waits for a request in flight.
 constexpr auto kStopGrace = std::chrono::seconds(5);
@@ -112,43 +63,11 @@ std::string DefaultCacheDir(const std::string& mountpoint) {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
     base = x;
   } else {
-    const char* home = std::getenv("HOME");
-    base = std::filesystem::path(home && *home ? home : "/tmp") / ".cache";
+    base = auth::HomeDir() / ".cache";
   }
   std::error_code ec;
   auto real = std::filesystem::weakly_canonical(mountpoint, ec);
   return (base / "globusfs" / ShortHash(ec ? mountpoint : real.string())).string();
-}
-
-}  // namespace
-
-std::string ClientIdFromEnvOrConfig() {
-  if (const char* id = std::getenv("GLOBUSFS_CLIENT_ID"); id && *id) return id;
-  std::ifstream f(auth::DefaultConfigDir() / "config.json");
-  if (!f) return "";
-  auto j = nlohmann::json::parse(f, nullptr, false);
-  return j.is_object() ? j.value("client_id", "") : "";
-}
-
-namespace {
-
-// "512M", "2G", "1048576" -> bytes; false on garbage and on sizes of 2^64
-// bytes or more (converting those to uint64_t would be undefined).
-bool ParseSize(const std::string& text, uint64_t* out) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || !(v >= 0)) return false;  // !(>=): NaN too
-  std::string unit(end);
-  uint64_t mult = 1;
-  if (unit == "K" || unit == "k" || unit == "KiB") mult = 1ULL << 10;
-  else if (unit == "M" || unit == "m" || unit == "MiB") mult = 1ULL << 20;
-  else if (unit == "G" || unit == "g" || unit == "GiB") mult = 1ULL << 30;
-  else if (unit == "T" || unit == "t" || unit == "TiB") mult = 1ULL << 40;
-  else if (!unit.empty()) return false;
-  const double bytes = v * static_cast<double>(mult);
-  if (!(bytes < 0x1p64)) return false;  // inf too
-  *out = static_cast<uint64_t>(bytes);
-  return true;
 }
 
 int64_t Now() {
@@ -187,7 +106,7 @@ bool MakeClients(Clients* c, std::ostream& err) {
   }
   c->http = std::make_unique<http::HttpClient>(*cfg, c->clock);
   c->store = std::make_unique<auth::TokenStore>(auth::DefaultConfigDir());
-  c->auth = std::make_unique<auth::AuthClient>(*c->http, urls->auth, ClientIdFromEnvOrConfig());
+  c->auth = std::make_unique<auth::AuthClient>(*c->http, urls->auth, auth::FindClientId(auth::DefaultClientIdSources()).client_id);
   c->tokens = std::make_unique<auth::TokenSource>(*c->store, *c->auth, c->clock);
   c->transfer_authorizer = c->tokens->AuthorizerFor(auth::kTransferResourceServer);
   c->transfer = std::make_unique<TransferClient>(*c->http, c->transfer_authorizer.get(), urls->transfer, c->clock);
@@ -271,103 +190,6 @@ bool ResolveMounts(Clients& c, const MountTable& table, std::vector<MountedColle
 }
 
 }  // namespace
-
-int ParseDaemonArgs(int argc, char** argv, DaemonConfig* config) {
-  std::vector<std::string> positional;
-  std::string config_file;
-  auto usage_error = [](const std::string& msg) {
-    std::cerr << "globusfs: " << msg << "\n(see globusfs --help)\n";
-    return 2;
-  };
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
-      return 0;
-    } else if (a == "--version") {
-      std::cout << "globusfs 0.1.0\n";
-      return 0;
-    } else if (a == "-f") {
-      config->foreground = true;
-    } else if (a == "-d") {
-      config->debug = config->foreground = true;
-    } else if (a == "--single") {
-      config->table.single = true;
-    } else if (a == "-o" || a.rfind("-o", 0) == 0) {
-      const char* v = a == "-o" ? value() : argv[i] + 2;
-      if (!v) return usage_error("-o needs options");
-      config->fuse_options.push_back(v);
-    } else if (a == "--collection" || a == "--config" || a == "--cache-dir" ||
-               a == "--metadata-ttl" || a == "--log-file" || a == "--cache-size" ||
-               a == "--memory-limit" || a == "--copy-mode" || a == "--walk-ahead" ||
-               a == "--drain-timeout") {
-      const char* v = value();
-      if (!v) return usage_error(a + " needs a value");
-      if (a == "--collection") {
-        auto e = ParseCollectionSpec(v);
-        if (!e) return usage_error(e.error().message);
-        config->table.entries.push_back(*e);
-      } else if (a == "--config") {
-        config_file = v;
-      } else if (a == "--cache-dir") {
-        config->cache_dir = v;
-      } else if (a == "--log-file") {
-        config->log_file = v;
-      } else if (a == "--copy-mode") {
-        std::string m = v;
-        if (m != "batch" && m != "wait") return usage_error("--copy-mode is batch or wait");
-        config->copy_wait = m == "wait";
-      } else if (a == "--walk-ahead") {
-        char* end = nullptr;
-        long n = std::strtol(v, &end, 10);
-        if (*end || end == v || n < 0 || n > 64) return usage_error("--walk-ahead wants a number from 0 to 64");
-        config->walk_ahead = static_cast<int>(n);
-      } else if (a == "--drain-timeout") {
-        // At most ~31 years: RunDaemon adds it to a steady_clock time point.
-        char* end = nullptr;
-        config->drain_timeout_s = std::strtod(v, &end);
-        if (*end || end == v || !(config->drain_timeout_s >= 0 && config->drain_timeout_s <= 1e9)) {
-          return usage_error("--drain-timeout wants seconds (0: do not wait)");
-        }
-      } else if (a == "--cache-size") {
-        if (!ParseSize(v, &config->cache_size)) return usage_error("--cache-size wants a size such as 512M or 2G");
-      } else if (a == "--memory-limit") {
-        if (!ParseSize(v, &config->memory_limit) || config->memory_limit < (16ULL << 20)) {
-          return usage_error("--memory-limit wants a size of at least 16M");
-        }
-      } else {
-        // At most ~31 years: RunDaemon turns it into int64_t milliseconds.
-        char* end = nullptr;
-        config->metadata_ttl_s = std::strtod(v, &end);
-        if (*end || end == v || !(config->metadata_ttl_s >= 0 && config->metadata_ttl_s <= 1e9)) {
-          return usage_error("--metadata-ttl wants seconds");
-        }
-      }
-    } else if (!a.empty() && a[0] == '-') {
-      return usage_error("unknown option " + a);
-    } else {
-      positional.push_back(a);
-    }
-  }
-  // As mount.fuse3 runs it: globusfs SOURCE MOUNTPOINT -o ..., with SOURCE a mount table file.
-  if (positional.size() == 2) {
-    if (config_file.empty() && positional[0] != "none" && positional[0] != "globusfs") config_file = positional[0];
-    positional.erase(positional.begin());
-  }
-  if (positional.size() != 1) return usage_error("give exactly one MOUNTPOINT");
-  config->mountpoint = positional[0];
-  if (!config_file.empty()) {
-    auto t = LoadMountTableFile(config_file);
-    if (!t) return usage_error(t.error().message);
-    bool single = config->table.single || t->single;
-    t->entries.insert(t->entries.begin(), config->table.entries.begin(), config->table.entries.end());
-    config->table = *t;
-    config->table.single = single;
-  }
-  if (auto v = ValidateMountTable(config->table); !v) return usage_error(v.error().message);
-  return -1;
-}
 
 int RunDaemon(const DaemonConfig& config) {
   struct stat st {};
@@ -498,7 +320,10 @@ int RunDaemon(const DaemonConfig& config) {
   std::string names;
   for (const auto& m : mounts) names += " " + m.entry.name + "=" + m.info.id + ":" + m.root_path;
   log.Log(LogLevel::kInfo, "mounted on " + config.mountpoint + ":" + names + " (cache " + cache_dir + ")");
+  // Under systemd (Type=notify, globusfs@.service): the mount serves requests.
+  if (std::string why; !NotifySystemd("READY=1", &why)) log.Log(LogLevel::kWarning, why);
   int exit_code = session.Run(fs);
+  if (std::string why; !NotifySystemd("STOPPING=1", &why)) log.Log(LogLevel::kWarning, why);
   // Unmounted: what was accepted still goes to Globus, for a bounded time;
   // what is left stays in the journal and the next mount resumes it.
   const auto deadline =

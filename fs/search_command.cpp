@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "auth/auth_client.h"
+#include "auth/client_id.h"
 #include "auth/guidance.h"
 #include "auth/http/config.h"
 #include "auth/scopes.h"
 #include "auth/token_source.h"
 #include "auth/token_store.h"
-#include "fs/daemon.h"
 #include "fs/remote/collection_search.h"
 
 namespace globusfs::fs {
@@ -100,7 +100,7 @@ int RunSearch(int argc, char** argv) {
   auto clock = std::make_shared<http::RealClock>();
   http::HttpClient client(*cfg, clock);
   auth::TokenStore store(auth::DefaultConfigDir());
-  auth::AuthClient auth(client, urls->auth, ClientIdFromEnvOrConfig());
+  auth::AuthClient auth(client, urls->auth, auth::FindClientId(auth::DefaultClientIdSources()).client_id);
   auth::TokenSource tokens(store, auth, clock);
   // Not logged in (or the login is no longer good): say which command fixes it.
   if (auto t = tokens.Get(auth::kTransferResourceServer); !t) {

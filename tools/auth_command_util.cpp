@@ -14,7 +14,8 @@ namespace {
 
 constexpr const char* kRegisterHelp =
     "globusfs-auth needs the client id of a Globus native app.\n"
-    "Set GLOBUSFS_CLIENT_ID, or write {\"client_id\": \"<uuid>\"} to {CONFIG}/config.json.\n"
+    "Set GLOBUSFS_CLIENT_ID, or write {\"client_id\": \"<uuid>\"} to {CONFIG}/config.json\n"
+    "(yours) or to /etc/globusfs/config.json (every user's).\n"
     "\n"
     "To register one: at https://app.globus.org/settings/developers add a project, then\n"
     "\"Register a thick client or script that will be installed and run by users on their\n"

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "auth/client_id.h"
 #include "auth/collection_info.h"
 #include "auth/scopes.h"
 #include "tools/auth_command_util.h"
@@ -97,15 +98,9 @@ std::unique_ptr<AuthToolContext> MakeContext(std::istream& in, std::ostream& out
   ctx->clock = std::make_shared<http::RealClock>();
   ctx->http = std::make_unique<http::HttpClient>(*cfg, ctx->clock);
   ctx->store = std::make_unique<auth::TokenStore>(auth::DefaultConfigDir());
-  if (const char* id = std::getenv("GLOBUSFS_CLIENT_ID"); id && *id) {
-    ctx->client_id = id;
-  } else {
-    std::ifstream f(ctx->store->dir() / "config.json");
-    if (f) {
-      json j = json::parse(f, nullptr, false);
-      if (j.is_object() && j.value("client_id", "") != "") ctx->client_id = j["client_id"];
-    }
-  }
+  auto sources = auth::DefaultClientIdSources();
+  sources.user_config = ctx->store->dir() / "config.json";
+  ctx->client_id = auth::FindClientId(sources).client_id;
   if (const char* t = std::getenv("GLOBUSFS_LOGIN_TIMEOUT"); t && *t) {
     // Seconds, 1 to a day; anything else keeps the default (strtol, unlike
     // atoi, is defined on overflow).
