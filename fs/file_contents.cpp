@@ -146,8 +146,10 @@ int FileContents::Open(const FileRef& ref, const std::optional<FileEntry>& remot
     base = f->remote;
   }
   uint64_t version = !staged && base ? versions_.ForRead(coll, ref.path, base->size, base->mtime) : 0;
-  if (version != 0 && prefetch_ && !Writable(flags)) prefetch_->NoteOpen(ref.target, ref.path);
   std::lock_guard lock(table_mu_);
+  if (version != 0 && prefetch_ && !Writable(flags)) {
+    if (auto h = handles_.find(out->handle); h != handles_.end()) h->second.prefetch_on_read = true;
+  }
   if (version != 0) {
     auto it = kernel_versions_.find(ref.ino);
     out->keep_cache = it != kernel_versions_.end() && it->second == version;
@@ -289,6 +291,24 @@ int FileContents::Read(uint64_t handle, uint64_t offset, size_t size, std::strin
       return 0;
     }
     if (NoHttps(f)) return EOPNOTSUPP;
+  }
+  if (prefetch_) {
+    bool first_read = false;
+    {
+      std::lock_guard lock(table_mu_);
+      if (auto h = handles_.find(handle); h != handles_.end() && h->second.prefetch_on_read) {
+        h->second.prefetch_on_read = false;
+        first_read = true;
+      }
+    }
+    if (first_read) {
+      FileRef ref;
+      {
+        std::lock_guard lock(f->mu);
+        ref = f->ref;
+      }
+      prefetch_->NoteOpen(ref.target, ref.path);
+    }
   }
   auto reader = ReaderFor(f);
   if (!reader) return 0;  // not on the server yet and nothing written: empty

@@ -212,6 +212,10 @@ class FileContents {
   struct Handle {
     std::shared_ptr<OpenFile> file;
     int flags = 0;
+    // Read-only, of the server's version: its first read tells the folder
+    // prefetcher (an open alone does not: cp -r opens files to copy them
+    // server to server, without reading them).
+    bool prefetch_on_read = false;
   };
   using SteadyClock = std::chrono::steady_clock;
 

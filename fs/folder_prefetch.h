@@ -1,7 +1,8 @@
 // FolderPrefetch: a folder's small files read one after another (`tar c`,
 // `cp -r`, `grep -r`, `md5sum *`) cost one round trip each, one at a time.
 // When two files of one folder that follow each other in its listing are
-// opened in turn, the next files of that folder are fetched ahead, several
+// opened and read in turn (a first read, not an open: cp -r opens files to
+// copy them server to server without reading them), the next files of that folder are fetched ahead, several
 // at once on the WorkPool, into the BlockWriter (and so the disk cache),
 // where their opens find them.
 //
@@ -61,7 +62,8 @@ class FolderPrefetch {
 
   FolderPrefetch(PrefetchContext ctx, Namespace& ns, VersionOf version_of, Busy busy);
 
-  // `path` (normalised) was opened for reading through `target`.
+  // `path` (normalised), opened read-only through `target`, is being read
+  // for the first time through that descriptor.
   void NoteOpen(const DataTarget& target, const std::string& path);
 
   // Files fetched ahead so far (tests and stats).
