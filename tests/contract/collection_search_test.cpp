@@ -11,6 +11,7 @@
 #include <set>
 
 #include "tests/support/emulator_process.h"
+#include "tests/support/static_bearer.h"
 
 namespace globusfs {
 namespace {
@@ -18,15 +19,7 @@ namespace {
 using json = nlohmann::json;
 using testing::EmulatorProcess;
 
-class StaticBearer final : public http::Authorizer {
- public:
-  explicit StaticBearer(std::string token) : header_("Bearer " + std::move(token)) {}
-  http::Result<std::string> AuthorizationHeader() override { return header_; }
-  bool HandleUnauthorized() override { return false; }
-
- private:
-  std::string header_;
-};
+using testing::StaticBearer;
 
 class CollectionSearch : public ::testing::Test {
  protected:

@@ -14,6 +14,7 @@
 #include "auth/http/http_client.h"
 #include "fs/remote/transfer_client.h"
 #include "tests/support/emulator_process.h"
+#include "tests/support/static_bearer.h"
 
 namespace globusfs {
 namespace {
@@ -26,15 +27,7 @@ void Write(const std::filesystem::path& p, const std::string& data) {
   std::ofstream(p, std::ios::binary) << data;
 }
 
-class StaticBearer final : public http::Authorizer {
- public:
-  explicit StaticBearer(std::string token) : header_("Bearer " + std::move(token)) {}
-  http::Result<std::string> AuthorizationHeader() override { return header_; }
-  bool HandleUnauthorized() override { return false; }
-
- private:
-  std::string header_;
-};
+using testing::StaticBearer;
 
 // alpha: a home folder /home/researcher/ (the default identity's);
 // beta: none, and --default-directory /projects/;

@@ -18,6 +18,7 @@
 #include "fs/remote/remote_error.h"
 #include "fs/remote/transfer_client.h"
 #include "tests/support/emulator_process.h"
+#include "tests/support/static_bearer.h"
 
 namespace globusfs {
 namespace {
@@ -65,15 +66,7 @@ void MakeEmptyFiles(const std::filesystem::path& seeds, const std::filesystem::p
   }
 }
 
-class StaticBearer final : public http::Authorizer {
- public:
-  explicit StaticBearer(std::string token) : header_("Bearer " + std::move(token)) {}
-  http::Result<std::string> AuthorizationHeader() override { return header_; }
-  bool HandleUnauthorized() override { return false; }
-
- private:
-  std::string header_;
-};
+using testing::StaticBearer;
 
 // One emulator for the suite: the 150,000 files are made once.
 class EmulatorListing : public ::testing::Test {

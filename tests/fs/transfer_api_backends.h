@@ -27,6 +27,7 @@
 #include "fs/remote/transfer_api.h"
 #include "fs/remote/transfer_client.h"
 #include "tests/support/emulator_process.h"
+#include "tests/support/static_bearer.h"
 
 namespace globusfs::fs::contract {
 
@@ -80,15 +81,7 @@ class Backend {
 std::unique_ptr<Backend> MakeFakeBackend();
 
 // "Bearer <token>", never refreshed.
-class StaticAuthorizer final : public http::Authorizer {
- public:
-  explicit StaticAuthorizer(const std::string& token) : header_("Bearer " + token) {}
-  http::Result<std::string> AuthorizationHeader() override { return header_; }
-  bool HandleUnauthorized() override { return false; }
-
- private:
-  std::string header_;
-};
+using StaticAuthorizer = testing::StaticBearer;
 
 // An HttpClient trusting the emulator's CA, with the SDK's retry policy but
 // short sleeps.
