@@ -19,6 +19,7 @@
 #include "fs/remote/transfer_client.h"
 #include "tests/support/emulator_process.h"
 #include "tests/support/static_bearer.h"
+#include "tests/support/test_files.h"
 
 namespace globusfs {
 namespace {
@@ -39,33 +40,8 @@ constexpr bool kBigFolderTooSlowHere = false;
 constexpr const char* kBigFolderSkip =
     "a 150,000-entry listing under ASan takes minutes; this test runs in the plain build (tests/run.sh)";
 
-// "f000042": names that sort like their numbers.
-std::string NameOf(int i) {
-  char name[16];
-  std::snprintf(name, sizeof(name), "f%06d", i);
-  return name;
-}
-
-// `count` empty files in `dir`, made directly on the emulator's disk: hard
-// links to a few empty files in `seeds`, outside the collection (ext4
-// allows 65,000 links to one inode), as making 150,000 inodes can take
-// minutes on a busy disk.
-void MakeEmptyFiles(const std::filesystem::path& seeds, const std::filesystem::path& dir, int count) {
-  constexpr int kLinksPerFile = 50000;
-  std::filesystem::create_directories(dir);
-  std::filesystem::create_directories(seeds);
-  std::filesystem::path seed;
-  for (int i = 0; i < count; ++i) {
-    if (i % kLinksPerFile == 0) {
-      seed = seeds / (dir.filename().string() + "-" + std::to_string(i / kLinksPerFile));
-      int fd = ::open(seed.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ASSERT_GE(fd, 0) << seed;
-      ::close(fd);
-    }
-    ASSERT_EQ(::link(seed.c_str(), (dir / NameOf(i)).c_str()), 0) << dir / NameOf(i);
-  }
-}
-
+using testing::MakeEmptyFiles;
+const auto NameOf = testing::NumberedName;
 using testing::StaticBearer;
 
 // One emulator for the suite: the 150,000 files are made once.

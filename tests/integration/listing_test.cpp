@@ -15,6 +15,7 @@
 
 #include "tests/support/emulator_process.h"
 #include "tests/support/mounted_fs.h"
+#include "tests/support/test_files.h"
 
 namespace globusfs {
 namespace {
@@ -24,28 +25,7 @@ using testing::MountedFs;
 using testing::RunResult;
 using namespace std::chrono_literals;
 
-// `count` empty files "f000000"... in `dir`, made directly on the
-// emulator's disk (through the mount it would take minutes): hard links to
-// a few empty files in `seeds`, outside the collection (ext4 allows 65,000
-// links to one inode), as making 150,000 inodes can itself take minutes on
-// a busy disk.
-void MakeEmptyFiles(const std::filesystem::path& seeds, const std::filesystem::path& dir, int count) {
-  constexpr int kLinksPerFile = 50000;
-  std::filesystem::create_directories(dir);
-  std::filesystem::create_directories(seeds);
-  char name[16];
-  std::filesystem::path seed;
-  for (int i = 0; i < count; ++i) {
-    if (i % kLinksPerFile == 0) {
-      seed = seeds / (dir.filename().string() + "-" + std::to_string(i / kLinksPerFile));
-      int fd = ::open(seed.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ASSERT_GE(fd, 0) << seed;
-      ::close(fd);
-    }
-    std::snprintf(name, sizeof(name), "f%06d", i);
-    ASSERT_EQ(::link(seed.c_str(), (dir / name).c_str()), 0) << dir / name;
-  }
-}
+using testing::MakeEmptyFiles;
 
 class Listing : public ::testing::Test {
  protected:
