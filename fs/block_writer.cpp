@@ -63,7 +63,9 @@ bool BlockWriter::Get(const cache::BlockKey& key, std::string* out) {
   {
     const std::string id = Id(key);
     std::unique_lock lock(mu_);
-    promise_cv_.wait(lock, [&] { return !promised_.count(id); });
+    // A fetch ahead ends within the HTTP client's own timeouts; should it
+    // not, the reader stops waiting and fetches the block itself (a miss).
+    if (!promise_cv_.wait_for(lock, kPromiseWait, [&] { return !promised_.count(id); })) return false;
     auto it = queued_.find(id);
     if (it != queued_.end()) {
       out->assign(it->second.bytes);

@@ -19,6 +19,7 @@
 // never held across a cache call.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -45,7 +46,7 @@ class BlockWriter {
   // when the queue is full (the block is not cached).
   bool Put(const cache::BlockKey& key, std::shared_ptr<const void> owner, std::string_view bytes);
   // A queued block, else the cache's (verified); false on a miss. Waits
-  // while the block is promised.
+  // while the block is promised, at most kPromiseWait (then a miss).
   bool Get(const cache::BlockKey& key, std::string* out);
   // False when the block is already queued or promised.
   bool Promise(const cache::BlockKey& key);
@@ -56,6 +57,8 @@ class BlockWriter {
   void Drain();
 
   cache::BlockCache& cache() { return cache_; }
+
+  static constexpr std::chrono::seconds kPromiseWait{30};
 
  private:
   struct Item {
