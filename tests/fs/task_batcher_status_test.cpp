@@ -5,6 +5,7 @@
 // listing of pending items.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "fs/filesystem.h"
@@ -39,9 +40,16 @@ TEST_F(TaskBatcherTest, StatusCarriesMountPathsAndTheTotalsOfAnActiveTask) {
   EXPECT_EQ(s["pending_total"], 2);
   EXPECT_EQ(s["pending_batches"][0]["bytes_total"], 300);
 
-  std::thread waiter([&] { EXPECT_EQ(b.WaitAll(), 0); });
-  ASSERT_TRUE(WaitFor([&] { return b.Status()["active"].size() == 1 && b.Status()["pending"].empty(); }));
+  std::atomic<int> rc{-1};
+  std::thread waiter([&] { rc = b.WaitAll(In(30s)); });  // bounded: a failure never hangs
+  // Submitted: Globus has the task (a task still SUBMITTING has no id yet,
+  // and the fake could not run it).
+  bool submitted = WaitFor([&] {
+    json now = b.Status();
+    return now["active"].size() == 1 && now["pending"].empty() && !now["active"][0]["task_id"].get<std::string>().empty();
+  });
   s = b.Status(Namer);
+  EXPECT_TRUE(submitted) << s.dump(2);
   const json& t = s["active"][0];
   EXPECT_EQ(t["paths"], json::array({"/beta/d/one", "/beta/d/two"})) << t.dump();
   EXPECT_EQ(t["paths_total"], 2);
@@ -55,8 +63,12 @@ TEST_F(TaskBatcherTest, StatusCarriesMountPathsAndTheTotalsOfAnActiveTask) {
   EXPECT_EQ(WorkUnder(s, "/beta/d/two")["active"].size(), 1u);
   EXPECT_TRUE(WorkUnder(s, "/alpha")["active"].empty());
 
-  while (fake_.RunPendingTasks() > 0) ::usleep(1000);
+  EXPECT_TRUE(WaitFor([&] {
+    fake_.RunPendingTasks();
+    return rc != -1;
+  }));
   waiter.join();
+  EXPECT_EQ(rc, 0);
   s = b.Status(Namer);
   ASSERT_EQ(s["recent"].size(), 1u);
   EXPECT_EQ(s["recent"][0]["paths"], json::array({"/beta/d/one", "/beta/d/two"}));

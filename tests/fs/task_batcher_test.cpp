@@ -49,14 +49,19 @@ TEST_F(TaskBatcherTest, OneBatchRecordReplacesItsItemsRecords) {
   ASSERT_EQ(b.QueueCopy(kA, "/src/two", kB, "/two", false), 0);
   EXPECT_EQ(journal_->PendingTasks().size(), 2u);
   fake_.set_run_tasks_immediately(false);  // the task stays ACTIVE: its record stays
-  std::thread waiter([&] { EXPECT_EQ(b.WaitAll(), 0); });
-  for (int i = 0; i < 2000 && fake_.tasks_submitted(FakeTransfer::kTransfer) == 0; ++i) ::usleep(1000);
+  std::atomic<int> rc{-1};
+  std::thread waiter([&] { rc = b.WaitAll(In(30s)); });  // bounded: a failure never hangs
+  EXPECT_TRUE(WaitFor([&] { return fake_.tasks_submitted(FakeTransfer::kTransfer) > 0; }));
   auto pending = journal_->PendingTasks();
   ASSERT_EQ(pending.size(), 1u) << "one record for the sent batch, none left for its items";
   EXPECT_EQ(pending[0].items.size(), 2u);
   EXPECT_EQ(pending[0].submission_id.rfind("queued-", 0), std::string::npos);
-  while (fake_.RunPendingTasks() > 0) ::usleep(1000);
+  EXPECT_TRUE(WaitFor([&] {
+    fake_.RunPendingTasks();
+    return rc != -1;
+  }));
   waiter.join();
+  EXPECT_EQ(rc, 0);
   EXPECT_TRUE(journal_->PendingTasks().empty());
 }
 
@@ -113,7 +118,7 @@ TEST_F(TaskBatcherTest, WhatADrainLeavesTheNextMountResumesWithTheSameSubmission
   fake_.ResetCalls();
   NewBatcher(/*start=*/true);
   std::atomic<int> rc{-1};
-  std::thread waiter([&] { rc = batcher_->WaitAll(); });
+  std::thread waiter([&] { rc = batcher_->WaitAll(In(30s)); });  // bounded: a failure never hangs
   EXPECT_TRUE(WaitFor([&] {
     fake_.RunPendingTasks();
     return rc != -1;
@@ -410,7 +415,7 @@ TEST_F(TaskBatcherTest, WorkHeldUpByGlobusOrALoginResumesAtTheNextMountWithItsSu
   fake_.ResetCalls();
   NewBatcher(/*start=*/true);
   std::atomic<int> rc{-1};
-  std::thread waiter([&] { rc = batcher_->WaitAll(); });
+  std::thread waiter([&] { rc = batcher_->WaitAll(In(30s)); });  // bounded: a failure never hangs
   EXPECT_TRUE(WaitFor([&] {
     fake_.RunPendingTasks();
     return rc != -1;
