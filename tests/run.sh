@@ -38,7 +38,7 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelW
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 
 if [ "$sanitize" = 0 ]; then
-  exec ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -j"$(nproc)" "$@"
+  exec ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300 -j"$(nproc)" "$@"
 fi
 
 logs="$(cd "$BUILD_DIR" && pwd)/sanitizer-logs"
@@ -58,7 +58,7 @@ mkdir -p "$logs"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:handle_abort=1:log_path=$logs/report${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:log_path=$logs/report${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 status=0
-ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -j"$(nproc)" "$@" || status=$?
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300 -j"$(nproc)" "$@" || status=$?
 
 reports=("$logs"/report.*)
 if [ -e "${reports[0]}" ]; then
