@@ -407,7 +407,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request, Authorizer* au
   }
 }
 
-Result<nlohmann::json> HttpClient::SendJson(HttpRequest request, Authorizer* authorizer) {
+Result<nlohmann::json> HttpClient::SendJson(HttpRequest request, Authorizer* authorizer,
+                                            const nlohmann::json::parser_callback_t& filter) {
   const bool has_accept = std::any_of(request.headers.begin(), request.headers.end(),
                                       [](const auto& h) { return Lower(h.first) == "accept"; });
   if (!has_accept) request.headers.emplace_back("Accept", "application/json");
@@ -420,8 +421,7 @@ Result<nlohmann::json> HttpClient::SendJson(HttpRequest request, Authorizer* aut
     return error;
   }
   if (TrimHeaderSpace(response->body).empty()) return nlohmann::json(nullptr);
-  nlohmann::json doc = nlohmann::json::parse(response->body, /*cb=*/nullptr,
-                                             /*allow_exceptions=*/false);
+  nlohmann::json doc = nlohmann::json::parse(response->body, filter, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     Error error = MakeError(ErrorKind::kMalformed,
                             "malformed JSON in the HTTP " + std::to_string(response->status) +
@@ -434,12 +434,13 @@ Result<nlohmann::json> HttpClient::SendJson(HttpRequest request, Authorizer* aut
 }
 
 Result<nlohmann::json> HttpClient::GetJson(std::string url, Authorizer* authorizer,
-                                           HeaderList headers) {
+                                           HeaderList headers,
+                                           const nlohmann::json::parser_callback_t& filter) {
   HttpRequest request;
   request.method = "GET";
   request.url = std::move(url);
   request.headers = std::move(headers);
-  return SendJson(std::move(request), authorizer);
+  return SendJson(std::move(request), authorizer, filter);
 }
 
 Result<nlohmann::json> HttpClient::PostJson(std::string url, const nlohmann::json& body,

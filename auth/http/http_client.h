@@ -109,10 +109,14 @@ class HttpClient {
 
   // JSON helpers: send with "Accept: application/json", expect a 2xx, parse
   // the body (empty body = null). A 3xx is a kHttp error; an unparsable
-  // body is kMalformed.
-  Result<nlohmann::json> SendJson(HttpRequest request, Authorizer* authorizer = nullptr);
+  // body is kMalformed. A `filter` is nlohmann::json's parser callback: it
+  // sees each value as it is parsed and may drop it from the document
+  // (e.g. to consume the items of a large list one at a time).
+  Result<nlohmann::json> SendJson(HttpRequest request, Authorizer* authorizer = nullptr,
+                                  const nlohmann::json::parser_callback_t& filter = nullptr);
   Result<nlohmann::json> GetJson(std::string url, Authorizer* authorizer = nullptr,
-                                 HeaderList headers = {});
+                                 HeaderList headers = {},
+                                 const nlohmann::json::parser_callback_t& filter = nullptr);
   Result<nlohmann::json> PostJson(std::string url, const nlohmann::json& body,
                                   Authorizer* authorizer = nullptr, HeaderList headers = {});
   // POSTs application/x-www-form-urlencoded (e.g. to the OAuth2 token

@@ -74,9 +74,10 @@ http::Result<std::vector<FileEntry>> TransferClient::List(const std::string& col
   int64_t offset = 0;
   std::string previous_first;  // the first name of the previous full page
   while (true) {
-    auto body = http_.GetJson(prefix + std::to_string(offset), authorizer_);
+    StreamedListingPage streamed;  // entries made while the page is parsed
+    auto body = http_.GetJson(prefix + std::to_string(offset), authorizer_, {}, streamed.Filter());
     if (!body) return std::move(body).error();
-    auto page = ParseListingPage(*body);
+    auto page = streamed.Finish(*body);
     if (!page) return std::move(page).error();
     if (offset == 0 && page->total && *page->total > 0) {
       entries.reserve(static_cast<size_t>(std::min<int64_t>(*page->total, 4 * kMaxLsLimit)));

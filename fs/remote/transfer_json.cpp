@@ -283,13 +283,17 @@ http::Result<std::optional<FileEntry>> ParseFileDoc(const json& doc) {
   return std::optional<FileEntry>(std::move(entry));
 }
 
-http::Result<ListingPage> ParseListingPage(const json& body) {
-  const json* data = nullptr;
-  if (body.is_object()) {
-    const auto it = body.find("DATA");
-    if (it != body.end() && it->is_array()) data = &*it;
-  }
-  if (data == nullptr) return Malformed("Transfer sent a directory listing without a DATA list");
+namespace {
+
+// Whether `name` can be a child of a folder: one path component.
+bool IsChildName(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+// The checks of an ls answer's own fields (not its DATA items).
+std::optional<http::Error> ListingProblem(const json& body, bool has_data) {
+  if (!has_data) return Malformed("Transfer sent a directory listing without a DATA list");
   if (!DataTypeIs(body, "file_list")) {
     return Malformed("Transfer sent a directory listing whose DATA_TYPE is not \"file_list\"");
   }
@@ -302,26 +306,81 @@ http::Result<ListingPage> ParseListingPage(const json& body) {
   if (!IsStringOrAbsent(body, "path")) {
     return Malformed("Transfer sent a directory listing whose \"path\" is not a string");
   }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ListingTotal(const json& body) {
+  const auto total = body.find("total");
+  if (total != body.end() && total->is_number_integer() && total->get<int64_t>() >= 0) {
+    return total->get<int64_t>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+http::Result<ListingPage> ParseListingPage(const json& body) {
+  const json* data = nullptr;
+  if (body.is_object()) {
+    const auto it = body.find("DATA");
+    if (it != body.end() && it->is_array()) data = &*it;
+  }
+  if (auto bad = ListingProblem(body, data != nullptr)) return *bad;
   ListingPage page;
   page.items = static_cast<int64_t>(data->size());
   page.entries.reserve(data->size());
   for (const json& item : *data) {
     auto parsed = ParseFileDoc(item);
     if (!parsed) return std::move(parsed).error();
-    if (!parsed->has_value()) continue;
-    FileEntry& entry = **parsed;
-    // A child name must be one path component.
-    if (entry.name.empty() || entry.name == "." || entry.name == ".." ||
-        entry.name.find('/') != std::string::npos || entry.name.find('\0') != std::string::npos) {
-      continue;
-    }
-    page.entries.push_back(std::move(entry));
+    if (!parsed->has_value() || !IsChildName((*parsed)->name)) continue;
+    page.entries.push_back(std::move(**parsed));
   }
-  const auto total = body.find("total");
-  if (total != body.end() && total->is_number_integer() && total->get<int64_t>() >= 0) {
-    page.total = total->get<int64_t>();
-  }
+  page.total = ListingTotal(body);
   return page;
+}
+
+json::parser_callback_t StreamedListingPage::Filter() {
+  return [this](int depth, json::parse_event_t event, json& parsed) { return OnEvent(depth, event, parsed); };
+}
+
+bool StreamedListingPage::OnEvent(int depth, json::parse_event_t event, json& parsed) {
+  using E = json::parse_event_t;
+  if (depth == 1 && event == E::key) {
+    key_ = parsed.is_string() ? parsed.get<std::string>() : std::string();
+  } else if (depth == 1 && event == E::array_start) {
+    in_data_ = key_ == "DATA";
+  } else if (depth == 1 && event == E::array_end && in_data_) {
+    in_data_ = false;
+    data_seen_ = true;  // kept: an empty array, every item taken out
+  } else if (depth == 2 && in_data_ && (event == E::object_end || event == E::array_end || event == E::value)) {
+    Item(parsed);  // one whole item: made an entry, its JSON dropped
+    return false;
+  }
+  return true;
+}
+
+void StreamedListingPage::Item(const json& item) {
+  ++page_.items;
+  if (error_) return;
+  auto parsed = ParseFileDoc(item);
+  if (!parsed) {
+    error_ = std::move(parsed).error();
+    return;
+  }
+  if (!parsed->has_value() || !IsChildName((*parsed)->name)) return;
+  page_.entries.push_back(std::move(**parsed));
+}
+
+http::Result<ListingPage> StreamedListingPage::Finish(const json& body) {
+  bool has_data = false;
+  if (body.is_object()) {
+    const auto it = body.find("DATA");
+    has_data = it != body.end() && it->is_array() && data_seen_;
+  }
+  if (auto bad = ListingProblem(body, has_data)) return *bad;
+  if (error_) return *error_;
+  page_.total = ListingTotal(body);
+  return std::move(page_);
 }
 
 bool ListingComplete(int64_t items, int64_t limit) { return items < limit; }

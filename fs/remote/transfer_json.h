@@ -73,6 +73,27 @@ struct ListingPage {
 // the whole page malformed.
 http::Result<ListingPage> ParseListingPage(const nlohmann::json& body);
 
+// The same, while the body is parsed: `Filter()` is given to
+// nlohmann::json::parse and turns each DATA item into a FileEntry as soon as
+// it is read, dropping its JSON, so a page of 100,000 entries never exists
+// as one document (a DOM of it is ~1 KiB per entry). `Finish` then checks
+// what is left of the body (its DATA now empty) as ParseListingPage does.
+class StreamedListingPage {
+ public:
+  nlohmann::json::parser_callback_t Filter();
+  http::Result<ListingPage> Finish(const nlohmann::json& body);
+
+ private:
+  bool OnEvent(int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed);
+  void Item(const nlohmann::json& item);
+
+  ListingPage page_;
+  std::optional<http::Error> error_;  // the first malformed item
+  std::string key_;                   // the last key of the top-level object
+  bool in_data_ = false;              // within the top-level "DATA" array
+  bool data_seen_ = false;
+};
+
 // Whether a listing is complete after a page of `items` DATA items asked
 // for with `limit`: a short (or empty) page ends it; a full one means there
 // may be more, whatever `total` says. Transfer pages with limit/offset

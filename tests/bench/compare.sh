@@ -18,12 +18,14 @@
 # a fresh machine). --quick: a 256 MiB big file instead of 1024 MiB.
 # --rows: only these rows (names as in results.json: ls_cold ls_warm find
 # stat_warm tar_small seq_read rss_read rand_p50 rand_p99 write copy_big
-# copy_small rm rss_all); the others print "-". rand_p50 and rand_p99 are
-# one measurement, as are the copies and rm with the rows they follow.
+# copy_small rm rss_all ls_huge rss_huge); the others print "-". rand_p50
+# and rand_p99 are one measurement, as are the copies and rm with the rows
+# they follow, and ls_huge with rss_huge (a mount of its own).
 #
 # The data set (in the src collection; the sshd serves the same folder):
 # many/ 10,000 files; tree/ 20 x 100 folders with one small file each;
-# small/ 1,000 files of 4 KiB; big.bin; rm/TOOL/ 1,000 files per tool.
+# small/ 1,000 files of 4 KiB; big.bin; rm/TOOL/ 1,000 files per tool;
+# huge/ 200,000 files of 1 byte (made only when ls_huge or rss_huge runs).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -133,6 +135,10 @@ for d in $(seq -w 0 19); do
     echo "$d/$e" > "$DATA/src/tree/d$d/e0$e/f.txt"
   done
 done
+if [[ " ${ROWS:-ls_huge} " == *" ls_huge "* || " ${ROWS:-} " == *" rss_huge "* ]]; then
+  mkdir -p "$DATA/src/huge"   # two Transfer pages (at most 100,000 entries each)
+  head -c 200000 /dev/urandom | split -b 1 -a 6 -d - "$DATA/src/huge/f"
+fi
 head -c "$BIG_BYTES" /dev/urandom > "$DATA/src/big.bin"
 truncate -s "$BIG_BYTES" "$WORK/zero.bin"   # curl's upload: zeros, as dd's
 
@@ -210,7 +216,7 @@ fi
 # ---------------------------------------------------------------- results
 # V[measure|tool] = a number, "fail" or empty (not measured); CALLS[measure] = JSON.
 declare -A V CALLS
-MEASURES="ls_cold ls_warm find stat_warm tar_small seq_read rss_read rand_p50 rand_p99 write copy_big copy_small rm rss_all"
+MEASURES="ls_cold ls_warm find stat_warm tar_small seq_read rss_read rand_p50 rand_p99 write copy_big copy_small rm rss_all ls_huge rss_huge"
 ROWS=${ROWS:-$MEASURES}
 for r in $ROWS; do [[ " $MEASURES " == *" $r "* ]] || { echo "compare.sh: no row named $r (rows: $MEASURES)" >&2; exit 2; }; done
 want() { local r; for r in "$@"; do [[ " $ROWS " == *" $r "* ]] && return 0; done; return 1; }
@@ -230,6 +236,8 @@ def copy_big "copy $BIG_MIB MiB file src -> dst until stored" s lower
 def copy_small "copy 1,000 small files src -> dst until stored" s lower
 def rm "rm -r 1,000 files until deleted" s lower
 def rss_all "daemon peak RSS, second mount (rows above)" MiB lower
+def ls_huge "ls -l, 200,000-file folder, cold" s lower
+def rss_huge "daemon peak RSS, ls -l of 200,000 files" MiB lower
 NOTES=()
 note() { NOTES+=("$*"); say "NOTE: $*"; }
 
@@ -396,6 +404,24 @@ measure_tool() {
   unmount_tool
 }
 
+# A folder of 200,000 entries, on a mount of its own (its peak RSS is this
+# listing's alone): time and memory.
+measure_huge() {
+  TOOL=$1
+  want ls_huge rss_huge || return
+  if ! mount_tool "$TOOL" c; then
+    note "$TOOL: third mount failed"; V[ls_huge|$TOOL]=fail; V[rss_huge|$TOOL]=fail; unmount_tool; return
+  fi
+  drop_caches
+  local cnt
+  row_time ls_huge 900 'ls -l "$M/src/huge" > "$M.ls"'
+  cnt=$(wc -l < "$M.ls" 2>/dev/null)
+  [ "${cnt:-0}" = 200001 ] || { note "$TOOL: ls -l of huge/ printed $cnt lines, not 200001"; V[ls_huge|$TOOL]=fail; }
+  rm -f "$M.ls"
+  want rss_huge && set_v rss_huge "$(rss_mib "$DPID")"
+  unmount_tool
+}
+
 measure_curl() {
   TOOL=curl
   say "== curl (one HTTPS connection through the same proxy)"
@@ -430,6 +456,7 @@ measure_curl() {
 
 for t in $TOOLS; do
   measure_tool "$t"
+  measure_huge "$t"
   [ "$t" = globusfs ] && { if $GFS_OK && [ -n "$TOKEN" ]; then measure_curl; else note "curl: no token"; fi; }
 done
 

@@ -172,6 +172,27 @@ TEST(TransferApiJsonFileDoc, NotAnObjectIsMalformed) {
   }
 }
 
+// ParseListingPage on the document, and StreamedListingPage on its text as
+// the client parses an ls answer: both must agree on every body, good or
+// bad (entries, counts, total, the kind of error). Returns the former.
+http::Result<ListingPage> ParsePage(const json& body) {
+  auto whole = ParseListingPage(body);
+  StreamedListingPage streamed;
+  json rest = json::parse(body.dump(), streamed.Filter(), /*allow_exceptions=*/false);
+  auto page = streamed.Finish(rest);
+  EXPECT_EQ(page.ok(), whole.ok()) << body.dump();
+  if (page.ok() && whole.ok()) {
+    EXPECT_EQ(page->entries, whole->entries) << body.dump();
+    EXPECT_EQ(page->items, whole->items) << body.dump();
+    EXPECT_EQ(page->total, whole->total) << body.dump();
+    EXPECT_TRUE(rest["DATA"].empty()) << "the items were dropped as they were read";
+  } else if (!page.ok() && !whole.ok()) {
+    EXPECT_EQ(page.error().kind, whole.error().kind) << body.dump();
+    EXPECT_EQ(page.error().message, whole.error().message) << body.dump();
+  }
+  return whole;
+}
+
 TEST(TransferApiJsonListing, ReadsAPageAndSkipsWhatItCannotShow) {
   const json body = {{"DATA_TYPE", "file_list"},
                      {"length", 5},
@@ -182,7 +203,7 @@ TEST(TransferApiJsonListing, ReadsAPageAndSkipsWhatItCannotShow) {
                        {{"name", "."}, {"type", "dir"}},
                        {{"name", "x/y"}, {"type", "file"}},
                        {{"name", ""}, {"type", "file"}}}}};
-  auto page = ParseListingPage(body);
+  auto page = ParsePage(body);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->entries.size(), 1u);
   EXPECT_EQ(page->entries[0].name, "a");
@@ -214,16 +235,16 @@ TEST(TransferApiJsonListing, MalformedBodies) {
            json::parse(R"({"DATA_TYPE": "file_list", "DATA": [42, {"name": 7}]})"),
            json::parse(R"([42, "garbage", null])"),
        }) {
-    auto page = ParseListingPage(body);
+    auto page = ParsePage(body);
     ASSERT_FALSE(page.ok()) << body.dump();
     EXPECT_EQ(page.error().kind, http::ErrorKind::kMalformed);
     EXPECT_EQ(Classify(page.error()), RemoteErrc::kProtocol);
   }
   // Null counts, a negative total, a missing DATA_TYPE: tolerated.
-  auto no_total = ParseListingPage({{"DATA", json::array()}, {"total", nullptr}});
+  auto no_total = ParsePage({{"DATA", json::array()}, {"total", nullptr}});
   ASSERT_TRUE(no_total.ok());
   EXPECT_FALSE(no_total->total.has_value());
-  auto negative = ParseListingPage({{"DATA", json::array()}, {"total", -1}});
+  auto negative = ParsePage({{"DATA", json::array()}, {"total", -1}});
   ASSERT_TRUE(negative.ok());
   EXPECT_FALSE(negative->total.has_value());
 }
@@ -240,7 +261,7 @@ TEST(TransferApiJsonListing, RetypedRealListingIsMalformed) {
               "last_modified": "2020-09-23 18:53:12+00:00", "permissions": "0644",
               "user": "root", "group": "root", "link_target": null, "link_user": null,
               "link_group": null, "link_size": null, "link_last_modified": null}]})");
-  auto ok = ParseListingPage(real);
+  auto ok = ParsePage(real);
   ASSERT_TRUE(ok.ok()) << ok.error().Summary();
   ASSERT_EQ(ok->entries.size(), 1u);
   EXPECT_EQ(ok->entries[0], (FileEntry{"file1.txt", EntryType::kFile, 4, 1600887192, 0644, ""}));
@@ -260,7 +281,7 @@ TEST(TransferApiJsonListing, RetypedRealListingIsMalformed) {
     if (j.is_number() || j.is_boolean()) return j.dump();
     return j;
   };
-  auto page = ParseListingPage(retype(real));
+  auto page = ParsePage(retype(real));
   ASSERT_FALSE(page.ok());
   EXPECT_EQ(page.error().kind, http::ErrorKind::kMalformed);
   ExpectMalformedDoc(retype(real["DATA"][0]));
@@ -268,7 +289,7 @@ TEST(TransferApiJsonListing, RetypedRealListingIsMalformed) {
   for (const char* key : {"name", "type", "size", "last_modified", "permissions", "user"}) {
     json one = real;
     one["DATA"][0][key] = retype(one["DATA"][0][key]);
-    EXPECT_FALSE(ParseListingPage(one).ok()) << key;
+    EXPECT_FALSE(ParsePage(one).ok()) << key;
   }
 }
 
