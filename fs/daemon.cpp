@@ -268,7 +268,9 @@ int RunDaemon(const DaemonConfig& config) {
     return 1;
   }
   ContentVersions versions(store.get());
-  WorkPool pool(8);
+  // Fetches ahead (1 MiB blocks): 16 in flight keep a 20 ms round trip
+  // filled at several hundred MiB/s.
+  WorkPool pool(16);
   MemoryBudget budget(config.memory_limit / 2);
   // Disk-cache writes happen here, off the readers' path; blocks waiting
   // hold their memory budget, at most an eighth of it.
@@ -291,6 +293,7 @@ int RunDaemon(const DaemonConfig& config) {
   rc.pool = &pool;
   rc.budget = &budget;
   rc.block_size = blocks ? blocks->block_size() : (1u << 20);
+  rc.cache_file_limit = config.cache_size / 4;  // see ReadContext
   FileContents::Options co;
   co.staging_dir = cache_dir + "/staging";
   FileContents contents(co, rc, *journal, ns, versions, log, c.clock,

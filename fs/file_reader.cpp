@@ -119,7 +119,8 @@ void FileReader::Fetch(const std::shared_ptr<Block>& b) {
   b->cv.notify_all();
   // A whole block of this version goes to the disk cache, after the reader
   // has its bytes (a short one means the file changed under us: not kept).
-  if (whole && !from_cache && !error && ctx_.blocks && b->data.size() == block_length) {
+  if (whole && !from_cache && !error && ctx_.blocks && b->data.size() == block_length &&
+      version_.size <= ctx_.cache_file_limit) {
     if (ctx_.writer) {
       ctx_.writer->Put(key, b, b->data);
     } else {

@@ -47,6 +47,11 @@ struct ReadContext {
   uint32_t block_size = 1 << 20;
   uint32_t max_window_blocks = 16;
   uint32_t piece_size = 64 << 10;  // a random read's fetch (FetchPolicy)
+  // Blocks of a larger file are not written to `blocks`: a file of more
+  // than a fraction of the disk cache, read through, would evict most of
+  // what the cache holds and still not be found whole on the next read
+  // (the LRU's scan problem), and the writes would slow the read itself.
+  uint64_t cache_file_limit = UINT64_MAX;
 };
 
 struct FileVersion {

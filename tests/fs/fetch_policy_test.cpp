@@ -167,6 +167,33 @@ TEST_F(ReaderFetches, WholeBlocksReachTheDiskCacheAndPiecesDoNot) {
   EXPECT_FALSE(blocks->Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 0, 8}, &got));
 }
 
+TEST_F(ReaderFetches, AFileLargerThanTheCacheLimitIsReadWithoutBeingCached) {
+  cache::testing::TempDir dir;
+  std::string why;
+  auto blocks = cache::BlockCache::Open(cache::BlockCacheOptions{dir.path() / "blocks", 64 * uint64_t{kMiB}}, &why);
+  ASSERT_TRUE(blocks) << why;
+  BlockWriter writer(*blocks, 16 * uint64_t{kMiB});
+  ctx_.blocks = blocks.get();
+  ctx_.writer = &writer;
+  ctx_.cache_file_limit = bytes_.size() - 1;  // the 16 MiB file is one byte over
+  std::string out, all;
+  {
+    auto r = Reader();
+    for (uint64_t off = 0; off < bytes_.size(); off += 128 * kKiB) {
+      ASSERT_TRUE(r->Read(off, 128 * kKiB, &out));
+      all += out;
+    }
+  }
+  EXPECT_EQ(all, bytes_) << "read whole and right";
+  pool_.Shutdown();
+  writer.Drain();
+  std::string got;
+  for (uint64_t i = 0; i < 16; ++i) {
+    EXPECT_FALSE(blocks->Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, i, 7}, &got)) << i;
+  }
+  EXPECT_EQ(blocks->GetStats().blocks, 0u);
+}
+
 TEST(BlockWriter, QueuedBlocksAreSeenBeforeTheyAreWritten) {
   cache::testing::TempDir dir;
   std::string why;
