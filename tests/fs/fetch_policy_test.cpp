@@ -101,11 +101,24 @@ class ReaderFetches : public ::testing::Test {
     return FileReader::Make(ctx_, DataTarget{"c", "https://x"}, FileVersion{"c", "/big", bytes_.size(), 100, 7});
   }
 
+  // A 64 MiB disk cache, written through a BlockWriter, as the daemon does.
+  void UseDiskCache() {
+    std::string why;
+    blocks_ = cache::BlockCache::Open(cache::BlockCacheOptions{dir_.path() / "blocks", 64 * uint64_t{kMiB}}, &why);
+    ASSERT_TRUE(blocks_) << why;
+    writer_ = std::make_unique<BlockWriter>(*blocks_, 16 * uint64_t{kMiB});
+    ctx_.blocks = blocks_.get();
+    ctx_.writer = writer_.get();
+  }
+
   FakeData data_;
   WorkPool pool_{4};
   MemoryBudget budget_{64 * uint64_t{kMiB}};
   ReadContext ctx_;
   std::string bytes_;
+  cache::testing::TempDir dir_;
+  std::unique_ptr<cache::BlockCache> blocks_;
+  std::unique_ptr<BlockWriter> writer_;  // declared last: destroyed first
 };
 
 TEST_F(ReaderFetches, ARandomSmallReadMakesOneSmallRequest) {
@@ -144,13 +157,9 @@ TEST_F(ReaderFetches, AWholeSequentialReadIsRightAndFetchesEachByteOnce) {
 }
 
 TEST_F(ReaderFetches, WholeBlocksReachTheDiskCacheAndPiecesDoNot) {
-  cache::testing::TempDir dir;
-  std::string why;
-  auto blocks = cache::BlockCache::Open(cache::BlockCacheOptions{dir.path() / "blocks", 64 * uint64_t{kMiB}}, &why);
-  ASSERT_TRUE(blocks) << why;
-  BlockWriter writer(*blocks, 16 * uint64_t{kMiB});
-  ctx_.blocks = blocks.get();
-  ctx_.writer = &writer;
+  ASSERT_NO_FATAL_FAILURE(UseDiskCache());
+  cache::BlockCache& blocks = *blocks_;
+  BlockWriter& writer = *writer_;
   std::string out;
   {
     auto r = Reader();
@@ -160,21 +169,17 @@ TEST_F(ReaderFetches, WholeBlocksReachTheDiskCacheAndPiecesDoNot) {
   pool_.Shutdown();
   writer.Drain();
   std::string got;
-  EXPECT_TRUE(blocks->Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 0, 7}, &got));
+  EXPECT_TRUE(blocks.Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 0, 7}, &got));
   EXPECT_EQ(got, bytes_.substr(0, kMiB));
-  EXPECT_FALSE(blocks->Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 12, 7}, &got));
+  EXPECT_FALSE(blocks.Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 12, 7}, &got));
   // Another version of the file never sees them.
-  EXPECT_FALSE(blocks->Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 0, 8}, &got));
+  EXPECT_FALSE(blocks.Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, 0, 8}, &got));
 }
 
 TEST_F(ReaderFetches, AFileLargerThanTheCacheLimitIsReadWithoutBeingCached) {
-  cache::testing::TempDir dir;
-  std::string why;
-  auto blocks = cache::BlockCache::Open(cache::BlockCacheOptions{dir.path() / "blocks", 64 * uint64_t{kMiB}}, &why);
-  ASSERT_TRUE(blocks) << why;
-  BlockWriter writer(*blocks, 16 * uint64_t{kMiB});
-  ctx_.blocks = blocks.get();
-  ctx_.writer = &writer;
+  ASSERT_NO_FATAL_FAILURE(UseDiskCache());
+  cache::BlockCache& blocks = *blocks_;
+  BlockWriter& writer = *writer_;
   ctx_.cache_file_limit = bytes_.size() - 1;  // the 16 MiB file is one byte over
   std::string out, all;
   {
@@ -189,9 +194,9 @@ TEST_F(ReaderFetches, AFileLargerThanTheCacheLimitIsReadWithoutBeingCached) {
   writer.Drain();
   std::string got;
   for (uint64_t i = 0; i < 16; ++i) {
-    EXPECT_FALSE(blocks->Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, i, 7}, &got)) << i;
+    EXPECT_FALSE(blocks.Get(cache::BlockKey{"c", "/big", bytes_.size(), 100, i, 7}, &got)) << i;
   }
-  EXPECT_EQ(blocks->GetStats().blocks, 0u);
+  EXPECT_EQ(blocks.GetStats().blocks, 0u);
 }
 
 TEST(BlockWriter, QueuedBlocksAreSeenBeforeTheyAreWritten) {
