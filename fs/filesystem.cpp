@@ -518,8 +518,10 @@ int Filesystem::Unlink(uint64_t parent, const std::string& name) {
   if (IsDir(**found)) return EISDIR;
   if (contents_ && contents_->IsOpen(coll, path)) {
     // Open: its handles keep working until the last close, so the server's
-    // copy is moved aside, and deleted then.
+    // copy is moved aside, and deleted then: once the copies queued from it
+    // (mv across collections: copy, then unlink) have read it.
     if (int rc = Settle(p.mount, path)) return rc;
+    if (int rc = batcher_ ? batcher_->WaitCopiesFrom(coll, path) : 0) return rc;
     auto listed = ns_.Lookup(coll, path);
     std::string hidden;
     if (listed && *listed && contents_->OnServer(coll, path)) {
@@ -580,6 +582,11 @@ int Filesystem::Rename(uint64_t parent, const std::string& name, uint64_t new_pa
   }
   if (int rc = Settle(p.mount, from)) return rc;
   if (int rc = Settle(p.mount, to)) return rc;
+  // Both names move on the server now: copies queued from either read it first.
+  if (batcher_) {
+    if (int rc = batcher_->WaitCopiesFrom(CollOf(p.mount), from)) return rc;
+    if (int rc = batcher_->WaitCopiesFrom(CollOf(p.mount), to)) return rc;
+  }
   // The replaced file's late upload (its last release) waits until it is
   // marked unlinked below, and then never runs.
   FileContents::UploadHold target_uploads;

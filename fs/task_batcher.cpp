@@ -202,6 +202,51 @@ void TaskBatcher::FlushCovering(const std::string& coll, const std::string& path
   work_cv_.notify_all();
 }
 
+bool TaskBatcher::WaitDone(std::unique_lock<std::mutex>& lock, const std::vector<uint64_t>& ids,
+                           const std::string& coll, const std::string& path) {
+  FlushCovering(coll, path);
+  // A copy that a waited-for delete depends on must go too.
+  for (auto& [key, b] : batches_) {
+    if (b->kind == Kind::kCopy) b->flush_now = true;
+  }
+  work_cv_.notify_all();
+  // Running work is waited for; work held up by a failure that is retried
+  // later (Globus unreachable, no login) only for held_wait: nothing waits
+  // without end.
+  const auto held_limit = std::chrono::steady_clock::now() + options_.held_wait;
+  std::string cause;
+  for (;;) {
+    bool all_done = true, held = false;
+    for (uint64_t id : ids) {
+      auto it = items_.find(id);
+      if (it == items_.end() || it->second->done()) continue;
+      all_done = false;
+      held = held || HeldUp(id, &cause);
+    }
+    if (stop_ || all_done) return true;
+    if (held && std::chrono::steady_clock::now() >= held_limit) {
+      log_.LogOnce(LogLevel::kWarning, "held:" + coll + ":" + path,
+                   "waited " + ShortDuration(options_.held_wait) + " for the pending work on " + path +
+                       ", held up (" + cause + "): answering EIO; it stays queued and is retried");
+      return false;
+    }
+    done_cv_.wait_for(lock, std::chrono::milliseconds(250));
+  }
+}
+
+int TaskBatcher::WaitCopiesFrom(const std::string& coll, const std::string& path) {
+  std::unique_lock lock(mu_);
+  std::vector<uint64_t> ids;
+  for (const auto& [id, item] : items_) {
+    if (item->kind == Kind::kCopy && !item->done() && item->src_coll == coll && Overlap(item->src_path, path)) {
+      ids.push_back(id);
+    }
+  }
+  if (ids.empty()) return 0;
+  // Their own failures are reported to whoever waits for their destination.
+  return WaitDone(lock, ids, coll, path) ? 0 : EIO;
+}
+
 int TaskBatcher::WaitPath(const std::string& coll, const std::string& path) {
   std::unique_lock lock(mu_);
   // Pending work on the path, and failures on it nobody was told of yet.
@@ -217,36 +262,7 @@ int TaskBatcher::WaitPath(const std::string& coll, const std::string& path) {
     }
   }
   if (ids.empty()) return 0;
-  if (pending) {
-    FlushCovering(coll, path);
-    // A copy that a waited-for delete depends on must go too.
-    for (auto& [key, b] : batches_) {
-      if (b->kind == Kind::kCopy) b->flush_now = true;
-    }
-    work_cv_.notify_all();
-    // Running work is waited for; work held up by a failure that is retried
-    // later (Globus unreachable, no login) only for held_wait: nothing waits
-    // without end.
-    const auto held_limit = std::chrono::steady_clock::now() + options_.held_wait;
-    std::string cause;
-    for (;;) {
-      bool all_done = true, held = false;
-      for (uint64_t id : ids) {
-        auto it = items_.find(id);
-        if (it == items_.end() || it->second->done()) continue;
-        all_done = false;
-        held = held || HeldUp(id, &cause);
-      }
-      if (stop_ || all_done) break;
-      if (held && std::chrono::steady_clock::now() >= held_limit) {
-        log_.LogOnce(LogLevel::kWarning, "held:" + coll + ":" + path,
-                     "waited " + ShortDuration(options_.held_wait) + " for the pending work on " + path +
-                         ", held up (" + cause + "): answering EIO; it stays queued and is retried");
-        return EIO;
-      }
-      done_cv_.wait_for(lock, std::chrono::milliseconds(250));
-    }
-  }
+  if (pending && !WaitDone(lock, ids, coll, path)) return EIO;
   int rc = 0;
   for (uint64_t id : ids) {
     auto it = items_.find(id);

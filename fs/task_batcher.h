@@ -151,6 +151,13 @@ class TaskBatcher {
   // login missing, its task INACTIVE) for `held_wait` while waiting: it
   // stays queued.
   int WaitPath(const std::string& coll, const std::string& path);
+  // Waits for every pending copy *from* `path` (or from below or above it):
+  // before the server's copy of a path is moved or removed right away (a
+  // rename, or an unlink while open that moves it aside), the copies
+  // queued from it must have read it. Their failures are not reported here
+  // (the copy's destination reports them). EIO only when one has been held
+  // up for `held_wait`.
+  int WaitCopiesFrom(const std::string& coll, const std::string& path);
   bool IsPending(const std::string& coll, const std::string& path);
   // Flushes every batch and waits for everything (fsync of a folder), or
   // until `deadline`. EIO if anything failed since the last WaitAll (or the
@@ -242,6 +249,10 @@ class TaskBatcher {
   std::string JournalQueued(Kind kind, const std::string& src_coll, const std::string& src_path,
                             const std::string& dst_coll, const std::string& dst_path, bool recursive);
   void FlushCovering(const std::string& coll, const std::string& path);
+  // Waits, under `lock` (on mu_), until every item of `ids` is done; false
+  // when one has been held up for held_wait (logged once).
+  bool WaitDone(std::unique_lock<std::mutex>& lock, const std::vector<uint64_t>& ids, const std::string& coll,
+                const std::string& path);
   // The item waits for a retry after a failure (its batch or task backs
   // off); *cause says why. Caller holds mu_.
   bool HeldUp(uint64_t id, std::string* cause) const;

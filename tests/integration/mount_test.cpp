@@ -184,10 +184,24 @@ TEST_F(Mount, RenameAcrossCollectionsIsExdevAndMvCopiesThenDeletes) {
   // mv falls back to copy + delete (a Globus transfer, then a delete task),
   // and gets there whole.
   r = Sh("mv alpha/hello.txt beta/ && sync beta alpha");
-  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(r.exit_code, 0) << r.all() << "\ndaemon log:\n" << mount_->Log();
   EXPECT_FALSE(fs::exists(a_ / "hello.txt"));
   std::ifstream moved(b_ / "hello.txt");
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(moved)), {}), "hello\n");
+}
+
+// mv across collections unlinks the source right after queuing its copy;
+// should the source still be open then (another process holds it, or the
+// kernel's release of mv's own descriptor comes late), the unlink moves the
+// server's copy aside: only after the copy has read it.
+TEST_F(Mount, MvOfAFileHeldOpenCopiesItBeforeItIsMovedAside) {
+  MountOrDie();
+  RunResult r = Sh("exec 3< alpha/hello.txt && mv alpha/hello.txt beta/ && cat <&3 && exec 3<&- && sync beta alpha");
+  EXPECT_EQ(r.exit_code, 0) << r.all() << "\ndaemon log:\n" << mount_->Log();
+  EXPECT_EQ(r.out, "hello\n") << "the open descriptor still reads it";
+  std::ifstream moved(b_ / "hello.txt");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(moved)), {}), "hello\n");
+  EXPECT_FALSE(fs::exists(a_ / "hello.txt"));
 }
 
 TEST_F(Mount, OddNames) {
