@@ -319,26 +319,6 @@ std::optional<int64_t> ListingTotal(const json& body) {
 
 }  // namespace
 
-http::Result<ListingPage> ParseListingPage(const json& body) {
-  const json* data = nullptr;
-  if (body.is_object()) {
-    const auto it = body.find("DATA");
-    if (it != body.end() && it->is_array()) data = &*it;
-  }
-  if (auto bad = ListingProblem(body, data != nullptr)) return *bad;
-  ListingPage page;
-  page.items = static_cast<int64_t>(data->size());
-  page.entries.reserve(data->size());
-  for (const json& item : *data) {
-    auto parsed = ParseFileDoc(item);
-    if (!parsed) return std::move(parsed).error();
-    if (!parsed->has_value() || !IsChildName((*parsed)->name)) continue;
-    page.entries.push_back(std::move(**parsed));
-  }
-  page.total = ListingTotal(body);
-  return page;
-}
-
 json::parser_callback_t StreamedListingPage::Filter() {
   return [this](int depth, json::parse_event_t event, json& parsed) { return OnEvent(depth, event, parsed); };
 }

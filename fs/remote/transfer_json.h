@@ -67,17 +67,15 @@ struct ListingPage {
   std::optional<int64_t> total;    // "total", when the server gave a number
 };
 
-// One ls answer. kMalformed without a DATA array, with a DATA_TYPE other
-// than "file_list", with total/length/offset/limit that are not numbers (or
-// null), or with any item ParseFileDoc finds malformed: one bad item makes
-// the whole page malformed.
-http::Result<ListingPage> ParseListingPage(const nlohmann::json& body);
-
-// The same, while the body is parsed: `Filter()` is given to
+// One ls answer, parsed as it arrives: `Filter()` is given to
 // nlohmann::json::parse and turns each DATA item into a FileEntry as soon as
 // it is read, dropping its JSON, so a page of 100,000 entries never exists
 // as one document (a DOM of it is ~1 KiB per entry). `Finish` then checks
-// what is left of the body (its DATA now empty) as ParseListingPage does.
+// what is left of the body (its DATA now empty): kMalformed without a DATA
+// array, with a DATA_TYPE other than "file_list", with
+// total/length/offset/limit that are not numbers (or null), or with any
+// item ParseFileDoc finds malformed: one bad item makes the whole page
+// malformed.
 class StreamedListingPage {
  public:
   nlohmann::json::parser_callback_t Filter();
